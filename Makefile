@@ -1,0 +1,62 @@
+# remove-bg: `make serve` and `make test` work from a fresh clone (they set everything up).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+MODEL ?= u2net
+HOST ?= 127.0.0.1
+PORT ?= 8080
+# Models live here unless the caller points U2NET_HOME elsewhere (rembg's own variable).
+export U2NET_HOME ?= $(CURDIR)/.models
+# The function is the package `function`, as OpenFaaS lays it out beside index.py.
+PYPATH := $(CURDIR)/build/pythonpath
+RUN := PYTHONPATH=$(PYPATH) $(PY)
+REQUIREMENTS := requirements-dev.txt requirements.lock functions/remove-bg/requirements.txt \
+	template/python3-rembg/requirements.txt
+
+.PHONY: help venv model serve test lint format lock clean
+
+help:
+	@echo "make serve   - install, fetch the model (MODEL=$(MODEL)) and serve on $(HOST):$(PORT)"
+	@echo "make test    - install, fetch the test models and run lint + the test suite"
+	@echo "make model   - fetch MODEL into U2NET_HOME ($(U2NET_HOME)), md5-checked"
+	@echo "make lint    - ruff check and format check"
+
+$(VENV)/.installed: $(REQUIREMENTS)
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet -r requirements-dev.txt -c requirements.lock
+	touch $@
+
+$(PYPATH)/function:
+	mkdir -p $(PYPATH)
+	ln -sfn ../../functions/remove-bg $(PYPATH)/function
+
+venv: $(VENV)/.installed $(PYPATH)/function
+
+model: venv
+	$(RUN) -m function.fetch $(MODEL)
+
+serve: model
+	HOST=$(HOST) PORT=$(PORT) REMBG_MODEL=$(MODEL) $(RUN) template/python3-rembg/index.py
+
+lint: venv
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+format: venv
+	$(PY) -m ruff check --fix .
+	$(PY) -m ruff format .
+
+test: venv lint
+	$(RUN) -m function.fetch u2netp u2net
+	$(RUN) -m pytest
+
+# Re-pin the whole dependency tree after changing a requirements file.
+lock:
+	rm -rf build/lock-venv
+	$(PYTHON) -m venv build/lock-venv
+	build/lock-venv/bin/pip install --quiet -r requirements-dev.txt
+	build/lock-venv/bin/pip freeze --exclude-editable | sort > requirements.lock
+
+clean:
+	rm -rf $(VENV) build .pytest_cache .ruff_cache

@@ -1,0 +1,120 @@
+"""All configuration, read from the environment in one place.
+
+Every setting has a named default; a bad value raises ConfigError with a message that names the
+variable, so start-up stops before anything is served.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_MODEL = "u2net"
+DEFAULT_PORT = 8080
+DEFAULT_HOST = "0.0.0.0"
+DEFAULT_MAX_INFLIGHT = 1
+DEFAULT_MAX_BODY_BYTES = 30 * 1000 * 1000
+DEFAULT_MAX_INPUT_PIXELS = 100 * 1000 * 1000
+DEFAULT_DRAIN_SECONDS = 30.0
+DEFAULT_PNG_COMPRESS_LEVEL = 1
+DEFAULT_LOG_LEVEL = "INFO"
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+class ConfigError(ValueError):
+    """A setting in the environment is missing its form or range."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    model: str = DEFAULT_MODEL
+    model_home: Path | None = None
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    max_inflight: int = DEFAULT_MAX_INFLIGHT
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    max_input_pixels: int = DEFAULT_MAX_INPUT_PIXELS
+    drain_seconds: float = DEFAULT_DRAIN_SECONDS
+    threads: int | None = None
+    png_compress_level: int = DEFAULT_PNG_COMPRESS_LEVEL
+    log_level: str = DEFAULT_LOG_LEVEL
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        reader = _Reader(env)
+        home = reader.text("U2NET_HOME", "")
+        return cls(
+            model=reader.text("REMBG_MODEL", DEFAULT_MODEL),
+            model_home=Path(home).expanduser() if home else None,
+            host=reader.text("HOST", DEFAULT_HOST),
+            port=reader.integer("PORT", DEFAULT_PORT, low=1, high=65535),
+            max_inflight=reader.integer("MAX_INFLIGHT", DEFAULT_MAX_INFLIGHT, low=1, high=64),
+            max_body_bytes=reader.integer("MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, low=1024),
+            max_input_pixels=reader.integer("MAX_INPUT_PIXELS", DEFAULT_MAX_INPUT_PIXELS, low=1, high=1_000_000_000),
+            drain_seconds=reader.number("DRAIN_SECONDS", DEFAULT_DRAIN_SECONDS, low=0.0),
+            threads=reader.optional_integer("ORT_THREADS", low=1, high=256),
+            png_compress_level=reader.integer("PNG_COMPRESS_LEVEL", DEFAULT_PNG_COMPRESS_LEVEL, low=0, high=9),
+            log_level=reader.choice("LOG_LEVEL", DEFAULT_LOG_LEVEL, LOG_LEVELS),
+        )
+
+
+class _Reader:
+    """Typed access to string variables; each method names the variable in its error."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self._env = env
+
+    def _raw(self, name: str) -> str | None:
+        value = self._env.get(name)
+        if value is None or value.strip() == "":
+            return None
+        return value.strip()
+
+    def text(self, name: str, default: str) -> str:
+        value = self._raw(name)
+        return default if value is None else value
+
+    def choice(self, name: str, default: str, allowed: tuple[str, ...]) -> str:
+        value = self.text(name, default).upper()
+        if value not in allowed:
+            raise ConfigError(f"{name}={value!r}: expected one of {', '.join(allowed)}")
+        return value
+
+    def integer(self, name: str, default: int, *, low: int, high: int | None = None) -> int:
+        value = self.optional_integer(name, low=low, high=high)
+        return default if value is None else value
+
+    def optional_integer(self, name: str, *, low: int, high: int | None = None) -> int | None:
+        raw = self._raw(name)
+        if raw is None:
+            return None
+        try:
+            value = int(raw.replace("_", ""))
+        except ValueError:
+            raise ConfigError(f"{name}={raw!r}: expected a whole number") from None
+        _check_range(name, value, low, high)
+        return value
+
+    def number(self, name: str, default: float, *, low: float) -> float:
+        raw = self._raw(name)
+        if raw is None:
+            return default
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ConfigError(f"{name}={raw!r}: expected a number") from None
+        if not math.isfinite(value):
+            raise ConfigError(f"{name}={raw!r}: expected a finite number")
+        _check_range(name, value, low, None)
+        return value
+
+
+def _check_range(name: str, value: float, low: float, high: float | None) -> None:
+    if value < low or (high is not None and value > high):
+        upper = "" if high is None else f" and at most {high}"
+        raise ConfigError(f"{name}={value}: must be at least {low}{upper}")

@@ -1,0 +1,55 @@
+"""The remove-bg function in the OpenFaaS python3-http shape: start() once, handle() per request.
+
+start() loads the model before the server reports ready; handle() turns the request's image into
+a PNG cut-out, raising an errors.ApiError for anything the client got wrong.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Protocol
+
+from .config import Settings
+from .cpu import usable_cpus
+from .intake import image_bytes
+from .model import open_session
+from .pipeline import Pipeline, PipelineOptions
+
+log = logging.getLogger(__name__)
+
+_pipeline: Pipeline | None = None
+
+
+class Event(Protocol):
+    body: bytes
+    headers: Any
+
+
+def start(settings: Settings) -> None:
+    """Load the model (once per process) and build the pipeline that every request reuses."""
+    global _pipeline
+    threads = settings.threads or usable_cpus()
+    session = open_session(settings.model, threads)
+    _pipeline = Pipeline(
+        session,
+        PipelineOptions(
+            max_input_pixels=settings.max_input_pixels,
+            png_compress_level=settings.png_compress_level,
+        ),
+    )
+
+
+def handle(event: Event, context: object) -> dict[str, Any]:
+    if _pipeline is None:
+        raise RuntimeError("handle() called before start()")
+    data = image_bytes(event.body, event.headers.get("Content-Type"))
+    result = _pipeline.run(data)
+    return {
+        "statusCode": 200,
+        "body": result.png,
+        "headers": {
+            "Content-Type": "image/png",
+            "X-Width": str(result.width),
+            "X-Height": str(result.height),
+        },
+    }

@@ -1,0 +1,69 @@
+"""One process's life: loading → ready → draining, and the limit on images in work at once."""
+
+from __future__ import annotations
+
+import threading
+
+OK = (200, "OK")
+LOADING = (503, "loading")
+DRAINING = (503, "draining")
+AT_LIMIT = (429, "at the in-flight limit")
+
+
+class Lifecycle:
+    def __init__(self, max_inflight: int) -> None:
+        self.max_inflight = max_inflight
+        self._inflight = 0
+        self._ready = False
+        self._draining = False
+        self._changed = threading.Condition()
+
+    @property
+    def ready(self) -> bool:
+        return self._ready
+
+    @property
+    def draining(self) -> bool:
+        return self._draining
+
+    def mark_ready(self) -> None:
+        self._ready = True
+
+    def start_draining(self) -> bool:
+        """Stop taking work; False if draining had already started."""
+        with self._changed:
+            started, self._draining = not self._draining, True
+            return started
+
+    def try_enter(self) -> bool:
+        """Take an in-flight slot if one is free; never waits."""
+        with self._changed:
+            if self._inflight >= self.max_inflight:
+                return False
+            self._inflight += 1
+            return True
+
+    def leave(self) -> None:
+        with self._changed:
+            self._inflight -= 1
+            self._changed.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until no image is in work; False if `timeout` seconds passed first."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self._inflight == 0, timeout)
+
+    def health(self) -> tuple[int, str]:
+        """/_/health: 200 once the model is loaded and work is accepted, else 503."""
+        if self._draining:
+            return DRAINING
+        if not self._ready:
+            return LOADING
+        return OK
+
+    def readiness(self) -> tuple[int, str]:
+        """/_/ready: as health, and 429 while every in-flight slot is taken."""
+        status = self.health()
+        if status == OK and self._inflight >= self.max_inflight:
+            return AT_LIMIT
+        return status

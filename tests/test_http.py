@@ -1,0 +1,304 @@
+"""The HTTP contract over real HTTP on loopback, with the real u2netp model (and u2net, the default)."""
+
+from __future__ import annotations
+
+import io
+import socket
+
+import numpy as np
+import pytest
+import requests
+from PIL import Image
+
+from tests import images
+from tests.conftest import ServerProcess, alpha_of, mean_alpha_difference
+
+PARITY_LIMIT = 2.0  # mean |Δalpha| in 1/255 units
+
+
+def rembg_remove(rembg_sessions, model: str, body: bytes) -> bytes:
+    from rembg import remove
+
+    return remove(body, session=rembg_sessions(model))
+
+
+def assert_cutout(response: requests.Response, size: tuple[int, int]) -> Image.Image:
+    assert response.status_code == 200, response.text[:500]
+    assert response.headers["Content-Type"] == "image/png"
+    image = images.decode_png(response.content)
+    assert image.mode == "RGBA"
+    assert image.size == size
+    assert (response.headers["X-Width"], response.headers["X-Height"]) == (str(size[0]), str(size[1]))
+    pixels = np.asarray(image)
+    transparent = pixels[..., 3] == 0
+    assert transparent.any(), "no background was removed"
+    assert (pixels[..., 3] > 0).any(), "everything was removed"
+    assert not pixels[transparent][:, :3].any(), "RGB must be zero where alpha is 0"
+    return image
+
+
+def assert_error(response: requests.Response, status: int, code: str) -> None:
+    assert response.status_code == status, response.text[:500]
+    assert response.headers["Content-Type"] == "application/json"
+    error = response.json()["error"]
+    assert error["status"] == status
+    assert error["code"] == code
+    assert error["message"]
+    assert "Traceback" not in response.text
+
+
+# --- parity with rembg.remove() -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", images.PHOTOS)
+def test_alpha_matches_rembg_u2netp(server: ServerProcess, rembg_sessions, name: str) -> None:
+    body = images.jpeg(images.photo(name))
+    response = server.post(body)
+    assert_cutout(response, images.photo(name).size)
+    assert mean_alpha_difference(response.content, rembg_remove(rembg_sessions, "u2netp", body)) <= PARITY_LIMIT
+
+
+def test_default_model_is_u2net_and_matches_rembg(default_server: ServerProcess, rembg_sessions) -> None:
+    assert "model u2net loaded" in default_server.log()
+    body = images.jpeg(images.photo("astronaut"))
+    response = default_server.post(body)
+    assert_cutout(response, (512, 512))
+    assert mean_alpha_difference(response.content, rembg_remove(rembg_sessions, "u2net", body)) <= PARITY_LIMIT
+
+
+def test_the_cutout_keeps_the_foreground_colours(server: ServerProcess) -> None:
+    source = images.photo("astronaut")
+    image = assert_cutout(server.post(images.encode(source, "PNG")), source.size)
+    pixels = np.asarray(image)
+    kept = pixels[..., 3] > 0
+    assert kept.sum() > 10_000
+    assert np.array_equal(pixels[kept][:, :3], np.asarray(source)[kept])
+
+
+# --- how the image arrives ------------------------------------------------------------------
+
+
+def test_raw_body_with_faas_cli_content_type(server: ServerProcess) -> None:
+    response = server.post(images.jpeg(), headers={"Content-Type": "text/plain"})
+    assert_cutout(response, (512, 512))
+
+
+def test_raw_body_as_curl_sends_it(server: ServerProcess) -> None:
+    # curl --data-binary labels the body application/x-www-form-urlencoded
+    response = server.post(images.jpeg(), headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert_cutout(response, (512, 512))
+
+
+@pytest.mark.parametrize("field", ["image", "file", "image_file"])
+@pytest.mark.parametrize("path", ["/", "/remove-background", "/function/remove-bg"])
+def test_multipart_fields_and_paths(server: ServerProcess, field: str, path: str) -> None:
+    files = {field: ("image.png", images.encode(images.photo("coffee"), "PNG"), "image/png")}
+    response = requests.post(server.url + path, files=files, data={"note": "x"}, timeout=60)
+    assert_cutout(response, (600, 400))
+
+
+def test_multipart_without_an_image_part(server: ServerProcess) -> None:
+    files = {"photo": ("image.png", images.jpeg(), "image/png")}
+    assert_error(requests.post(server.url, files=files, timeout=30), 400, "no_image")
+
+
+def test_multipart_with_an_empty_image_part(server: ServerProcess) -> None:
+    files = {"image": ("image.png", b"", "image/png")}
+    assert_error(requests.post(server.url, files=files, timeout=30), 400, "empty_body")
+
+
+# --- every input kind -----------------------------------------------------------------------
+
+
+def _cmyk_jpeg() -> bytes:
+    return images.jpeg(images.photo("chelsea").convert("CMYK"))
+
+
+def _palette_png() -> bytes:
+    return images.encode(images.photo("coffee").convert("P", palette=Image.Palette.ADAPTIVE), "PNG")
+
+
+INPUTS = {
+    "jpeg-baseline": (lambda: images.jpeg(images.photo("chelsea")), (451, 300)),
+    "jpeg-progressive": (lambda: images.jpeg(images.photo("chelsea"), progressive=True), (451, 300)),
+    "jpeg-cmyk": (_cmyk_jpeg, (451, 300)),
+    "png-8bit-rgb": (lambda: images.encode(images.photo("coffee"), "PNG"), (600, 400)),
+    "png-16bit-rgb": (lambda: images.png16_rgb(images.photo("coffee")), (600, 400)),
+    "png-16bit-gray": (lambda: images.png16_gray(images.photo("astronaut")), (512, 512)),
+    "png-gray": (lambda: images.encode(images.photo("astronaut").convert("L"), "PNG"), (512, 512)),
+    "png-palette": (_palette_png, (600, 400)),
+    "webp": (lambda: images.encode(images.photo("chelsea"), "WEBP", quality=90), (451, 300)),
+    "webp-lossless": (lambda: images.encode(images.photo("chelsea"), "WEBP", lossless=True), (451, 300)),
+    "gif": (lambda: images.encode(images.photo("coffee"), "GIF"), (600, 400)),
+    "bmp": (lambda: images.encode(images.photo("coffee"), "BMP"), (600, 400)),
+    "tiff": (lambda: images.encode(images.photo("coffee"), "TIFF"), (600, 400)),
+    "tiff-lzw": (lambda: images.encode(images.photo("coffee"), "TIFF", compression="tiff_lzw"), (600, 400)),
+    "heic": (lambda: images.heic(images.photo("astronaut")), (512, 512)),
+    "avif": (lambda: images.encode(images.photo("astronaut"), "AVIF", quality=90), (512, 512)),
+}
+
+
+def _decoded_rgb(body: bytes) -> Image.Image:
+    return Image.open(io.BytesIO(body)).convert("RGB")
+
+
+# The 8-bit picture each 16-bit input holds (Pillow's own conversion would clip 16-bit gray).
+REFERENCES = {
+    "png-16bit-rgb": lambda body: images.photo("coffee"),
+    "png-16bit-gray": lambda body: images.photo("astronaut").convert("L").convert("RGB"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(INPUTS))
+def test_input_kinds(server: ServerProcess, rembg_sessions, kind: str) -> None:
+    make, size = INPUTS[kind]
+    body = make()
+    response = server.post(body)
+    assert_cutout(response, size)
+    # The cut-out agrees with rembg run on the same picture decoded to 8-bit RGB.
+    reference = REFERENCES.get(kind, _decoded_rgb)(body)
+    theirs = rembg_remove(rembg_sessions, "u2netp", images.encode(reference, "PNG"))
+    assert mean_alpha_difference(response.content, theirs) <= PARITY_LIMIT
+
+
+@pytest.mark.parametrize("orientation", [3, 6, 8])
+def test_exif_orientation_is_applied(server: ServerProcess, rembg_sessions, orientation: int) -> None:
+    stored = images.photo("chelsea")  # 451×300
+    body = images.jpeg_with_orientation(stored, orientation)
+    upright = (300, 451) if orientation in (6, 8) else (451, 300)
+    response = server.post(body)
+    assert_cutout(response, upright)
+    assert mean_alpha_difference(response.content, rembg_remove(rembg_sessions, "u2netp", body)) <= PARITY_LIMIT
+
+
+def test_input_transparency_is_kept(server: ServerProcess) -> None:
+    source = images.photo("astronaut").convert("RGBA")
+    source.putalpha(Image.linear_gradient("L").resize(source.size).transpose(Image.Transpose.ROTATE_90))
+    pixels = np.asarray(source).copy()
+    pixels[:, :64, 3] = 0  # a fully transparent band on the left
+    body = images.encode(Image.fromarray(pixels), "PNG")
+    response = server.post(body)
+    assert_cutout(response, (512, 512))
+    alpha = alpha_of(response.content)
+    assert not alpha[:, :64].any(), "transparent input must stay transparent"
+    assert (alpha <= pixels[..., 3].astype(np.float64) + 1).all(), "the cut-out is never more opaque than the input"
+
+
+@pytest.mark.parametrize("fmt", ["GIF", "WEBP"])
+def test_animated_images_use_the_first_frame(server: ServerProcess, rembg_sessions, fmt: str) -> None:
+    first = images.photo("coffee")
+    others = [first.transpose(Image.Transpose.FLIP_TOP_BOTTOM), first.transpose(Image.Transpose.ROTATE_180)]
+    body = images.animated(fmt, [first, *others])
+    assert Image.open(io.BytesIO(body)).n_frames == 3
+    response = server.post(body)
+    assert_cutout(response, (600, 400))
+    first_frame = Image.open(io.BytesIO(body)).convert("RGB")
+    theirs = rembg_remove(rembg_sessions, "u2netp", images.encode(first_frame, "PNG"))
+    assert mean_alpha_difference(response.content, theirs) <= PARITY_LIMIT
+
+
+# --- bad input: a 4xx JSON error, never a 500 -----------------------------------------------
+
+
+def test_empty_body(server: ServerProcess) -> None:
+    assert_error(server.post(b""), 400, "empty_body")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"hello, this is not an image",
+        b"%PDF-1.7\n" + b"\x00" * 200,
+        b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"></svg>',
+        bytes(range(256)) * 8,
+    ],
+    ids=["text", "pdf", "svg", "noise"],
+)
+def test_not_an_image(server: ServerProcess, body: bytes) -> None:
+    assert_error(server.post(body), 415, "unsupported_image")
+
+
+def test_a_pillow_format_we_do_not_take(server: ServerProcess) -> None:
+    body = images.encode(images.photo("coffee").resize((64, 64)), "ICO")
+    assert_error(server.post(body), 415, "unsupported_image")
+
+
+def _corrupt_bodies() -> dict[str, bytes]:
+    jpeg = images.jpeg()
+    png = images.encode(images.photo("coffee"), "PNG")
+    return {
+        "jpeg-truncated": jpeg[: len(jpeg) // 3],
+        "jpeg-header-only": jpeg[:200],
+        "png-truncated": png[: len(png) // 2],
+        "png-bad-crc": png[:40] + bytes([png[40] ^ 0xFF]) + png[41:],
+        "gif-truncated": images.encode(images.photo("coffee"), "GIF")[:300],
+        "webp-truncated": images.encode(images.photo("coffee"), "WEBP")[:500],
+        "heic-truncated": images.heic(images.photo("coffee"))[:400],
+    }
+
+
+@pytest.mark.parametrize("kind", sorted(_corrupt_bodies()))
+def test_corrupt_image(server: ServerProcess, kind: str) -> None:
+    assert_error(server.post(_corrupt_bodies()[kind]), 400, "corrupt_image")
+
+
+def test_body_too_large_is_refused_from_its_content_length(server: ServerProcess) -> None:
+    """The 413 comes back after the headers alone: the 31 MB body is never sent."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(
+            b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Type: image/jpeg\r\nContent-Length: 31000000\r\n\r\n"
+        )
+        response = b""
+        while b"\r\n\r\n" not in response or not response.rstrip().endswith(b"}"):
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            response += chunk
+    head, _, body = response.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 413"), head
+    assert b"application/json" in head
+    assert b'"code": "body_too_large"' in body
+
+
+def test_body_too_large_sent_whole(server: ServerProcess) -> None:
+    assert_error(server.post(b"\xff" * (30_000_001)), 413, "body_too_large")
+
+
+def _server_peak_rss_kb(server: ServerProcess) -> int:
+    with open(f"/proc/{server.proc.pid}/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmHWM")
+
+
+def test_image_too_large_is_refused_from_the_header(server: ServerProcess) -> None:
+    """A valid 20000×20000 PNG of a few dozen KB: refused before a single pixel is decoded."""
+    body = images.raw_png(20_000, 20_000, 1, 0, None)
+    assert len(body) < 200_000
+    before = _server_peak_rss_kb(server)
+    assert_error(server.post(body), 413, "image_too_large")
+    assert _server_peak_rss_kb(server) - before < 100_000, "the server allocated the pixels"
+
+
+def test_image_too_large_even_when_its_data_is_missing(server: ServerProcess) -> None:
+    assert_error(server.post(images.raw_png(20_000, 20_000, 8, 2, [])), 413, "image_too_large")
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE", "PATCH"])
+def test_wrong_method(server: ServerProcess, method: str) -> None:
+    response = requests.request(method, server.url + "/remove-background", timeout=10)
+    assert_error(response, 405, "method_not_allowed")
+    assert "POST" in response.headers["Allow"]
+
+
+def test_unknown_internal_path(server: ServerProcess) -> None:
+    assert_error(server.post(images.jpeg(), path="/_/nothing"), 404, "not_found")
+
+
+def test_still_serving_after_bad_input(server: ServerProcess) -> None:
+    for body in (b"", b"junk", images.jpeg()[:500], images.raw_png(20_000, 20_000, 1, 0, [])):
+        assert 400 <= server.post(body).status_code < 500
+    assert server.proc.poll() is None
+    assert_cutout(server.post(images.jpeg()), (512, 512))
+    assert "Traceback" not in server.log()
