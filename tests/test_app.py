@@ -1,0 +1,43 @@
+"""The Flask app in-process: what a failure nobody anticipated looks like to the client."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from index import create_app
+from lifecycle import Lifecycle
+
+
+def test_an_unexpected_error_is_a_bare_500_and_the_traceback_is_logged(caplog: pytest.LogCaptureFixture) -> None:
+    lifecycle = Lifecycle(max_inflight=1)
+    lifecycle.mark_ready()
+    # The handler was never started in this process, so handle() fails with a RuntimeError.
+    client = create_app(lifecycle).test_client()
+    with caplog.at_level(logging.ERROR):
+        response = client.post("/", data=b"\xff\xd8\xff")
+    assert response.status_code == 500
+    assert response.content_type == "application/json"
+    assert response.get_json() == {"error": {"status": 500, "code": "internal", "message": "internal error"}}
+    assert "before start()" not in response.get_data(as_text=True)
+    assert "handle() called before start()" in caplog.text
+    assert "Traceback" in caplog.text
+    assert lifecycle.readiness() == (200, "OK"), "the in-flight slot is given back after a failure"
+
+
+def test_lifecycle_states() -> None:
+    lifecycle = Lifecycle(max_inflight=1)
+    assert lifecycle.health() == (503, "loading")
+    lifecycle.mark_ready()
+    assert lifecycle.health() == (200, "OK")
+    assert lifecycle.try_enter()
+    assert not lifecycle.try_enter()
+    assert lifecycle.readiness() == (429, "at the in-flight limit")
+    assert lifecycle.health() == (200, "OK")
+    assert not lifecycle.wait_idle(0.01)
+    lifecycle.leave()
+    assert lifecycle.wait_idle(0.01)
+    assert lifecycle.start_draining()
+    assert not lifecycle.start_draining()
+    assert lifecycle.health() == (503, "draining")

@@ -1,0 +1,74 @@
+"""Configuration: named defaults, typed parsing, and a clear error naming the variable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from function.config import ConfigError, Settings
+
+
+def test_defaults() -> None:
+    settings = Settings.from_env({})
+    assert settings.model == "u2net"
+    assert settings.port == 8080
+    assert settings.host == "0.0.0.0"
+    assert settings.max_inflight == 1
+    assert settings.max_body_bytes == 30_000_000
+    assert settings.max_input_pixels == 100_000_000
+    assert settings.drain_seconds == 30.0
+    assert settings.threads is None
+    assert settings.model_home is None
+
+
+def test_values_are_parsed() -> None:
+    settings = Settings.from_env(
+        {
+            "REMBG_MODEL": "u2netp",
+            "U2NET_HOME": "/models",
+            "PORT": "9000",
+            "MAX_INFLIGHT": "2",
+            "MAX_BODY_BYTES": "1_000_000",
+            "MAX_INPUT_PIXELS": " 5000000 ",
+            "DRAIN_SECONDS": "2.5",
+            "ORT_THREADS": "3",
+            "PNG_COMPRESS_LEVEL": "6",
+            "LOG_LEVEL": "debug",
+        }
+    )
+    assert settings.model == "u2netp"
+    assert settings.model_home == Path("/models")
+    assert (settings.port, settings.max_inflight, settings.threads) == (9000, 2, 3)
+    assert settings.max_body_bytes == 1_000_000
+    assert settings.max_input_pixels == 5_000_000
+    assert settings.drain_seconds == 2.5
+    assert settings.png_compress_level == 6
+    assert settings.log_level == "DEBUG"
+
+
+def test_empty_values_mean_the_default() -> None:
+    assert Settings.from_env({"PORT": "", "ORT_THREADS": " "}) == Settings.from_env({})
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("PORT", "http"),
+        ("PORT", "0"),
+        ("PORT", "65536"),
+        ("MAX_INFLIGHT", "0"),
+        ("MAX_INFLIGHT", "1.5"),
+        ("MAX_BODY_BYTES", "-5"),
+        ("MAX_INPUT_PIXELS", "0"),
+        ("DRAIN_SECONDS", "soon"),
+        ("DRAIN_SECONDS", "nan"),
+        ("DRAIN_SECONDS", "-1"),
+        ("ORT_THREADS", "0"),
+        ("PNG_COMPRESS_LEVEL", "10"),
+        ("LOG_LEVEL", "LOUD"),
+    ],
+)
+def test_bad_values_name_the_variable(name: str, value: str) -> None:
+    with pytest.raises(ConfigError, match=name):
+        Settings.from_env({name: value})

@@ -1,0 +1,180 @@
+"""Start-up, health, the in-flight limit and draining, each on a server process of its own."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import requests
+from PIL import Image
+
+from tests import images
+from tests.conftest import ServerProcess
+
+# Big enough that one request is in work for a while even with u2netp.
+SLOW_SIZE = (6000, 4000)
+
+
+@pytest.fixture(scope="module")
+def slow_body() -> bytes:
+    return images.jpeg(images.photo("astronaut").resize(SLOW_SIZE, Image.Resampling.BILINEAR))
+
+
+def wait_until_in_flight(server: ServerProcess, timeout: float = 60.0) -> None:
+    """/_/ready turns 429 once the single slot is taken."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.health("/_/ready") == 429:
+            return
+        time.sleep(0.005)
+    raise AssertionError("the request never showed as in flight")
+
+
+def test_health_is_503_until_the_model_is_loaded(start_server) -> None:
+    server: ServerProcess = start_server(REMBG_MODEL="u2net")
+    deadline = time.monotonic() + 60
+    while server.health() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    # The server listens before it loads the model (about a second for u2net): probes and work
+    # are both told to come back later.
+    assert server.health("/_/health") == 503
+    assert server.health("/_/ready") == 503
+    early = server.post(images.jpeg())
+    assert early.status_code == 503
+    assert early.json()["error"]["code"] == "unavailable"
+    assert early.headers["Retry-After"] == "1"
+    server.wait_ready()
+    assert server.health("/_/ready") == 200
+    assert server.post(images.jpeg()).status_code == 200
+    assert "model u2net loaded" in server.log()
+
+
+def test_at_the_inflight_limit_another_request_gets_429(start_server, slow_body: bytes) -> None:
+    server: ServerProcess = start_server(REMBG_MODEL="u2netp", MAX_INFLIGHT="1").wait_ready()
+    with ThreadPoolExecutor(1) as pool:
+        first = pool.submit(server.post, slow_body)
+        wait_until_in_flight(server)
+        started = time.monotonic()
+        second = server.post(images.jpeg())
+        assert time.monotonic() - started < 5, "the 429 must come at once, not after the first image"
+        assert second.status_code == 429
+        assert second.json()["error"]["code"] == "busy"
+        assert second.headers["Retry-After"] == "1"
+        # Probes still answer within OpenFaaS' 1 s probe timeout while the image is in work.
+        assert requests.get(server.url + "/_/health", timeout=1).status_code == 200
+        assert requests.get(server.url + "/_/ready", timeout=1).status_code == 429
+        assert first.result().status_code == 200
+    assert server.health("/_/ready") == 200
+    assert server.post(images.jpeg()).status_code == 200
+
+
+def test_two_slots_take_two_images_at_once(start_server, slow_body: bytes) -> None:
+    server: ServerProcess = start_server(REMBG_MODEL="u2netp", MAX_INFLIGHT="2").wait_ready()
+    with ThreadPoolExecutor(3) as pool:
+        first = pool.submit(server.post, slow_body)
+        second = pool.submit(server.post, slow_body)
+        wait_until_in_flight(server)
+        assert server.post(images.jpeg()).status_code == 429
+        assert first.result().status_code == 200
+        assert second.result().status_code == 200
+
+
+def test_sigterm_drains_the_request_in_flight(start_server, slow_body: bytes) -> None:
+    server: ServerProcess = start_server(REMBG_MODEL="u2netp").wait_ready()
+    with ThreadPoolExecutor(1) as pool:
+        in_flight = pool.submit(server.post, slow_body)
+        wait_until_in_flight(server)
+        server.proc.send_signal(signal.SIGTERM)
+        # While draining: health says 503 (within the probe timeout) and new work is turned away.
+        deadline = time.monotonic() + 5
+        while server.health() != 503 and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert requests.get(server.url + "/_/health", timeout=1).status_code == 503
+        refused = server.post(images.jpeg())
+        assert refused.status_code == 503
+        assert refused.json()["error"]["code"] == "unavailable"
+        response = in_flight.result()
+    assert response.status_code == 200
+    assert images.decode_png(response.content).size == SLOW_SIZE
+    assert server.wait_exit(60) == 0
+    assert "draining" in server.log()
+
+
+def test_sigterm_when_idle_exits_at_once(start_server) -> None:
+    server: ServerProcess = start_server(REMBG_MODEL="u2netp").wait_ready()
+    server.proc.send_signal(signal.SIGTERM)
+    assert server.wait_exit(10) == 0
+
+
+def test_drain_gives_up_after_the_grace_period(start_server, slow_body: bytes) -> None:
+    server: ServerProcess = start_server(REMBG_MODEL="u2netp", DRAIN_SECONDS="0").wait_ready()
+    with ThreadPoolExecutor(1) as pool:
+        in_flight = pool.submit(_post_or_error, server, slow_body)
+        wait_until_in_flight(server)
+        server.proc.send_signal(signal.SIGTERM)
+        assert server.wait_exit(30) == 0
+        in_flight.result()
+    assert "drain period over" in server.log()
+
+
+def _post_or_error(server: ServerProcess, body: bytes) -> object:
+    try:
+        return server.post(body)
+    except requests.ConnectionError as exc:
+        return exc
+
+
+def test_missing_model_fails_fast_with_instructions(start_server, tmp_path: Path) -> None:
+    empty = tmp_path / "no-models"
+    empty.mkdir()
+    server: ServerProcess = start_server(REMBG_MODEL="u2netp", U2NET_HOME=str(empty))
+    assert server.wait_exit(60) == 1
+    log = server.log()
+    assert "make model MODEL=u2netp" in log
+    assert str(empty) in log
+    assert not any(empty.rglob("*.onnx")), "nothing may be downloaded at start-up"
+
+
+def test_unknown_model_fails_fast(start_server) -> None:
+    server: ServerProcess = start_server(REMBG_MODEL="no-such-model")
+    assert server.wait_exit(60) == 1
+    assert "is not a model this function serves" in server.log()
+    assert "u2net" in server.log()
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("MAX_INFLIGHT", "many"), ("MAX_INFLIGHT", "0"), ("PORT", "70000"), ("DRAIN_SECONDS", "-1")],
+)
+def test_bad_configuration_stops_start_up(start_server, name: str, value: str) -> None:
+    server: ServerProcess = start_server(REMBG_MODEL="u2netp", **{name: value})
+    assert server.wait_exit(30) == 2
+    assert f"{name}=" in server.log()
+    assert "configuration error" in server.log()
+
+
+def test_health_answers_while_many_requests_are_refused(start_server, slow_body: bytes) -> None:
+    """A burst at the limit: every extra request gets its 429 and probes keep answering."""
+    server: ServerProcess = start_server(REMBG_MODEL="u2netp").wait_ready()
+    statuses: list[int] = []
+    lock = threading.Lock()
+
+    def extra() -> None:
+        status = server.post(images.jpeg()).status_code
+        with lock:
+            statuses.append(status)
+
+    with ThreadPoolExecutor(9) as pool:
+        first = pool.submit(server.post, slow_body)
+        wait_until_in_flight(server)
+        extras = [pool.submit(extra) for _ in range(8)]
+        assert requests.get(server.url + "/_/health", timeout=1).status_code == 200
+        for future in extras:
+            future.result()
+        assert first.result().status_code == 200
+    assert statuses.count(429) >= 1
+    assert set(statuses) <= {200, 429}
