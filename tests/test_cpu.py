@@ -68,26 +68,22 @@ def test_fractional_quota_rounds_down_but_never_below_one(tmp_path: Path) -> Non
     assert usable_cpus(tmp_path / "cg", tmp_path / "cgroup", affinity=8) == 1
 
 
-def test_v1_cfs_quota(tmp_path: Path) -> None:
-    root = tmp_path / "cg"
-    directory = root / "cpu,cpuacct" / "docker" / "abc"
+def _v1(root: Path, proc: Path, mount: str, own: str, quota: str) -> None:
+    directory = root / mount / own.lstrip("/")
     directory.mkdir(parents=True)
-    (directory / "cpu.cfs_quota_us").write_text("200000\n")
+    (directory / "cpu.cfs_quota_us").write_text(quota)
     (directory / "cpu.cfs_period_us").write_text("100000\n")
-    proc = tmp_path / "cgroup"
-    proc.write_text("12:memory:/docker/abc\n4:cpu,cpuacct:/docker/abc\n1:name=systemd:/docker/abc\n")
-    assert usable_cpus(root, proc, affinity=16) == 2
+    proc.write_text(f"12:memory:{own}\n4:cpu,cpuacct:{own}\n1:name=systemd:{own}\n")
+
+
+def test_v1_cfs_quota(tmp_path: Path) -> None:
+    _v1(tmp_path / "cg", tmp_path / "cgroup", "cpu,cpuacct", "/docker/abc", "200000\n")
+    assert usable_cpus(tmp_path / "cg", tmp_path / "cgroup", affinity=16) == 2
 
 
 def test_v1_unlimited(tmp_path: Path) -> None:
-    root = tmp_path / "cg"
-    directory = root / "cpu"
-    directory.mkdir(parents=True)
-    (directory / "cpu.cfs_quota_us").write_text("-1\n")
-    (directory / "cpu.cfs_period_us").write_text("100000\n")
-    proc = tmp_path / "cgroup"
-    proc.write_text("4:cpu,cpuacct:/\n")
-    assert usable_cpus(root, proc, affinity=3) == 3
+    _v1(tmp_path / "cg", tmp_path / "cgroup", "cpu", "/", "-1\n")
+    assert usable_cpus(tmp_path / "cg", tmp_path / "cgroup", affinity=3) == 3
 
 
 def test_unreadable_files_are_ignored(tmp_path: Path) -> None:

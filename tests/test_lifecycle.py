@@ -178,3 +178,12 @@ def test_health_answers_while_many_requests_are_refused(start_server, slow_body:
         assert first.result().status_code == 200
     assert statuses.count(429) >= 1
     assert set(statuses) <= {200, 429}
+
+
+def test_onnx_threads_follow_the_cpus_or_the_override(start_server) -> None:
+    from function.cpu import usable_cpus
+
+    default = start_server(REMBG_MODEL="u2netp").wait_ready()
+    override = start_server(REMBG_MODEL="u2netp", ORT_THREADS="1").wait_ready()
+    assert f"model u2netp loaded with {usable_cpus()} ONNX Runtime threads" in default.log()
+    assert "model u2netp loaded with 1 ONNX Runtime threads" in override.log()

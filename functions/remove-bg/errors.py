@@ -11,10 +11,17 @@ JSON_TYPE = "application/json"
 
 
 class ApiError(Exception):
-    """An error the client should see: HTTP status, stable code, human message."""
+    """An error the client should see: HTTP status, stable code, human message.
+
+    Each kind names its status and code once: `class EmptyBody(ApiError, status=400, code="empty_body")`.
+    """
 
     status = 400
     code = "bad_request"
+
+    def __init_subclass__(cls, *, status: int, code: str) -> None:
+        super().__init_subclass__()
+        cls.status, cls.code = status, code
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -24,43 +31,31 @@ class ApiError(Exception):
         return error_body(self.status, self.code, self.message)
 
 
-class EmptyBody(ApiError):
-    status, code = 400, "empty_body"
+class EmptyBody(ApiError, status=400, code="empty_body"): ...
 
 
-class NoImage(ApiError):
-    status, code = 400, "no_image"
+class NoImage(ApiError, status=400, code="no_image"): ...
 
 
-class CorruptImage(ApiError):
-    status, code = 400, "corrupt_image"
+class CorruptImage(ApiError, status=400, code="corrupt_image"): ...
 
 
-class UnsupportedImage(ApiError):
-    status, code = 415, "unsupported_image"
+class UnsupportedImage(ApiError, status=415, code="unsupported_image"): ...
 
 
-class BodyTooLarge(ApiError):
-    status, code = 413, "body_too_large"
+class ImageTooLarge(ApiError, status=413, code="image_too_large"): ...
 
 
-class ImageTooLarge(ApiError):
-    status, code = 413, "image_too_large"
+class NotFound(ApiError, status=404, code="not_found"): ...
+
+
+class Busy(ApiError, status=429, code="busy"): ...
+
+
+class Unavailable(ApiError, status=503, code="unavailable"): ...
 
 
 def error_body(status: int, code: str, message: str) -> bytes:
     """The JSON body of an error response."""
     payload = {"error": {"status": status, "code": code, "message": message}}
     return json.dumps(payload).encode("utf-8")
-
-
-class Busy(ApiError):
-    status, code = 429, "busy"
-
-
-class Unavailable(ApiError):
-    status, code = 503, "unavailable"
-
-
-class NotFound(ApiError):
-    status, code = 404, "not_found"
