@@ -155,3 +155,12 @@ def mean_alpha_difference(ours: bytes, theirs: bytes) -> float:
     a, b = alpha_of(ours), alpha_of(theirs)
     assert a.shape == b.shape
     return float(np.abs(a - b).mean())
+
+
+def peak_rss_kb(server: ServerProcess) -> int:
+    """The server process's peak resident memory (VmHWM), in KiB."""
+    with open(f"/proc/{server.proc.pid}/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmHWM in /proc/PID/status")

@@ -17,6 +17,7 @@ def test_defaults() -> None:
     assert settings.max_inflight == 1
     assert settings.max_body_bytes == 30_000_000
     assert settings.max_input_pixels == 100_000_000
+    assert settings.max_pixels == 25_000_000
     assert settings.drain_seconds == 30.0
     assert settings.threads is None
     assert settings.model_home is None
@@ -33,7 +34,8 @@ def test_values_are_parsed() -> None:
             "MAX_INPUT_PIXELS": " 5000000 ",
             "DRAIN_SECONDS": "2.5",
             "ORT_THREADS": "3",
-            "PNG_COMPRESS_LEVEL": "6",
+            "PNG_COMPRESS_LEVEL": "2",
+            "MAX_PIXELS": "1000000",
             "LOG_LEVEL": "debug",
         }
     )
@@ -43,7 +45,8 @@ def test_values_are_parsed() -> None:
     assert settings.max_body_bytes == 1_000_000
     assert settings.max_input_pixels == 5_000_000
     assert settings.drain_seconds == 2.5
-    assert settings.png_compress_level == 6
+    assert settings.png_compress_level == 2
+    assert settings.max_pixels == 1_000_000
     assert settings.log_level == "DEBUG"
 
 
@@ -65,7 +68,8 @@ def test_empty_values_mean_the_default() -> None:
         ("DRAIN_SECONDS", "nan"),
         ("DRAIN_SECONDS", "-1"),
         ("ORT_THREADS", "0"),
-        ("PNG_COMPRESS_LEVEL", "10"),
+        ("PNG_COMPRESS_LEVEL", "4"),
+        ("MAX_PIXELS", "10"),
         ("LOG_LEVEL", "LOUD"),
     ],
 )

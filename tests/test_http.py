@@ -11,7 +11,7 @@ import requests
 from PIL import Image
 
 from tests import images
-from tests.conftest import ServerProcess, alpha_of, mean_alpha_difference
+from tests.conftest import ServerProcess, alpha_of, mean_alpha_difference, peak_rss_kb
 
 PARITY_LIMIT = 2.0  # mean |Δalpha| in 1/255 units
 
@@ -264,21 +264,13 @@ def test_body_too_large_sent_whole(server: ServerProcess) -> None:
     assert_error(server.post(b"\xff" * (30_000_001)), 413, "body_too_large")
 
 
-def _server_peak_rss_kb(server: ServerProcess) -> int:
-    with open(f"/proc/{server.proc.pid}/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    raise AssertionError("no VmHWM")
-
-
 def test_image_too_large_is_refused_from_the_header(server: ServerProcess) -> None:
     """A valid 20000×20000 PNG of a few dozen KB: refused before a single pixel is decoded."""
     body = images.raw_png(20_000, 20_000, 1, 0, None)
     assert len(body) < 200_000
-    before = _server_peak_rss_kb(server)
+    before = peak_rss_kb(server)
     assert_error(server.post(body), 413, "image_too_large")
-    assert _server_peak_rss_kb(server) - before < 100_000, "the server allocated the pixels"
+    assert peak_rss_kb(server) - before < 100_000, "the server allocated the pixels"
 
 
 def test_image_too_large_even_when_its_data_is_missing(server: ServerProcess) -> None:

@@ -18,6 +18,7 @@ DEFAULT_HOST = "0.0.0.0"
 DEFAULT_MAX_INFLIGHT = 1
 DEFAULT_MAX_BODY_BYTES = 30 * 1000 * 1000
 DEFAULT_MAX_INPUT_PIXELS = 100 * 1000 * 1000
+DEFAULT_MAX_PIXELS = 25 * 1000 * 1000
 DEFAULT_DRAIN_SECONDS = 30.0
 DEFAULT_PNG_COMPRESS_LEVEL = 1
 DEFAULT_LOG_LEVEL = "INFO"
@@ -38,6 +39,7 @@ class Settings:
     max_inflight: int = DEFAULT_MAX_INFLIGHT
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     max_input_pixels: int = DEFAULT_MAX_INPUT_PIXELS
+    max_pixels: int = DEFAULT_MAX_PIXELS
     drain_seconds: float = DEFAULT_DRAIN_SECONDS
     threads: int | None = None
     png_compress_level: int = DEFAULT_PNG_COMPRESS_LEVEL
@@ -56,9 +58,10 @@ class Settings:
             max_inflight=reader.integer("MAX_INFLIGHT", DEFAULT_MAX_INFLIGHT, low=1, high=64),
             max_body_bytes=reader.integer("MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, low=1024),
             max_input_pixels=reader.integer("MAX_INPUT_PIXELS", DEFAULT_MAX_INPUT_PIXELS, low=1, high=1_000_000_000),
+            max_pixels=reader.integer("MAX_PIXELS", DEFAULT_MAX_PIXELS, low=100, high=1_000_000_000),
             drain_seconds=reader.number("DRAIN_SECONDS", DEFAULT_DRAIN_SECONDS, low=0.0),
             threads=reader.optional_integer("ORT_THREADS", low=1, high=256),
-            png_compress_level=reader.integer("PNG_COMPRESS_LEVEL", DEFAULT_PNG_COMPRESS_LEVEL, low=0, high=9),
+            png_compress_level=reader.integer("PNG_COMPRESS_LEVEL", DEFAULT_PNG_COMPRESS_LEVEL, low=0, high=3),
             log_level=reader.choice("LOG_LEVEL", DEFAULT_LOG_LEVEL, LOG_LEVELS),
         )
 

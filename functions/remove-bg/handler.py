@@ -34,6 +34,7 @@ def start(settings: Settings) -> None:
         session,
         PipelineOptions(
             max_input_pixels=settings.max_input_pixels,
+            max_pixels=settings.max_pixels,
             png_compress_level=settings.png_compress_level,
         ),
     )
@@ -49,7 +50,9 @@ def handle(event: Event, context: object) -> dict[str, Any]:
         "body": result.png,
         "headers": {
             "Content-Type": "image/png",
-            "X-Width": str(result.width),
-            "X-Height": str(result.height),
+            "X-Width": str(result.size[0]),
+            "X-Height": str(result.size[1]),
+            "X-Input-Width": str(result.source_size[0]),
+            "X-Input-Height": str(result.source_size[1]),
         },
     }

@@ -86,6 +86,9 @@ def open_session(name: str, threads: int) -> BaseSession:
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    # Memory patterns pre-plan one arena block per tensor shape: +280 MB resident for u2net, no
+    # measurable speed-up at a fixed 320×320 input (the arena itself stays: turning it off costs 10 %).
+    options.enable_mem_pattern = False
     session = new_session(name, sess_opts=options)
     log.info("model %s loaded with %d ONNX Runtime threads", name, threads)
     return session

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from .compose import cutout
 from .decode import decode
 from .encode import png_bytes
-from .mask import predict_mask
+from .mask import Masker
 
 if TYPE_CHECKING:
     from rembg.sessions.base import BaseSession
@@ -21,36 +21,37 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class PipelineOptions:
     max_input_pixels: int
+    max_pixels: int
     png_compress_level: int
 
 
 @dataclass(frozen=True)
 class Result:
     png: bytes
-    width: int
-    height: int
+    size: tuple[int, int]
+    source_size: tuple[int, int]
     source_format: str
 
 
 class Pipeline:
     def __init__(self, session: BaseSession, options: PipelineOptions) -> None:
-        self._session = session
+        self._masker = Masker(session)
         self._options = options
 
     def run(self, data: bytes) -> Result:
         started = time.perf_counter()
-        picture = decode(data, self._options.max_input_pixels)
-        width, height = picture.size
-        mask = predict_mask(self._session, picture.rgb)
-        image = cutout(picture.rgb, mask, picture.alpha)
-        png = png_bytes(image, self._options.png_compress_level)
+        options = self._options
+        picture = decode(data, options.max_input_pixels, options.max_pixels)
+        size = picture.rgb.size
+        mask = self._masker.mask(picture.rgb)
+        png = png_bytes(cutout(picture.rgb, mask, picture.alpha), options.png_compress_level)
         log.info(
-            "cut out %s %dx%d in %.0f ms (%d bytes in, %d out)",
+            "cut out %s %dx%d%s in %.0f ms (%d bytes in, %d out)",
             picture.format,
-            width,
-            height,
+            *size,
+            "" if size == picture.source_size else " (scaled from {}x{})".format(*picture.source_size),
             (time.perf_counter() - started) * 1000,
             len(data),
             len(png),
         )
-        return Result(png=png, width=width, height=height, source_format=picture.format)
+        return Result(png=png, size=size, source_size=picture.source_size, source_format=picture.format)
