@@ -14,13 +14,14 @@ RUN := PYTHONPATH=$(PYPATH) $(PY)
 REQUIREMENTS := requirements-dev.txt requirements.lock functions/remove-bg/requirements.txt \
 	template/python3-rembg/requirements.txt
 
-.PHONY: help venv model serve test lint format lock clean
+.PHONY: help venv model serve test lint format lock bench clean
 
 help:
 	@echo "make serve   - install, fetch the model (MODEL=$(MODEL)) and serve on $(HOST):$(PORT)"
 	@echo "make test    - install, fetch the test models and run lint + the test suite"
 	@echo "make model   - fetch MODEL into U2NET_HOME ($(U2NET_HOME)), md5-checked"
 	@echo "make lint    - ruff check and format check"
+	@echo "make bench   - our server vs rembg's server and remove(), u2net and u2netp (about 6 min)"
 
 $(VENV)/.installed: $(REQUIREMENTS)
 	$(PYTHON) -m venv $(VENV)
@@ -51,11 +52,19 @@ test: venv lint
 	$(RUN) -m function.fetch u2netp u2net
 	$(RUN) -m pytest
 
+$(VENV)/.bench-installed: $(VENV)/.installed bench/requirements.txt
+	$(PY) -m pip install --quiet -r bench/requirements.txt -c requirements.lock
+	touch $@
+
+bench: venv $(VENV)/.bench-installed
+	$(RUN) -m function.fetch u2netp u2net
+	$(RUN) -m bench.run
+
 # Re-pin the whole dependency tree after changing a requirements file.
 lock:
 	rm -rf build/lock-venv
 	$(PYTHON) -m venv build/lock-venv
-	build/lock-venv/bin/pip install --quiet -r requirements-dev.txt
+	build/lock-venv/bin/pip install --quiet -r requirements-dev.txt -r bench/requirements.txt
 	build/lock-venv/bin/pip freeze --exclude-editable | sort > requirements.lock
 
 clean:

@@ -7,9 +7,9 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .compose import cutout
+from .compose import cutout_bands
 from .decode import decode
-from .encode import png_bytes
+from .encode import png_bytes, rows_per_band
 from .mask import Masker
 
 if TYPE_CHECKING:
@@ -44,7 +44,8 @@ class Pipeline:
         picture = decode(data, options.max_input_pixels, options.max_pixels)
         size = picture.rgb.size
         mask = self._masker.mask(picture.rgb)
-        png = png_bytes(cutout(picture.rgb, mask, picture.alpha), options.png_compress_level)
+        bands = cutout_bands(picture.rgb, mask, picture.alpha, rows_per_band(size[0]))
+        png = png_bytes(size, bands, options.png_compress_level)
         log.info(
             "cut out %s %dx%d%s in %.0f ms (%d bytes in, %d out)",
             picture.format,
