@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import io
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +15,9 @@ import pytest
 import requests
 from PIL import Image
 
+from bench.processes import free_port, terminate
+from bench.processes import peak_rss_kb as process_peak_rss_kb
+
 ROOT = Path(__file__).resolve().parent.parent
 INDEX = ROOT / "template" / "python3-rembg" / "index.py"
 PYTHONPATH = ROOT / "build" / "pythonpath"
@@ -25,12 +26,6 @@ START_TIMEOUT = 120.0
 
 os.environ.setdefault("U2NET_HOME", str(MODEL_HOME))
 os.environ.setdefault("NUMBA_DISABLE_JIT", "1")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class ServerProcess:
@@ -84,13 +79,7 @@ class ServerProcess:
         return requests.post(self.url + path, data=body, timeout=120, **kwargs)
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        terminate(self.proc)
         self._log.close()
 
 
@@ -159,8 +148,4 @@ def mean_alpha_difference(ours: bytes, theirs: bytes) -> float:
 
 def peak_rss_kb(server: ServerProcess) -> int:
     """The server process's peak resident memory (VmHWM), in KiB."""
-    with open(f"/proc/{server.proc.pid}/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    raise AssertionError("no VmHWM in /proc/PID/status")
+    return process_peak_rss_kb(server.proc.pid)

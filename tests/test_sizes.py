@@ -85,3 +85,12 @@ def test_memory_stays_bounded_for_the_largest_image(start_server) -> None:
     peak = peak_rss_kb(server)
     print(f"peak RSS {peak // 1024} MiB")
     assert peak < 1_000_000
+
+
+def test_memory_stays_bounded_with_the_default_model(default_server: ServerProcess) -> None:
+    """u2net, the default: a 25 MP PNG leaves the whole server under the 1.5 GB budget."""
+    body = images.encode(images.photo("coffee").resize((5773, 4330), Image.Resampling.BICUBIC), "PNG")
+    assert default_server.post(body).status_code == 200
+    peak = peak_rss_kb(default_server)
+    print(f"peak RSS {peak // 1024} MiB")
+    assert peak < 1_536 * 1024
