@@ -14,7 +14,8 @@ RUN := PYTHONPATH=$(PYPATH) $(PY)
 REQUIREMENTS := requirements-dev.txt requirements.lock functions/remove-bg/requirements.txt \
 	template/python3-rembg/requirements.txt
 
-.PHONY: help venv model serve test lint format lock bench clean
+.PHONY: help venv model serve test lint format lock bench image test-container clean
+IMAGE ?= remove-bg:latest
 
 help:
 	@echo "make serve   - install, fetch the model (MODEL=$(MODEL)) and serve on $(HOST):$(PORT)"
@@ -22,6 +23,8 @@ help:
 	@echo "make model   - fetch MODEL into U2NET_HOME ($(U2NET_HOME)), md5-checked"
 	@echo "make lint    - ruff check and format check"
 	@echo "make bench   - our server vs rembg's server and remove(), u2net and u2netp (about 6 min)"
+	@echo "make image   - build the container image (MODEL=$(MODEL)), Docker engine included"
+	@echo "make test-container - run the image under 2 CPU / 2 GB and test it over HTTP"
 
 $(VENV)/.installed: $(REQUIREMENTS)
 	$(PYTHON) -m venv $(VENV)
@@ -60,12 +63,26 @@ bench: venv $(VENV)/.bench-installed
 	$(RUN) -m function.fetch u2netp u2net
 	$(RUN) -m bench.run
 
-# Re-pin the whole dependency tree after changing a requirements file.
+# The container image, built as `faas-cli build --shrinkwrap` lays the function out; installs and
+# starts a Docker engine if there is none, and builds a local Debian base if no registry answers.
+image:
+	IMAGE=$(IMAGE) REMBG_MODEL=$(MODEL) scripts/build-image.sh
+
+# The image under a 2-CPU / 2 GB, read-only profile, over real HTTP (needs `make image` first).
+test-container: venv
+	REMOVE_BG_IMAGE=$(IMAGE) $(RUN) -m pytest -m container tests/container -s
+
+# Re-pin the whole dependency trees after changing a requirements file: requirements.lock for
+# development (tests, lint, bench), functions/remove-bg/requirements.lock for the runtime image.
 lock:
-	rm -rf build/lock-venv
+	rm -rf build/lock-venv build/lock-runtime
 	$(PYTHON) -m venv build/lock-venv
 	build/lock-venv/bin/pip install --quiet -r requirements-dev.txt -r bench/requirements.txt
 	build/lock-venv/bin/pip freeze --exclude-editable | sort > requirements.lock
+	$(PYTHON) -m venv build/lock-runtime
+	build/lock-runtime/bin/pip install --quiet -r functions/remove-bg/requirements.txt \
+		-r template/python3-rembg/requirements.txt
+	build/lock-runtime/bin/pip freeze --exclude-editable | sort > functions/remove-bg/requirements.lock
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .ruff_cache

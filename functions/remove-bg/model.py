@@ -82,6 +82,7 @@ def open_session(name: str, threads: int) -> BaseSession:
     from rembg import new_session
 
     locate(name)
+    ort.disable_telemetry_events()  # self-hosted: nothing about the host is recorded or sent
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1

@@ -1,0 +1,105 @@
+"""The image under the real 2-CPU / 2 GB profile: run by `make test-container`, after `make image`."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+import requests
+from PIL import Image
+
+from tests import images
+from tests.container.conftest import Container, docker
+
+pytestmark = pytest.mark.container
+
+
+def test_cold_start_health_and_a_real_cutout(container_factory, measurements: dict) -> None:
+    container: Container = container_factory()
+    statuses = []
+    while not statuses or statuses[-1] != 200:
+        statuses.append(container.health())
+        assert time.perf_counter() - container.started < 60, container.logs()
+        time.sleep(0.01)
+    answered = [status for status in statuses if status is not None]
+    assert answered[0] == 503, "health must say 503 until the model is loaded"
+    response = container.post(images.jpeg(images.photo("astronaut")))
+    measurements["cold_start_s"] = round(time.perf_counter() - container.started, 3)
+    assert response.status_code == 200
+    cutout = Image.open(io.BytesIO(response.content))
+    assert (cutout.format, cutout.mode, cutout.size) == ("PNG", "RGBA", (512, 512))
+    alpha = np.asarray(cutout.getchannel("A"))
+    assert (alpha == 0).any() and (alpha == 255).any()
+    measurements["idle_memory_mb"] = round(container.cgroup_memory("current") / 1e6)
+
+
+def test_runs_as_non_root_on_a_read_only_root(container_factory) -> None:
+    container: Container = container_factory()
+    container.wait_ready()
+    assert docker("exec", container.id, "id", "-u") != "0"
+    assert docker("inspect", "--format", "{{.Config.User}}", container.id) == "app"
+    denied = subprocess.run(["docker", "exec", container.id, "touch", "/home/app/x"], capture_output=True, check=False)
+    assert denied.returncode != 0, "the root filesystem must be read-only"
+    assert docker("exec", container.id, "touch", "/tmp/x") == ""
+
+
+def test_onnx_uses_the_two_cpus_of_the_cgroup(container_factory) -> None:
+    container: Container = container_factory()
+    container.wait_ready()
+    assert "loaded with 2 ONNX Runtime threads" in container.logs()
+
+
+def test_the_model_is_baked_in_and_nothing_is_downloaded(container_factory) -> None:
+    container: Container = container_factory()
+    container.wait_ready()
+    assert "Downloading" not in container.logs()
+    listing = docker("exec", container.id, "sh", "-c", "ls /opt/models/models/u2net")
+    assert listing == "u2net.onnx"
+
+
+def test_a_25_mp_image_is_served_within_the_memory_limit(container_factory, measurements: dict) -> None:
+    container: Container = container_factory()
+    container.wait_ready()
+    body = images.jpeg(images.photo("coffee").resize((5773, 4330), Image.Resampling.BICUBIC))
+    response = container.post(body)
+    assert response.status_code == 200, response.text[:300]
+    assert images.decode_png(response.content).size == (5773, 4330)
+    assert container.state()["OOMKilled"] is False
+    assert container.state()["Running"] is True
+    measurements["peak_memory_25mp_mb"] = round(container.cgroup_memory("peak") / 1e6)
+
+
+def test_bad_input_gets_json_and_the_container_keeps_serving(container_factory) -> None:
+    container: Container = container_factory()
+    container.wait_ready()
+    response = container.post(b"definitely not an image")
+    assert response.status_code == 415
+    assert response.json()["error"]["code"] == "unsupported_image"
+    assert container.post(images.jpeg()[:600]).json()["error"]["code"] == "corrupt_image"
+    assert container.post(images.jpeg()).status_code == 200
+
+
+def test_docker_stop_lets_the_request_in_flight_finish(container_factory) -> None:
+    container: Container = container_factory()
+    container.wait_ready()
+    body = images.jpeg(images.photo("astronaut").resize((5000, 4000), Image.Resampling.BILINEAR))
+    with ThreadPoolExecutor(1) as pool:
+        in_flight = pool.submit(container.post, body)
+        deadline = time.monotonic() + 30
+        while requests.get(container.url + "/_/ready", timeout=1).status_code != 429:
+            assert time.monotonic() < deadline, "the request never showed as in flight"
+            time.sleep(0.005)
+        stopper = threading.Thread(target=docker, args=("stop", "--time", "30", container.id))
+        stopper.start()
+        response = in_flight.result()
+        stopper.join()
+    assert response.status_code == 200
+    assert images.decode_png(response.content).size == (5000, 4000)
+    state = container.state()
+    assert state["ExitCode"] == 0, container.logs()
+    assert "draining" in container.logs()
