@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from function.config import ConfigError, Settings
+from function.config import ConfigError, Settings, parse_duration
 
 
 def test_defaults() -> None:
@@ -76,3 +76,23 @@ def test_empty_values_mean_the_default() -> None:
 def test_bad_values_name_the_variable(name: str, value: str) -> None:
     with pytest.raises(ConfigError, match=name):
         Settings.from_env({name: value})
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("30s", 30.0), ("1m5s", 65.0), ("500ms", 0.5), ("1h", 3600.0), ("12", 12.0), ("2.5s", 2.5)]
+)
+def test_openfaas_durations(text: str, seconds: float) -> None:
+    assert parse_duration(text) == seconds
+
+
+def test_openfaas_timeouts_set_the_drain_and_read_timeouts() -> None:
+    settings = Settings.from_env({"write_timeout": "45s", "read_timeout": "1m"})
+    assert settings.drain_seconds == 45.0
+    assert settings.read_timeout_seconds == 60.0
+    assert Settings.from_env({"write_timeout": "45s", "DRAIN_SECONDS": "5"}).drain_seconds == 5.0
+
+
+@pytest.mark.parametrize("value", ["soon", "30 s", "5x", "-3s", "0s"])
+def test_bad_durations_name_the_variable(value: str) -> None:
+    with pytest.raises(ConfigError, match="write_timeout"):
+        Settings.from_env({"write_timeout": value})

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ DEFAULT_MAX_BODY_BYTES = 30 * 1000 * 1000
 DEFAULT_MAX_INPUT_PIXELS = 100 * 1000 * 1000
 DEFAULT_MAX_PIXELS = 25 * 1000 * 1000
 DEFAULT_DRAIN_SECONDS = 30.0
+DEFAULT_READ_TIMEOUT_SECONDS = 30.0
 DEFAULT_PNG_COMPRESS_LEVEL = 1
 DEFAULT_LOG_LEVEL = "INFO"
 
@@ -41,6 +43,7 @@ class Settings:
     max_input_pixels: int = DEFAULT_MAX_INPUT_PIXELS
     max_pixels: int = DEFAULT_MAX_PIXELS
     drain_seconds: float = DEFAULT_DRAIN_SECONDS
+    read_timeout_seconds: float = DEFAULT_READ_TIMEOUT_SECONDS
     threads: int | None = None
     png_compress_level: int = DEFAULT_PNG_COMPRESS_LEVEL
     log_level: str = DEFAULT_LOG_LEVEL
@@ -59,7 +62,11 @@ class Settings:
             max_body_bytes=reader.integer("MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, low=1024),
             max_input_pixels=reader.integer("MAX_INPUT_PIXELS", DEFAULT_MAX_INPUT_PIXELS, low=1, high=1_000_000_000),
             max_pixels=reader.integer("MAX_PIXELS", DEFAULT_MAX_PIXELS, low=100, high=1_000_000_000),
-            drain_seconds=reader.number("DRAIN_SECONDS", DEFAULT_DRAIN_SECONDS, low=0.0),
+            # OpenFaaS names: the of-watchdog drains for write_timeout; DRAIN_SECONDS wins if set.
+            drain_seconds=reader.number(
+                "DRAIN_SECONDS", reader.duration("write_timeout", DEFAULT_DRAIN_SECONDS), low=0.0
+            ),
+            read_timeout_seconds=reader.duration("read_timeout", DEFAULT_READ_TIMEOUT_SECONDS),
             threads=reader.optional_integer("ORT_THREADS", low=1, high=256),
             png_compress_level=reader.integer("PNG_COMPRESS_LEVEL", DEFAULT_PNG_COMPRESS_LEVEL, low=0, high=3),
             log_level=reader.choice("LOG_LEVEL", DEFAULT_LOG_LEVEL, LOG_LEVELS),
@@ -103,6 +110,17 @@ class _Reader:
         _check_range(name, value, low, high)
         return value
 
+    def duration(self, name: str, default: float) -> float:
+        raw = self._raw(name)
+        if raw is None:
+            return default
+        try:
+            value = parse_duration(raw)
+        except ValueError:
+            raise ConfigError(f"{name}={raw!r}: expected a duration such as 30s, 1m5s or 500ms") from None
+        _check_range(name, value, 0.001, None)
+        return value
+
     def number(self, name: str, default: float, *, low: float) -> float:
         raw = self._raw(name)
         if raw is None:
@@ -115,6 +133,23 @@ class _Reader:
             raise ConfigError(f"{name}={raw!r}: expected a finite number")
         _check_range(name, value, low, None)
         return value
+
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_duration(text: str) -> float:
+    """A Go duration as OpenFaaS writes timeouts ("30s", "1m5s", "500ms"), or bare seconds, in seconds."""
+    text = text.strip()
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    parts = _DURATION_PART.findall(text)
+    if not parts or "".join(number + unit for number, unit in parts) != text:
+        raise ValueError(text)
+    return sum(float(number) * _UNIT_SECONDS[unit] for number, unit in parts)
 
 
 def _check_range(name: str, value: float, low: float, high: float | None) -> None:

@@ -123,6 +123,7 @@ class Service:
             port=settings.port,
             threads=settings.max_inflight + SPARE_THREADS,
             max_body_bytes=settings.max_body_bytes,
+            read_timeout=settings.read_timeout_seconds,
         )
         self.exit_code = 0
 

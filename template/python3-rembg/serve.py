@@ -55,7 +55,16 @@ class _Server(TcpWSGIServer):
 class Server:
     """A waitress server on its own socket map, run by serve() until stop() is called."""
 
-    def __init__(self, app: Callable[..., Any], host: str, port: int, threads: int, max_body_bytes: int) -> None:
+    def __init__(
+        self,
+        app: Callable[..., Any],
+        *,
+        host: str,
+        port: int,
+        threads: int,
+        max_body_bytes: int,
+        read_timeout: float,
+    ) -> None:
         self._map: dict[int, Any] = {}
         self._stopping = threading.Event()
         self._wsgi = _Server(
@@ -66,6 +75,8 @@ class Server:
             threads=threads,
             # waitress refuses a Content-Length >= this, so one more than the largest allowed body
             max_request_body_size=max_body_bytes + 1,
+            # a connection idle (or a client silent mid-upload) this long is closed
+            channel_timeout=max(1, round(read_timeout)),
             ident=IDENT,
         )
 

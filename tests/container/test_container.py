@@ -42,7 +42,7 @@ def test_runs_as_non_root_on_a_read_only_root(container_factory) -> None:
     container: Container = container_factory()
     container.wait_ready()
     assert docker("exec", container.id, "id", "-u") != "0"
-    assert docker("inspect", "--format", "{{.Config.User}}", container.id) == "app"
+    assert docker("inspect", "--format", "{{.Config.User}}", container.id) == "10001:10001"
     denied = subprocess.run(["docker", "exec", container.id, "touch", "/home/app/x"], capture_output=True, check=False)
     assert denied.returncode != 0, "the root filesystem must be read-only"
     assert docker("exec", container.id, "touch", "/tmp/x") == ""
