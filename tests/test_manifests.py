@@ -19,7 +19,7 @@ from function.config import parse_duration
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-CRD = ROOT.parent / "shared" / "schemas" / "knative-serving-service-crd.yaml"
+CRD = ROOT / "knative" / "schema" / "knative-serving-service-crd.yaml"
 YAML_FILES = ["stack.yml", "stack.standard.yml", "knative/service.yaml", "template/python3-rembg/template.yml"]
 
 FUNCTION_FIELDS = {
