@@ -75,6 +75,12 @@ class Container:
                     return int((directory / filename).read_text())
         raise AssertionError(f"no memory cgroup found for {long_id}")
 
+    def process_memory_mb(self) -> dict[str, int]:
+        """The server process's resident memory now (VmRSS) and at its peak (VmHWM), in MB."""
+        status = docker("exec", self.id, "cat", "/proc/1/status")
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        return {key: round(int(fields[key].split()[0]) * 1024 / 1e6) for key in ("VmRSS", "VmHWM")}
+
     def remove(self) -> None:
         docker("rm", "-f", self.id, check=False)
 
