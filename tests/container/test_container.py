@@ -50,6 +50,15 @@ def test_runs_as_non_root_on_a_read_only_root(container_factory) -> None:
     assert docker("exec", container.id, "touch", "/tmp/x") == ""
 
 
+def test_dockers_healthcheck_reports_healthy(container_factory) -> None:
+    container: Container = container_factory()
+    container.wait_ready()
+    deadline = time.monotonic() + 30  # the HEALTHCHECK runs every 5 s
+    while container.state()["Health"]["Status"] != "healthy":
+        assert time.monotonic() < deadline, container.state()["Health"]
+        time.sleep(0.5)
+
+
 def test_onnx_uses_the_two_cpus_of_the_cgroup(container_factory) -> None:
     container: Container = container_factory()
     container.wait_ready()
