@@ -6,7 +6,6 @@ a PNG cut-out, raising an errors.ApiError for anything the client got wrong.
 
 from __future__ import annotations
 
-import logging
 from typing import Any, Protocol
 
 from .config import Settings
@@ -14,8 +13,6 @@ from .cpu import usable_cpus
 from .intake import image_bytes
 from .model import open_session
 from .pipeline import Pipeline, PipelineOptions
-
-log = logging.getLogger(__name__)
 
 _pipeline: Pipeline | None = None
 
