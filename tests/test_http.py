@@ -114,6 +114,12 @@ def _cmyk_jpeg() -> bytes:
     return images.jpeg(images.photo("chelsea").convert("CMYK"))
 
 
+def _mpo() -> bytes:
+    """A multi-picture JPEG, as many phones write: the first picture is the photo."""
+    first = images.photo("chelsea")
+    return images.encode(first, "MPO", save_all=True, append_images=[first.transpose(Image.Transpose.ROTATE_180)])
+
+
 def _palette_png() -> bytes:
     return images.encode(images.photo("coffee").convert("P", palette=Image.Palette.ADAPTIVE), "PNG")
 
@@ -122,6 +128,7 @@ INPUTS = {
     "jpeg-baseline": (lambda: images.jpeg(images.photo("chelsea")), (451, 300)),
     "jpeg-progressive": (lambda: images.jpeg(images.photo("chelsea"), progressive=True), (451, 300)),
     "jpeg-cmyk": (_cmyk_jpeg, (451, 300)),
+    "jpeg-mpo": (_mpo, (451, 300)),
     "png-8bit-rgb": (lambda: images.encode(images.photo("coffee"), "PNG"), (600, 400)),
     "png-16bit-rgb": (lambda: images.png16_rgb(images.photo("coffee")), (600, 400)),
     "png-16bit-gray": (lambda: images.png16_gray(images.photo("astronaut")), (512, 512)),
