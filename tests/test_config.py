@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from function.config import ConfigError, Settings, parse_duration
@@ -20,14 +18,12 @@ def test_defaults() -> None:
     assert settings.max_pixels == 25_000_000
     assert settings.drain_seconds == 30.0
     assert settings.threads is None
-    assert settings.model_home is None
 
 
 def test_values_are_parsed() -> None:
     settings = Settings.from_env(
         {
             "REMBG_MODEL": "u2netp",
-            "U2NET_HOME": "/models",
             "PORT": "9000",
             "MAX_INFLIGHT": "2",
             "MAX_BODY_BYTES": "1_000_000",
@@ -40,7 +36,6 @@ def test_values_are_parsed() -> None:
         }
     )
     assert settings.model == "u2netp"
-    assert settings.model_home == Path("/models")
     assert (settings.port, settings.max_inflight, settings.threads) == (9000, 2, 3)
     assert settings.max_body_bytes == 1_000_000
     assert settings.max_input_pixels == 5_000_000

@@ -1,5 +1,7 @@
 """All configuration, read from the environment in one place.
 
+(U2NET_HOME, where models live, is rembg's own variable: rembg reads it, and so does nothing here.)
+
 Every setting has a named default; a bad value raises ConfigError with a message that names the
 variable, so start-up stops before anything is served.
 """
@@ -11,7 +13,6 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
 DEFAULT_MODEL = "u2net"
 DEFAULT_PORT = 8080
@@ -35,7 +36,6 @@ class ConfigError(ValueError):
 @dataclass(frozen=True)
 class Settings:
     model: str = DEFAULT_MODEL
-    model_home: Path | None = None
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
     max_inflight: int = DEFAULT_MAX_INFLIGHT
@@ -52,10 +52,8 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
         reader = _Reader(env)
-        home = reader.text("U2NET_HOME", "")
         return cls(
             model=reader.text("REMBG_MODEL", DEFAULT_MODEL),
-            model_home=Path(home).expanduser() if home else None,
             host=reader.text("HOST", DEFAULT_HOST),
             port=reader.integer("PORT", DEFAULT_PORT, low=1, high=65535),
             max_inflight=reader.integer("MAX_INFLIGHT", DEFAULT_MAX_INFLIGHT, low=1, high=64),

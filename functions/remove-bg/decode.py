@@ -37,10 +37,6 @@ class Picture:
     format: str
     source_size: tuple[int, int]  # upright, before any scaling down
 
-    @property
-    def size(self) -> tuple[int, int]:
-        return self.rgb.size
-
 
 def decode(data: bytes, max_input_pixels: int, max_pixels: int) -> Picture:
     """The picture in `data`; ImageTooLarge over `max_input_pixels`, scaled to fit `max_pixels`."""

@@ -26,10 +26,6 @@ class Masker:
         self._session = session
         self._input_size = model_input_size(session)
 
-    @property
-    def input_size(self) -> tuple[int, int] | None:
-        return self._input_size
-
     def mask(self, rgb: Image.Image) -> Image.Image:
         """An "L" mask the size of `rgb`: 255 is foreground."""
         size = self._input_size or _fit(rgb.size, DYNAMIC_INPUT_SIDE)
