@@ -87,7 +87,7 @@ def test_openfaas_timeouts_set_the_drain_and_read_timeouts() -> None:
     assert Settings.from_env({"write_timeout": "45s", "DRAIN_SECONDS": "5"}).drain_seconds == 5.0
 
 
-@pytest.mark.parametrize("value", ["soon", "30 s", "5x", "-3s", "0s"])
+@pytest.mark.parametrize("value", ["soon", "30 s", "5x", "-3s", "0s", "nan", "inf"])
 def test_bad_durations_name_the_variable(value: str) -> None:
     with pytest.raises(ConfigError, match="write_timeout"):
         Settings.from_env({"write_timeout": value})

@@ -11,8 +11,9 @@ from __future__ import annotations
 import math
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 DEFAULT_MODEL = "u2net"
 DEFAULT_PORT = 8080
@@ -27,6 +28,8 @@ DEFAULT_PNG_COMPRESS_LEVEL = 1
 DEFAULT_LOG_LEVEL = "INFO"
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+T = TypeVar("T", int, float)
 
 
 class ConfigError(ValueError):
@@ -98,38 +101,30 @@ class _Reader:
         return default if value is None else value
 
     def optional_integer(self, name: str, *, low: int, high: int | None = None) -> int | None:
+        return self._parsed(name, lambda raw: int(raw.replace("_", "")), "a whole number", low, high)
+
+    def duration(self, name: str, default: float) -> float:
+        value = self._parsed(name, parse_duration, "a duration such as 30s, 1m5s or 500ms", 0.001, None)
+        return default if value is None else value
+
+    def number(self, name: str, default: float, *, low: float) -> float:
+        value = self._parsed(name, float, "a number", low, None)
+        return default if value is None else value
+
+    def _parsed(
+        self, name: str, convert: Callable[[str], T], expected: str, low: float, high: float | None
+    ) -> T | None:
+        """The variable converted and range-checked; None if unset; ConfigError naming it if bad."""
         raw = self._raw(name)
         if raw is None:
             return None
         try:
-            value = int(raw.replace("_", ""))
+            value = convert(raw)
         except ValueError:
-            raise ConfigError(f"{name}={raw!r}: expected a whole number") from None
-        _check_range(name, value, low, high)
-        return value
-
-    def duration(self, name: str, default: float) -> float:
-        raw = self._raw(name)
-        if raw is None:
-            return default
-        try:
-            value = parse_duration(raw)
-        except ValueError:
-            raise ConfigError(f"{name}={raw!r}: expected a duration such as 30s, 1m5s or 500ms") from None
-        _check_range(name, value, 0.001, None)
-        return value
-
-    def number(self, name: str, default: float, *, low: float) -> float:
-        raw = self._raw(name)
-        if raw is None:
-            return default
-        try:
-            value = float(raw)
-        except ValueError:
-            raise ConfigError(f"{name}={raw!r}: expected a number") from None
+            raise ConfigError(f"{name}={raw!r}: expected {expected}") from None
         if not math.isfinite(value):
-            raise ConfigError(f"{name}={raw!r}: expected a finite number")
-        _check_range(name, value, low, None)
+            raise ConfigError(f"{name}={raw!r}: expected a finite value")
+        _check_range(name, value, low, high)
         return value
 
 
