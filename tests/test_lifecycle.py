@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -187,3 +188,14 @@ def test_onnx_threads_follow_the_cpus_or_the_override(start_server) -> None:
     override = start_server(REMBG_MODEL="u2netp", ORT_THREADS="1").wait_ready()
     assert f"model u2netp loaded with {usable_cpus()} ONNX Runtime threads" in default.log()
     assert "model u2netp loaded with 1 ONNX Runtime threads" in override.log()
+
+
+def test_a_stalled_connection_is_closed_after_read_timeout(start_server) -> None:
+    """OpenFaaS' read_timeout: a client that stops sending mid-request does not hold a connection."""
+    server: ServerProcess = start_server(REMBG_MODEL="u2netp", read_timeout="1s").wait_ready()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=15) as sock:
+        sock.sendall(b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 1000\r\n\r\n" + b"\xff" * 10)
+        started = time.monotonic()
+        assert sock.recv(1) == b"", "the server should close the stalled connection"
+        assert time.monotonic() - started < 10
+    assert server.post(images.jpeg()).status_code == 200

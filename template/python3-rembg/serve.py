@@ -75,8 +75,10 @@ class Server:
             threads=threads,
             # waitress refuses a Content-Length >= this, so one more than the largest allowed body
             max_request_body_size=max_body_bytes + 1,
-            # a connection idle (or a client silent mid-upload) this long is closed
+            # a connection idle (or a client silent mid-upload) this long is closed; waitress only
+            # looks every cleanup_interval (30 s by default), so it looks at least that often
             channel_timeout=max(1, round(read_timeout)),
+            cleanup_interval=max(1, min(30, round(read_timeout))),
             ident=IDENT,
         )
 
