@@ -4,7 +4,8 @@ Pillow's PNG encoder tries every filter on every row and uses stock zlib: 0.4 s 
 cut-out at its fastest level (1.6 s at its default). Filtering every row with "Up" (a vectorised
 subtraction) and deflating with ISA-L takes about 0.07 s, for a file about 14 % larger than
 Pillow's default and smaller than its fastest (tests/test_encode.py checks the latter). Rows
-arrive in bands, so the only full-size buffer is the compressed output. The container is plain PNG: IHDR, one IDAT, IEND.
+arrive in bands, so the only full-size buffer is the compressed output. The container is plain
+PNG: IHDR, one IDAT, IEND.
 """
 
 from __future__ import annotations
