@@ -20,9 +20,10 @@ def test_the_model_input_size_comes_from_the_onnx_graph(session) -> None:
     assert model_input_size(session) == (320, 320)
 
 
-def test_the_model_sees_rembgs_own_input(session) -> None:
+@pytest.mark.parametrize("size", [(1280, 960), (1176, 2265)])
+def test_the_model_sees_rembgs_own_input(session, size: tuple[int, int]) -> None:
     """predict() gets the picture already at the model's size, resized as rembg resizes it."""
-    picture = images.photo("chelsea").resize((1280, 960), Image.Resampling.BICUBIC)
+    picture = images.photo("chelsea").resize(size, Image.Resampling.BICUBIC)
     ours = Masker(session).mask(picture)
     theirs = session.predict(picture.resize((320, 320), Image.Resampling.LANCZOS))[0]
     assert np.array_equal(np.asarray(ours), np.asarray(theirs.resize(picture.size, Image.Resampling.BILINEAR)))

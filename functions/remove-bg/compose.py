@@ -16,19 +16,17 @@ from PIL import Image, ImageChops
 _CLEAR_WHERE_TRANSPARENT = [255] + [0] * 255
 
 
-def cutout_bands(
-    rgb: Image.Image, mask: Image.Image, alpha: Image.Image | None, rows_per_band: int
-) -> Iterator[np.ndarray]:
-    """RGBA rows of the cut-out, `rows_per_band` at a time, each band shaped (rows, width × 4).
+def cutout_alpha(mask: Image.Image, own_alpha: Image.Image | None) -> Image.Image:
+    """The cut-out's alpha: the mask × the picture's own alpha (where it has one), as rembg composes it."""
+    return mask if own_alpha is None else ImageChops.multiply(mask, own_alpha)
 
-    Alpha is the mask × the picture's own alpha (where it has one), as rembg composes it.
-    """
-    if alpha is not None:
-        mask = ImageChops.multiply(mask, alpha)
-    width, height = rgb.size
-    for top in range(0, height, rows_per_band):
-        box = (0, top, width, min(top + rows_per_band, height))
-        band_alpha = mask.crop(box)
+
+def cutout_bands(rgb: Image.Image, alpha: Image.Image, rows: range, rows_per_band: int) -> Iterator[np.ndarray]:
+    """RGBA rows `rows` of the cut-out, `rows_per_band` at a time, each band shaped (rows, width × 4)."""
+    width = rgb.width
+    for top in range(rows.start, rows.stop, rows_per_band):
+        box = (0, top, width, min(top + rows_per_band, rows.stop))
+        band_alpha = alpha.crop(box)
         band = rgb.crop(box)
         band.putalpha(band_alpha)
         band.paste(0, mask=band_alpha.point(_CLEAR_WHERE_TRANSPARENT))

@@ -25,14 +25,15 @@ class Event(Protocol):
 def start(settings: Settings) -> None:
     """Load the model (once per process) and build the pipeline that every request reuses."""
     global _pipeline
-    threads = settings.threads or usable_cpus()
-    session = open_session(settings.model, threads)
+    cpus = usable_cpus()
+    session = open_session(settings.model, settings.threads or cpus)
     _pipeline = Pipeline(
         session,
         PipelineOptions(
             max_input_pixels=settings.max_input_pixels,
             max_pixels=settings.max_pixels,
             png_compress_level=settings.png_compress_level,
+            threads=cpus,
         ),
     )
 

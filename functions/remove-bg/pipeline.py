@@ -7,10 +7,11 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .compose import cutout_bands
+from .compose import cutout_alpha
+from .cutout import CutoutWriter
 from .decode import decode
-from .encode import png_bytes, rows_per_band
 from .mask import Masker
+from .workers import Workers
 
 if TYPE_CHECKING:
     from rembg.sessions.base import BaseSession
@@ -23,6 +24,7 @@ class PipelineOptions:
     max_input_pixels: int
     max_pixels: int
     png_compress_level: int
+    threads: int  # how many threads share the composing and deflating of one cut-out
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,9 @@ class Result:
 
 class Pipeline:
     def __init__(self, session: BaseSession, options: PipelineOptions) -> None:
+        workers = Workers(options.threads)
         self._masker = Masker(session)
+        self._writer = CutoutWriter(workers, options.png_compress_level)
         self._options = options
 
     def run(self, data: bytes) -> Result:
@@ -44,8 +48,7 @@ class Pipeline:
         picture = decode(data, options.max_input_pixels, options.max_pixels)
         size = picture.rgb.size
         mask = self._masker.mask(picture.rgb)
-        bands = cutout_bands(picture.rgb, mask, picture.alpha, rows_per_band(size[0]))
-        png = png_bytes(size, bands, options.png_compress_level)
+        png = self._writer.png(picture.rgb, cutout_alpha(mask, picture.alpha))
         log.info(
             "cut out %s %dx%d%s in %.0f ms (%d bytes in, %d out)",
             picture.format,

@@ -20,6 +20,7 @@ from flask import Flask, Response, request
 from werkzeug.datastructures import Headers
 from werkzeug.exceptions import HTTPException
 
+from arenas import limit_arenas
 from function import handler
 from function.config import ConfigError, Settings
 from function.errors import JSON_TYPE, ApiError, Busy, NotFound, Unavailable, error_body
@@ -170,6 +171,7 @@ class Service:
 
 
 def main() -> int:
+    limit_arenas()  # first: glibc gives each thread its arena on its first malloc
     try:
         settings = Settings.from_env()
     except ConfigError as exc:
