@@ -3,8 +3,8 @@
 glibc gives threads that contend for malloc arenas of their own (up to 8 per CPU) and rarely
 hands their freed pages back. This process allocates its image buffers in several threads (the
 HTTP threads, ONNX Runtime's and the cut-out writer's), so each arena kept its own high-water
-mark: one arena cut the peak RSS of a 25 MP request from 1080 to 905 MiB with u2net, at no
-measurable cost in speed. glibc's own MALLOC_ARENA_MAX, when set, wins.
+mark: one arena cut the peak RSS of a 25 MP request from 1080 to about 980 MiB with u2net, at
+no measurable cost in speed. glibc's own MALLOC_ARENA_MAX, when set, wins.
 """
 
 from __future__ import annotations
