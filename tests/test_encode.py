@@ -13,7 +13,7 @@ from PIL import Image
 
 from function.compose import cutout_alpha, cutout_bands
 from function.cutout import MIN_RANGE_PIXELS, CutoutWriter, row_ranges
-from function.encode import adler32_combine, deflate_rows, png_bytes, png_from_parts
+from function.encode import adler32_combine, deflate_rows, png_from_parts
 from function.workers import Workers
 from tests import images
 
@@ -21,6 +21,11 @@ from tests import images
 def _bands(pixels: np.ndarray, rows: int) -> list[np.ndarray]:
     flat = pixels.reshape(pixels.shape[0], -1)
     return [flat[top : top + rows] for top in range(0, flat.shape[0], rows)]
+
+
+def png_bytes(size: tuple[int, int], bands: list[np.ndarray], level: int) -> bytes:
+    """The whole image as one range of rows."""
+    return png_from_parts(size, [deflate_rows(size[0], bands, None, level, final=True)])
 
 
 def _decode(body: bytes) -> np.ndarray:

@@ -48,11 +48,6 @@ def rows_per_band(width: int) -> int:
     return max(1, BAND_BYTES // (width * 4))
 
 
-def png_bytes(size: tuple[int, int], bands: Iterable[np.ndarray], compress_level: int) -> bytes:
-    """A PNG of `size` from uint8 RGBA row bands shaped (rows, width × 4), top to bottom."""
-    return png_from_parts(size, [deflate_rows(size[0], bands, None, compress_level, final=True)])
-
-
 def deflate_rows(
     width: int, bands: Iterable[np.ndarray], row_above: np.ndarray | None, compress_level: int, final: bool
 ) -> Deflated:
