@@ -66,6 +66,8 @@ def test_several_ranges_give_the_same_pixels_as_one(size: tuple[int, int], threa
     rng = np.random.default_rng(size[0] + size[1])
     rgb = Image.fromarray(rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8))
     alpha = Image.fromarray(rng.choice(np.array([0, 0, 1, 128, 255], dtype=np.uint8), (size[1], size[0])))
+    if size[0] * size[1] >= 2 * MIN_RANGE_PIXELS:
+        assert len(row_ranges(size, threads)) > 1, "this size really is written in several ranges"
     one = _decode(CutoutWriter(Workers(1), 1).png(rgb, alpha))
     several = CutoutWriter(Workers(threads), 1).png(rgb, alpha)
     assert np.array_equal(_decode(several), one)

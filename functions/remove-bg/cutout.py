@@ -36,8 +36,7 @@ class CutoutWriter:
     def png(self, rgb: Image.Image, alpha: Image.Image) -> bytes:
         """The PNG of `rgb` with `alpha`, its colour cleared where alpha is 0."""
         ranges = row_ranges(rgb.size, self._workers.threads)
-        last = ranges[-1]
-        parts = self._workers.map(lambda rows: self._deflate(rgb, alpha, rows, rows is last), ranges)
+        parts = self._workers.map(lambda rows: self._deflate(rgb, alpha, rows, rows.stop == rgb.height), ranges)
         return png_from_parts(rgb.size, parts)
 
     def _deflate(self, rgb: Image.Image, alpha: Image.Image, rows: range, final: bool) -> Deflated:
