@@ -31,6 +31,11 @@ $(VENV)/.installed: $(REQUIREMENTS)
 	$(PY) -m pip install --quiet -r requirements-dev.txt -c requirements.lock
 	touch $@
 
+# axios, the worker's HTTP client, for the tests that check what it sees (Node.js and npm from the machine).
+tests/js/node_modules/.installed: tests/js/package.json tests/js/package-lock.json
+	npm ci --prefix tests/js --no-audit --no-fund --loglevel=error
+	touch $@
+
 $(PYPATH)/function:
 	mkdir -p $(PYPATH)
 	ln -sfn ../../functions/remove-bg $(PYPATH)/function
@@ -51,7 +56,7 @@ format: venv
 	$(PY) -m ruff check --fix .
 	$(PY) -m ruff format .
 
-test: venv lint
+test: venv lint tests/js/node_modules/.installed
 	$(RUN) -m function.fetch u2netp u2net
 	$(RUN) -m pytest
 

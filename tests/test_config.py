@@ -18,6 +18,17 @@ def test_defaults() -> None:
     assert settings.max_pixels == 25_000_000
     assert settings.drain_seconds == 30.0
     assert settings.threads is None
+    assert settings.max_connections == 100
+    assert settings.max_buffered_bytes == 4 * settings.max_body_bytes
+
+
+def test_the_body_buffer_follows_the_body_limit_and_must_hold_one_body() -> None:
+    assert Settings.from_env({"MAX_BODY_BYTES": "2000000"}).max_buffered_bytes == 8_000_000
+    assert Settings.from_env({"MAX_BUFFERED_BYTES": "50000000"}).max_buffered_bytes == 50_000_000
+    with pytest.raises(ConfigError, match="MAX_BUFFERED_BYTES"):
+        Settings.from_env({"MAX_BODY_BYTES": "2000000", "MAX_BUFFERED_BYTES": "1999999"})
+    with pytest.raises(ConfigError, match="MAX_CONNECTIONS"):
+        Settings.from_env({"MAX_CONNECTIONS": "2"})
 
 
 def test_values_are_parsed() -> None:

@@ -24,6 +24,9 @@ DEFAULT_MAX_INPUT_PIXELS = 100 * 1000 * 1000
 DEFAULT_MAX_PIXELS = 25 * 1000 * 1000
 DEFAULT_DRAIN_SECONDS = 30.0
 DEFAULT_READ_TIMEOUT_SECONDS = 30.0
+DEFAULT_MAX_CONNECTIONS = 100
+# Bodies received at once: this many of the largest, so a burst queues a few uploads, not 100.
+BUFFERED_BODIES = 4
 DEFAULT_PNG_COMPRESS_LEVEL = 1
 DEFAULT_LOG_LEVEL = "INFO"
 
@@ -47,6 +50,8 @@ class Settings:
     max_pixels: int = DEFAULT_MAX_PIXELS
     drain_seconds: float = DEFAULT_DRAIN_SECONDS
     read_timeout_seconds: float = DEFAULT_READ_TIMEOUT_SECONDS
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
+    max_buffered_bytes: int = BUFFERED_BODIES * DEFAULT_MAX_BODY_BYTES
     threads: int | None = None
     png_compress_level: int = DEFAULT_PNG_COMPRESS_LEVEL
     log_level: str = DEFAULT_LOG_LEVEL
@@ -55,12 +60,17 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
         reader = _Reader(env)
+        max_body_bytes = reader.integer("MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, low=1024)
         return cls(
             model=reader.text("REMBG_MODEL", DEFAULT_MODEL),
             host=reader.text("HOST", DEFAULT_HOST),
             port=reader.integer("PORT", DEFAULT_PORT, low=1, high=65535),
             max_inflight=reader.integer("MAX_INFLIGHT", DEFAULT_MAX_INFLIGHT, low=1, high=64),
-            max_body_bytes=reader.integer("MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, low=1024),
+            max_body_bytes=max_body_bytes,
+            max_buffered_bytes=reader.integer(
+                "MAX_BUFFERED_BYTES", BUFFERED_BODIES * max_body_bytes, low=max_body_bytes
+            ),
+            max_connections=reader.integer("MAX_CONNECTIONS", DEFAULT_MAX_CONNECTIONS, low=8, high=10_000),
             max_input_pixels=reader.integer("MAX_INPUT_PIXELS", DEFAULT_MAX_INPUT_PIXELS, low=1, high=1_000_000_000),
             max_pixels=reader.integer("MAX_PIXELS", DEFAULT_MAX_PIXELS, low=100, high=1_000_000_000),
             # OpenFaaS names: the of-watchdog drains for write_timeout; DRAIN_SECONDS wins if set.

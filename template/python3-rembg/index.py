@@ -26,7 +26,7 @@ from function.config import ConfigError, Settings
 from function.errors import JSON_TYPE, ApiError, Busy, NotFound, Unavailable, error_body
 from function.model import ModelError
 from lifecycle import Lifecycle
-from serve import Server
+from serve import Limits, Server
 
 log = logging.getLogger("remove-bg")
 
@@ -52,6 +52,8 @@ class Context:
 
 def create_app(lifecycle: Lifecycle) -> Flask:
     app = Flask(__name__)
+    # Flask answers OPTIONS on every route by itself; this function has nothing to say to it but 405.
+    app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
 
     @app.get("/_/health")
     def health() -> Response:
@@ -123,8 +125,12 @@ class Service:
             host=settings.host,
             port=settings.port,
             threads=settings.max_inflight + SPARE_THREADS,
-            max_body_bytes=settings.max_body_bytes,
-            read_timeout=settings.read_timeout_seconds,
+            limits=Limits(
+                max_body_bytes=settings.max_body_bytes,
+                max_buffered_bytes=settings.max_buffered_bytes,
+                max_connections=settings.max_connections,
+                read_timeout=settings.read_timeout_seconds,
+            ),
         )
         self.exit_code = 0
 

@@ -1,41 +1,113 @@
-"""waitress, serving until told to stop, with its own protocol errors in the function's JSON shape.
+"""waitress, serving until told to stop, with limits that no client can use to starve the probes.
 
-waitress refuses a body over max_request_body_size from its Content-Length before reading it; the
-channel below makes that refusal (and its other 4xx) answer with the same JSON as the function.
+waitress out of the box lets a client hold a connection for as long as it trickles bytes, stops
+accepting (probes included) at its connection limit, buffers every body in full whatever the
+others hold, and closes at once after refusing a body, so a client still sending reads a reset
+instead of the refusal. The channel and server below change exactly that:
+
+- a whole request must arrive within `read_timeout` of its first byte (Go's ReadTimeout, which
+  OpenFaaS' read_timeout sets), and an idle connection closes after it too;
+- at `max_connections`, a new connection is still accepted, and the connection that has been
+  silent the longest (never one with a request in work) is closed for it, so a probe always gets
+  in;
+- the bodies being received at once may hold at most `max_buffered_bytes` (declared length, or
+  the body limit for a chunked one); past that a request is refused with 429 before its body is read;
+- after a refusal (413, 429) the rest of the body is read and dropped, up to the body limit and
+  for at most LINGER_SECONDS, before the connection closes, so every client reads the JSON.
+
+waitress's own errors answer in the function's JSON shape. The classes subclassed here are
+internal to waitress 3.0.2, which is pinned; tests/test_connections.py covers each behaviour.
 """
 
 from __future__ import annotations
 
+import logging
+import socket
 import threading
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from waitress import wasyncore
 from waitress.channel import HTTPChannel
+from waitress.parser import HTTPRequestParser
 from waitress.server import TcpWSGIServer
 from waitress.task import ErrorTask
+from waitress.utilities import Error
 
 from function.errors import JSON_TYPE, error_body
+
+log = logging.getLogger("remove-bg.serve")
 
 IDENT = "remove-bg"
 WAITRESS_CODES = {
     400: "bad_request",
     413: "body_too_large",
+    429: "busy",
     431: "headers_too_large",
     501: "not_implemented",
 }
 POLL_SECONDS = 1.0
+# How often deadlines are checked; a probe's 1 s budget is the reason it is this short.
+CHECK_SECONDS = 0.25
+LINGER_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_body_bytes: int
+    max_buffered_bytes: int
+    max_connections: int
+    read_timeout: float  # seconds for a whole request to arrive, and for an idle connection
+
+
+class _UploadsFull(Error):
+    code = 429
+    reason = "Too Many Requests"
+
+
+class _Request(HTTPRequestParser):
+    """waitress's parser, which also takes its share of the body buffer when the headers are in."""
+
+    def __init__(self, adj: Any, channel: _Channel) -> None:
+        super().__init__(adj)
+        self.started = time.time()
+        self.reserved = 0
+        self._channel = channel
+
+    def received(self, data: bytes) -> int:
+        consumed = super().received(data)
+        if self.headers_finished and not self.reserved and not self.completed:
+            need = self.content_length if self.content_length > 0 else self._channel.server.limits.max_body_bytes
+            if self._channel.server.reserve(self, need):
+                self.reserved = need
+            else:
+                self.error = _UploadsFull("too many uploads in progress here")
+                self.completed = True
+        return consumed
+
+    def unread_body(self) -> int:
+        """Bytes of the body the client may still send after a refusal (the declared rest, or the limit)."""
+        if self.chunked or self.content_length <= 0:
+            return self._channel.server.limits.max_body_bytes
+        return max(0, self.content_length - self.body_bytes_received)
 
 
 class _JsonErrorTask(ErrorTask):
     def execute(self) -> None:
         error = self.request.error
         status = int(error.code)
+        limits = self.channel.server.limits
         if status == 413:
-            limit = self.channel.server.adj.max_request_body_size - 1
-            message = f"the request body is over the limit of {limit} bytes (MAX_BODY_BYTES)"
+            message = f"the request body is over the limit of {limits.max_body_bytes} bytes (MAX_BODY_BYTES)"
+        elif status == 429:
+            message = "too many uploads are in progress here; retry shortly"
+            self.response_headers.append(("Retry-After", "1"))
         else:
             message = f"{error.reason}: {error.body}"
+        if status in (413, 429):
+            self.channel.discard_before_close(min(self.request.unread_body(), limits.max_body_bytes))
         body = error_body(status, WAITRESS_CODES.get(status, "internal"), message)
         self.status = f"{status} {error.reason}"
         self.response_headers.append(("Content-Type", JSON_TYPE))
@@ -44,12 +116,105 @@ class _JsonErrorTask(ErrorTask):
         self.write(body)
 
 
-class _JsonErrorChannel(HTTPChannel):
+class _Channel(HTTPChannel):
+    """A connection that can drop the rest of a refused body before it closes."""
+
     error_task_class = _JsonErrorTask
+    server: _Server
+
+    def __init__(self, server: _Server, sock: socket.socket, addr: Any, adj: Any, map: Any = None) -> None:
+        self._discard_left = 0
+        self.lingering_since: float | None = None
+        self.parser_class = lambda adj: _Request(adj, self)  # type: ignore[assignment]
+        super().__init__(server, sock, addr, adj, map)
+
+    def discard_before_close(self, count: int) -> None:
+        self._discard_left = count
+
+    def busy(self) -> bool:
+        """A request is in work or queued here, or a response is still being sent."""
+        return bool(self.requests) or bool(self.total_outbufs_len)
+
+    def readable(self) -> bool:
+        return self.lingering_since is not None or super().readable()
+
+    def writable(self) -> bool:
+        return self.lingering_since is None and bool(super().writable())
+
+    def received(self, data: bytes) -> bool:
+        if self.lingering_since is None:
+            return super().received(data)
+        self._discard_left -= len(data)
+        if self._discard_left <= 0:
+            self.close_now()
+        return False
+
+    def handle_close(self) -> None:
+        if self.lingering_since is None and self._discard_left > 0 and self.connected and not self.total_outbufs_len:
+            # The refusal is sent; the client may still be sending. Closing with unread data would
+            # reset the connection and lose the refusal on the client's side, so read on first.
+            try:
+                self.socket.shutdown(socket.SHUT_WR)
+            except OSError:
+                self.close_now()
+                return
+            self.lingering_since = time.time()
+            self.will_close = self.close_when_flushed = False
+            return
+        self.close_now()
+
+    def close_now(self) -> None:
+        self.lingering_since = None
+        super().handle_close()
 
 
 class _Server(TcpWSGIServer):
-    channel_class = _JsonErrorChannel
+    channel_class = _Channel
+    limits: Limits
+
+    def reserve(self, request: _Request, need: int) -> bool:
+        """Take `need` bytes of the body buffer for `request` if that keeps within max_buffered_bytes."""
+        in_use = 0
+        for channel in list(self.active_channels.values()):
+            for held in [channel.request, *list(channel.requests)]:
+                if held is not None and held is not request:
+                    in_use += getattr(held, "reserved", 0)
+        return in_use + need <= self.limits.max_buffered_bytes
+
+    def readable(self) -> bool:
+        # waitress stops accepting at its connection limit; here every connection is accepted and
+        # handle_accept makes room, so a probe is never left waiting in the backlog.
+        if time.time() >= self.next_channel_cleanup:
+            self.next_channel_cleanup = time.time() + CHECK_SECONDS
+            self.maintenance(time.time())
+        return bool(self.accepting)
+
+    def handle_accept(self) -> None:
+        if len(self.active_channels) >= self.limits.max_connections:
+            self._evict_one()
+        super().handle_accept()
+
+    def _evict_one(self) -> None:
+        idle = [channel for channel in list(self.active_channels.values()) if not channel.busy()]
+        if not idle:
+            return  # every connection has work in hand: accept over the limit rather than stall
+        victim = min(idle, key=lambda channel: (channel.lingering_since is None, channel.last_activity))
+        log.warning("at %d connections: closing the one silent longest", self.limits.max_connections)
+        victim.close_now()
+
+    def maintenance(self, now: float) -> None:
+        cutoff = now - self.limits.read_timeout
+        for channel in list(self.active_channels.values()):
+            if channel.lingering_since is not None:
+                if channel.lingering_since < now - LINGER_SECONDS:
+                    channel.close_now()
+            elif channel.busy():
+                continue
+            elif channel.request is not None and channel.request.started < cutoff:
+                log.info("closing a connection whose request did not arrive within %.0f s", self.limits.read_timeout)
+                channel.close_now()
+            elif channel.last_activity < cutoff:
+                channel.close_now()
 
 
 class Server:
@@ -62,8 +227,7 @@ class Server:
         host: str,
         port: int,
         threads: int,
-        max_body_bytes: int,
-        read_timeout: float,
+        limits: Limits,
     ) -> None:
         self._map: dict[int, Any] = {}
         self._stopping = threading.Event()
@@ -74,13 +238,14 @@ class Server:
             port=port,
             threads=threads,
             # waitress refuses a Content-Length >= this, so one more than the largest allowed body
-            max_request_body_size=max_body_bytes + 1,
-            # a connection idle (or a client silent mid-upload) this long is closed; waitress only
-            # looks every cleanup_interval (30 s by default), so it looks at least that often
-            channel_timeout=max(1, round(read_timeout)),
-            cleanup_interval=max(1, min(30, round(read_timeout))),
+            max_request_body_size=limits.max_body_bytes + 1,
+            # deadlines are the server's own (maintenance above); waitress's would only add a later one
+            channel_timeout=max(1, round(limits.read_timeout)) + 1,
+            cleanup_interval=CHECK_SECONDS,
+            connection_limit=limits.max_connections,
             ident=IDENT,
         )
+        self._wsgi.limits = limits
 
     @property
     def port(self) -> int:
@@ -88,7 +253,7 @@ class Server:
 
     def serve(self) -> None:
         while not self._stopping.is_set():
-            wasyncore.loop(timeout=POLL_SECONDS, map=self._map, use_poll=True, count=1)
+            wasyncore.loop(timeout=min(POLL_SECONDS, CHECK_SECONDS), map=self._map, use_poll=True, count=1)
         self._wsgi.task_dispatcher.shutdown()
         wasyncore.close_all(self._map)
 
