@@ -14,7 +14,7 @@ def test_defaults() -> None:
     assert settings.host == "0.0.0.0"
     assert settings.max_inflight == 1
     assert settings.max_body_bytes == 30_000_000
-    assert settings.max_input_pixels == 100_000_000
+    assert settings.max_input_pixels == 50_000_000
     assert settings.max_pixels == 25_000_000
     assert settings.drain_seconds == 30.0
     assert settings.threads is None

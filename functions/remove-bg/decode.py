@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 
 import pillow_heif
-from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, UnidentifiedImageError
 
 from .errors import CorruptImage, ImageTooLarge, UnsupportedImage
 
@@ -28,6 +28,20 @@ FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF", "HEIF", "AVIF")
 HIGH_DEPTH_GRAY = ("I;16", "I;16B", "I;16L", "I;16N", "I")
 OPAQUE = (255, 255)
 SWAPS_SIDES = (5, 6, 7, 8)  # EXIF orientations that turn the picture by 90°
+# What makes each EXIF orientation upright (the EXIF 2.3 table of orientations 2 to 8).
+_TURNS = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+# JPEG's own limit. A taller (or wider) picture costs Pillow a row pointer per row whatever its width.
+MAX_SIDE = 65535
+LANCZOS_SUPPORT = 3  # source pixels either side of an output pixel, times the reduction factor
+BAND_PIXELS = 1 << 20  # output pixels converted at a time
 
 
 @dataclass(frozen=True)
@@ -50,6 +64,8 @@ def decode(data: bytes, max_input_pixels: int, max_pixels: int) -> Picture:
         _reraise_memory(exc)
         raise CorruptImage(f"the image header cannot be read: {exc}") from None
     width, height = image.size
+    if max(width, height) > MAX_SIDE:
+        raise ImageTooLarge(f"the image is {width}×{height}; no side may be over {MAX_SIDE} pixels")
     if width * height > max_input_pixels:
         raise ImageTooLarge(f"the image is {width}×{height} = {width * height} pixels; the limit is {max_input_pixels}")
     if width == 0 or height == 0:
@@ -64,20 +80,18 @@ def decode(data: bytes, max_input_pixels: int, max_pixels: int) -> Picture:
 
 def _to_picture(image: Image.Image, max_pixels: int) -> Picture:
     source_format = image.format or "unknown"
-    width, height = image.size
-    swapped = image.getexif().get(ExifTags.Base.Orientation, 1) in SWAPS_SIDES
-    source_size = (height, width) if swapped else (width, height)
+    orientation = image.getexif().get(ExifTags.Base.Orientation, 1)
+    turn = _TURNS.get(orientation)
+    swapped = orientation in SWAPS_SIDES
     image.load()
-    ImageOps.exif_transpose(image, in_place=True)
-    if image.mode in HIGH_DEPTH_GRAY:
-        image = image.convert("I").point(lambda value: value * (1 / 257)).convert("L")
+    stored = image.size
+    source_size = (stored[1], stored[0]) if swapped else stored
     wanted_mode = "RGBA" if image.has_transparency_data else "RGB"
-    if image.mode != wanted_mode:
-        image = image.convert(wanted_mode)
-    target = fit_pixels(image.size, max_pixels)
-    if target != image.size:
-        # LANCZOS, as rembg scales: then the model sees what rembg would for the picture at this size.
-        image = image.resize(target, Image.Resampling.LANCZOS)
+    upright_target = fit_pixels(source_size, max_pixels)
+    target = (upright_target[1], upright_target[0]) if swapped else upright_target
+    image = _converted_and_scaled(image, wanted_mode, target)
+    if turn is not None:  # turned after scaling down: a copy of the small picture, not of the decoded one
+        image = image.transpose(turn)
     if wanted_mode == "RGB":
         return Picture(rgb=image, alpha=None, format=source_format, source_size=source_size)
     alpha = image.getchannel("A")
@@ -89,13 +103,53 @@ def _to_picture(image: Image.Image, max_pixels: int) -> Picture:
     )
 
 
+def _converted_and_scaled(image: Image.Image, mode: str, target: tuple[int, int]) -> Image.Image:
+    """`image` in `mode` at `target` size, converted a band of rows at a time.
+
+    The decoded picture is the one full-size buffer: a whole-image conversion (LA or P to RGBA,
+    16-bit to 8) and the premultiplied copy Pillow's RGBA resize makes would each add another.
+    Each band is cut with enough rows around it for LANCZOS's support, so the output rows are the
+    ones a whole-image resize gives (LANCZOS, as rembg scales: the model then sees what rembg
+    would for the picture at this size).
+    """
+    width, height = image.size
+    if image.mode == mode and target == image.size:
+        return image
+    out = Image.new(mode, target)
+    scale = height / target[1]
+    margin = math.ceil(LANCZOS_SUPPORT * max(1.0, scale)) + 1
+    band_rows = max(1, BAND_PIXELS // max(1, target[0]))
+    for top in range(0, target[1], band_rows):
+        bottom = min(target[1], top + band_rows)
+        y0, y1 = top * scale, bottom * scale
+        crop_top, crop_bottom = max(0, math.floor(y0) - margin), min(height, math.ceil(y1) + margin)
+        band = _in_mode(image.crop((0, crop_top, width, crop_bottom)), mode)
+        if target != image.size:
+            box = (0.0, y0 - crop_top, float(width), y1 - crop_top)
+            band = band.resize((target[0], bottom - top), Image.Resampling.LANCZOS, box=box)
+        else:
+            band = band.crop((0, top - crop_top, width, bottom - crop_top))
+        out.paste(band, (0, top))
+    return out
+
+
+def _in_mode(image: Image.Image, mode: str) -> Image.Image:
+    if image.mode in HIGH_DEPTH_GRAY:  # Pillow's own conversion clips 16-bit values to 255
+        image = image.convert("I").point(lambda value: value * (1 / 257)).convert("L")
+    return image if image.mode == mode else image.convert(mode)
+
+
 def fit_pixels(size: tuple[int, int], max_pixels: int) -> tuple[int, int]:
     """The largest size with the same aspect ratio and at most `max_pixels` pixels."""
     width, height = size
     if width * height <= max_pixels:
         return size
     scale = math.sqrt(max_pixels / (width * height))
-    return (max(1, math.floor(width * scale)), max(1, math.floor(height * scale)))
+    if width <= height:  # a side that rounds to 0 becomes 1, so the other gives way
+        new_width = max(1, math.floor(width * scale))
+        return (new_width, min(math.floor(height * scale), max_pixels // new_width))
+    new_height = max(1, math.floor(height * scale))
+    return (min(math.floor(width * scale), max_pixels // new_height), new_height)
 
 
 def _looks_like_ours(data: bytes) -> bool:

@@ -1,0 +1,211 @@
+"""Peak memory per input format and mode, each image in a fresh process, through the server's own handler.
+
+`python -m bench.memory [MEGAPIXELS]` prints the table the README's memory section is made from:
+the process's peak RSS for the largest image of every format and mode the function reads, and
+the bytes per input pixel above the loaded model's baseline. tests/test_memory.py runs the same
+cases at the largest size the default limits accept and holds each to the pod's budget.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import struct
+import subprocess
+import sys
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from function.config import DEFAULT_MAX_INPUT_PIXELS
+from function.decode import MAX_SIDE
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHONPATH = ROOT / "build" / "pythonpath"
+MB = 1_000_000
+
+# Runs in the child: the handler started as the server starts it, one image, then VmHWM.
+_CHILD = """
+import json, sys
+from pathlib import Path
+from arenas import limit_arenas
+limit_arenas()
+from function import handler
+from function.config import Settings
+handler.start(Settings.from_env())
+def peak():
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+baseline = peak()
+class Event:
+    body = Path(sys.argv[1]).read_bytes()
+    headers = {"Content-Type": "application/octet-stream"}
+status = 200
+try:
+    handler.handle(Event(), None)
+except Exception as exc:
+    status = getattr(exc, "status", 500)
+print(json.dumps({"baseline": baseline, "peak": peak(), "status": status}))
+"""
+
+
+def photo_shape(pixels: int) -> tuple[int, int]:
+    """(width, height) with about `pixels` pixels, 4:3 as a camera takes them."""
+    height = max(1, math.floor(math.sqrt(pixels * 3 / 4)))
+    return (max(1, pixels // height), height)
+
+
+def tallest(pixels: int) -> tuple[int, int]:
+    """As many rows as a picture may have (MAX_SIDE): Pillow keeps a pointer per row."""
+    return (max(1, pixels // MAX_SIDE), MAX_SIDE)
+
+
+def widest(pixels: int) -> tuple[int, int]:
+    return tallest(pixels)[::-1]
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    make: Callable[[tuple[int, int]], bytes]
+    shape: Callable[[int], tuple[int, int]] = photo_shape
+
+
+def _gradient(size: tuple[int, int], mode: str) -> Image.Image:
+    """A smooth picture with a subject-like blob, cheap to make at any size and small once compressed."""
+    width, height = size
+    small = Image.radial_gradient("L").resize((max(1, width // 8), max(1, height // 8)))
+    base = small.resize(size, Image.Resampling.NEAREST)
+    if mode in ("L", "1", "P"):
+        return base.convert(mode)
+    bands = {"RGB": 3, "RGBA": 4, "CMYK": 4, "LA": 2}[mode]
+    return Image.merge(mode, [base] * bands)
+
+
+def _saved(fmt: str, mode: str, **options: object) -> Callable[[tuple[int, int]], bytes]:
+    def make(size: tuple[int, int]) -> bytes:
+        buffer = io.BytesIO()
+        _gradient(size, mode).save(buffer, format=fmt, **options)
+        return buffer.getvalue()
+
+    return make
+
+
+def _raw_png(bit_depth: int, color_type: int) -> Callable[[tuple[int, int]], bytes]:
+    """A PNG written row by row (Pillow writes no 16-bit colour): zero rows, so a 30 MB body holds 100 MP."""
+
+    def make(size: tuple[int, int]) -> bytes:
+        width, height = size
+        channels = {0: 1, 2: 3, 4: 2, 6: 4}[color_type]
+        row = b"\x00" * (1 + (width * channels * bit_depth + 7) // 8)
+        compressor = zlib.compressobj(9)
+        payload = b"".join(compressor.compress(row) for _ in range(height)) + compressor.flush()
+        header = struct.pack(">IIBBBBB", width, height, bit_depth, color_type, 0, 0, 0)
+        return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"IDAT", payload) + _chunk(b"IEND", b"")
+
+    return make
+
+
+def _array_tiff(dtype: str) -> Callable[[tuple[int, int]], bytes]:
+    """A one-band TIFF of 16- or 32-bit integers or 32-bit floats, deflated."""
+
+    def make(size: tuple[int, int]) -> bytes:
+        gray = np.asarray(_gradient(size, "L"))
+        values = {"uint16": gray.astype(np.uint16) * 257, "int32": gray.astype(np.int32) * 65793}.get(dtype)
+        image = Image.fromarray(gray.astype(np.float32) / 255 if values is None else values)
+        buffer = io.BytesIO()
+        image.save(buffer, format="TIFF", compression="tiff_adobe_deflate")
+        return buffer.getvalue()
+
+    return make
+
+
+def _chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
+CASES = (
+    Case("JPEG RGB", _saved("JPEG", "RGB", quality=50)),
+    Case("JPEG L", _saved("JPEG", "L", quality=50)),
+    Case("JPEG CMYK", _saved("JPEG", "CMYK", quality=50)),
+    Case("PNG RGB", _saved("PNG", "RGB", compress_level=9)),
+    Case("PNG RGBA", _saved("PNG", "RGBA", compress_level=9)),
+    Case("PNG LA", _saved("PNG", "LA", compress_level=9)),
+    Case("PNG P", _saved("PNG", "P", compress_level=9, transparency=0)),
+    Case("PNG 16-bit gray", _raw_png(16, 0)),
+    Case("PNG 48-bit RGB", _raw_png(16, 2)),
+    Case("PNG 64-bit RGBA", _raw_png(16, 6)),
+    Case("WebP RGB lossless", _saved("WEBP", "RGB", lossless=True, quality=0, method=0)),
+    Case("WebP RGBA lossless", _saved("WEBP", "RGBA", lossless=True, quality=0, method=0)),
+    Case("GIF P", _saved("GIF", "P")),
+    Case("BMP RGB", _saved("BMP", "RGB")),
+    Case("TIFF RGBA", _saved("TIFF", "RGBA", compression="tiff_adobe_deflate")),
+    Case("TIFF CMYK", _saved("TIFF", "CMYK", compression="tiff_adobe_deflate")),
+    Case("TIFF 1-bit", _saved("TIFF", "1", compression="group4")),
+    Case("TIFF 16-bit gray", _array_tiff("uint16")),
+    Case("TIFF 32-bit int", _array_tiff("int32")),
+    Case("TIFF 32-bit float", _array_tiff("float32")),
+    Case("PNG RGBA, tallest", _raw_png(8, 6), tallest),
+    Case("PNG RGBA, widest", _raw_png(8, 6), widest),
+)
+
+
+def measure_case(case: Case, pixels: int, env: dict[str, str], work: Path) -> dict:
+    """The case's image at `pixels`, measured: peak, baseline, status, body size, bytes per pixel."""
+    body = case.make(case.shape(pixels))
+    figures = measure(body, env, work)
+    return {
+        "case": case.name,
+        **figures,
+        "body": len(body),
+        "bytes_per_pixel": (figures["peak"] - figures["baseline"]) / pixels,
+    }
+
+
+def measure(body: bytes, env: dict[str, str], work: Path) -> dict:
+    """Peak RSS (bytes) of a fresh process that starts the handler and handles `body` once."""
+    path = work / "input.bin"
+    path.write_bytes(body)
+    child_env = {
+        **os.environ,
+        "U2NET_HOME": os.environ.get("U2NET_HOME", str(ROOT / ".models")),
+        **env,
+        "PYTHONPATH": f"{PYTHONPATH}:{ROOT / 'template' / 'python3-rembg'}",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", _CHILD, str(path)], env=child_env, capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"measuring child failed:\n{result.stderr[-3000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def main() -> int:
+    megapixels = float(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_MAX_INPUT_PIXELS / MB
+    env = {"REMBG_MODEL": os.environ.get("REMBG_MODEL", "u2net"), "MAX_INPUT_PIXELS": str(10**9)}
+    work = ROOT / "build" / "memory"
+    work.mkdir(parents=True, exist_ok=True)
+    pixels = int(megapixels * MB)
+    print(f"| input ({megapixels:g} MP, {env['REMBG_MODEL']}) | body MB | peak RSS MB | bytes / input pixel |")
+    print("|---|---:|---:|---:|")
+    rows = []
+    for case in CASES:
+        row = measure_case(case, pixels, env, work)
+        rows.append(row)
+        print(
+            f"| {case.name} | {row['body'] / MB:.1f} | {row['peak'] / MB:.0f} | {row['bytes_per_pixel']:.1f} |",
+            flush=True,
+        )
+    (work / "memory.json").write_text(json.dumps(rows, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

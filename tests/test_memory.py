@@ -1,0 +1,24 @@
+"""Peak memory for every format and mode at the largest size the default limits accept, in fresh processes.
+
+The budget is the pod's: a u2net process stays within 1.5 GB of its 2 GB limit, whatever the
+picture's format, mode or shape (bench/memory.py has the cases; the README, their table).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bench.memory import CASES, Case, measure_case
+from function.config import DEFAULT_MAX_INPUT_PIXELS
+
+BUDGET_BYTES = 1_500_000_000
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda case: case.name)
+def test_peak_rss_within_the_budget_at_the_largest_accepted_size(case: Case, tmp_path: Path) -> None:
+    row = measure_case(case, DEFAULT_MAX_INPUT_PIXELS, {"REMBG_MODEL": "u2net"}, tmp_path)
+    print(f"{case.name}: peak {row['peak'] / 1e6:.0f} MB, {row['bytes_per_pixel']:.1f} B/px")
+    assert row["status"] == 200
+    assert row["peak"] <= BUDGET_BYTES
