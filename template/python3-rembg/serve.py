@@ -12,8 +12,10 @@ instead of the refusal. The channel and server below change exactly that:
   in;
 - the bodies being received at once may hold at most `max_buffered_bytes` (declared length, or
   the body limit for a chunked one); past that a request is refused with 429 before its body is read;
-- after a refusal (413, 429) the rest of the body is read and dropped, up to the body limit and
-  for at most LINGER_SECONDS, before the connection closes, so every client reads the JSON.
+- when a connection closes after its response (a refusal, `Connection: close`, a body longer than
+  declared), whatever the client still sends is read and dropped, up to the body limit and for at
+  most LINGER_SECONDS, before it closes (a lingering close): closing with unread bytes resets the
+  connection, and a client still sending then loses the response it was sent.
 
 waitress's own errors answer in the function's JSON shape. The classes subclassed here are
 internal to waitress 3.0.2, which is pinned; tests/test_connections.py covers each behaviour.
@@ -27,6 +29,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any
 
 from waitress import wasyncore
@@ -46,7 +49,6 @@ WAITRESS_CODES = {
     413: "body_too_large",
     429: "busy",
     431: "headers_too_large",
-    501: "not_implemented",
 }
 POLL_SECONDS = 1.0
 # How often deadlines are checked; a probe's 1 s budget is the reason it is this short.
@@ -87,17 +89,13 @@ class _Request(HTTPRequestParser):
                 self.completed = True
         return consumed
 
-    def unread_body(self) -> int:
-        """Bytes of the body the client may still send after a refusal (the declared rest, or the limit)."""
-        if self.chunked or self.content_length <= 0:
-            return self._channel.server.limits.max_body_bytes
-        return max(0, self.content_length - self.body_bytes_received)
-
 
 class _JsonErrorTask(ErrorTask):
     def execute(self) -> None:
         error = self.request.error
-        status = int(error.code)
+        # RFC 9112 suggests 501 for a transfer coding the server does not know; here every 5xx
+        # pages someone (monitoring counts them as the server's faults), and this one is the client's.
+        status = 400 if int(error.code) == 501 else int(error.code)
         limits = self.channel.server.limits
         if status == 413:
             message = f"the request body is over the limit of {limits.max_body_bytes} bytes (MAX_BODY_BYTES)"
@@ -106,10 +104,8 @@ class _JsonErrorTask(ErrorTask):
             self.response_headers.append(("Retry-After", "1"))
         else:
             message = f"{error.reason}: {error.body}"
-        if status in (413, 429):
-            self.channel.discard_before_close(min(self.request.unread_body(), limits.max_body_bytes))
         body = error_body(status, WAITRESS_CODES.get(status, "internal"), message)
-        self.status = f"{status} {error.reason}"
+        self.status = f"{status} {HTTPStatus(status).phrase}"
         self.response_headers.append(("Content-Type", JSON_TYPE))
         self.set_close_on_finish()
         self.content_length = len(body)
@@ -117,19 +113,16 @@ class _JsonErrorTask(ErrorTask):
 
 
 class _Channel(HTTPChannel):
-    """A connection that can drop the rest of a refused body before it closes."""
+    """A connection that reads and drops what the client still sends once its response is out."""
 
     error_task_class = _JsonErrorTask
     server: _Server
 
     def __init__(self, server: _Server, sock: socket.socket, addr: Any, adj: Any, map: Any = None) -> None:
-        self._discard_left = 0
+        self._discard_left = server.limits.max_body_bytes
         self.lingering_since: float | None = None
         self.parser_class = lambda adj: _Request(adj, self)  # type: ignore[assignment]
         super().__init__(server, sock, addr, adj, map)
-
-    def discard_before_close(self, count: int) -> None:
-        self._discard_left = count
 
     def busy(self) -> bool:
         """A request is in work or queued here, or a response is still being sent."""
@@ -150,9 +143,9 @@ class _Channel(HTTPChannel):
         return False
 
     def handle_close(self) -> None:
-        if self.lingering_since is None and self._discard_left > 0 and self.connected and not self.total_outbufs_len:
-            # The refusal is sent; the client may still be sending. Closing with unread data would
-            # reset the connection and lose the refusal on the client's side, so read on first.
+        if self.lingering_since is None and self.connected and not self.total_outbufs_len:
+            # The response is out; the client may still be sending. Closing with unread data would
+            # reset the connection and lose the response on the client's side, so read on first.
             try:
                 self.socket.shutdown(socket.SHUT_WR)
             except OSError:

@@ -1,0 +1,214 @@
+"""Hostile request bodies, made on the fly: bombs, lying headers, truncations, odd modes, non-images.
+
+Each case is (name, body, content type). Nothing here is checked in as a binary: every body is
+written by Pillow, pillow-heif or by hand from the formats' specifications.
+"""
+
+from __future__ import annotations
+
+import io
+import random
+import struct
+import zipfile
+import zlib
+from collections.abc import Callable
+
+from PIL import Image
+
+from tests import images
+
+Case = tuple[str, Callable[[], bytes], str]
+OCTETS = "application/octet-stream"
+
+
+def _chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
+def _png_with(extra: list[bytes], size: tuple[int, int] = (64, 64)) -> bytes:
+    """A small valid RGB PNG with extra chunks put before its IDAT."""
+    png = images.encode(images.photo().resize(size), "PNG")
+    idat = png.index(b"IDAT") - 4
+    return png[:idat] + b"".join(extra) + png[idat:]
+
+
+def _png_header_only(width: int, height: int) -> bytes:
+    header = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)
+    idat = zlib.compress(b"\x00" * 64)
+    return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"IDAT", idat) + _chunk(b"IEND", b"")
+
+
+def _jpeg_claiming(width: int, height: int) -> bytes:
+    """A real JPEG whose SOF0 frame header claims another size."""
+    data = bytearray(images.jpeg(images.photo().resize((64, 64))))
+    sof = data.index(b"\xff\xc0")
+    data[sof + 5 : sof + 9] = struct.pack(">HH", height, width)
+    return bytes(data)
+
+
+def _gif_claiming(width: int, height: int) -> bytes:
+    data = bytearray(images.encode(images.photo().resize((16, 16)).convert("P"), "GIF"))
+    data[6:10] = struct.pack("<HH", width, height)
+    return bytes(data)
+
+
+def _bmp_claiming(width: int, height: int) -> bytes:
+    data = bytearray(images.encode(images.photo().resize((16, 16)), "BMP"))
+    data[18:26] = struct.pack("<ii", width, height)
+    return bytes(data)
+
+
+def _tiff_claiming(width: int, height: int) -> bytes:
+    """A little-endian baseline TIFF by hand: one 8-bit gray strip of 16 bytes, any size in its tags."""
+    strip = b"\x80" * 16
+    tags = [(256, 4, width), (257, 4, height), (258, 3, 8), (259, 3, 1), (262, 3, 1), (273, 4, 8), (277, 3, 1)]
+    tags += [(278, 4, height), (279, 4, len(strip))]
+    entries = b"".join(struct.pack("<HHII", tag, kind, 1, value) for tag, kind, value in tags)
+    ifd = struct.pack("<H", len(tags)) + entries
+    return b"II*\x00" + struct.pack("<I", 8 + len(strip)) + strip + ifd + b"\x00\x00\x00\x00"
+
+
+def _webp_claiming(width: int, height: int) -> bytes:
+    """A lossless WebP (VP8L) whose header claims another size: 14 bits each, minus one."""
+    data = bytearray(images.encode(images.photo().resize((16, 16)), "WEBP", lossless=True))
+    vp8l = data.index(b"VP8L") + 8  # chunk payload: signature byte, then the packed size
+    bits = (width - 1) | ((height - 1) << 14) | (data[vp8l + 4] >> 4 << 28)
+    data[vp8l + 1 : vp8l + 5] = struct.pack("<I", bits)
+    return bytes(data)
+
+
+def _heif_lying(fmt: str) -> bytes:
+    """A real HEIC or AVIF whose 'ispe' box says 60000×60000."""
+    picture = images.photo().resize((64, 64))
+    data = bytearray(images.heic(picture) if fmt == "HEIF" else images.encode(picture, "AVIF"))
+    ispe = data.index(b"ispe") + 8
+    data[ispe : ispe + 8] = struct.pack(">II", 60000, 60000)
+    return bytes(data)
+
+
+def _zlib_bomb_png() -> bytes:
+    """49 MP of zeros in 50 KB: inside the limits, so it must be a correct cut-out."""
+    return images.raw_png(7000, 7000, 8, 6, None)
+
+
+def _iccp_bomb() -> bytes:
+    profile = zlib.compress(b"\x00" * 50_000_000, 9)
+    return _png_with([_chunk(b"iCCP", b"icc\x00\x00" + profile)])
+
+
+def _ztxt_bomb() -> bytes:
+    return _png_with([_chunk(b"zTXt", b"Comment\x00\x00" + zlib.compress(b"A" * 50_000_000, 9))])
+
+
+def _big_text() -> bytes:
+    return _png_with([_chunk(b"tEXt", b"Comment\x00" + b"x" * 5_000_000)])
+
+
+def _big_exif_png() -> bytes:
+    exif = b"MM\x00*\x00\x00\x00\x08" + b"\x00" * 5_000_000
+    return _png_with([_chunk(b"eXIf", exif)])
+
+
+def _truncated(body: bytes, fraction: float) -> bytes:
+    return body[: max(1, int(len(body) * fraction))]
+
+
+def _flipped(body: bytes, seed: int, flips: int = 40) -> bytes:
+    data = bytearray(body)
+    rng = random.Random(seed)
+    for _ in range(flips):
+        position = rng.randrange(20, len(data))  # past the signature, so the decoder is reached
+        data[position] ^= 1 << rng.randrange(8)
+    return bytes(data)
+
+
+def _animated(fmt: str, frames: int) -> bytes:
+    base = images.photo().resize((16, 16))
+    return images.animated(fmt, [base.rotate(index % 360) for index in range(frames)])
+
+
+def _multipage_tiff(pages: int) -> bytes:
+    base = images.photo().resize((64, 64))
+    return images.encode(base, "TIFF", save_all=True, append_images=[base.rotate(i) for i in range(1, pages)])
+
+
+def _zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("photo.jpg", images.jpeg())
+    return buffer.getvalue()
+
+
+def _multipart(parts: list[tuple[str, bytes, str]], boundary: str = "b0undary") -> bytes:
+    out = []
+    for headers, payload, _ in parts:
+        out.append(f"--{boundary}\r\n{headers}\r\n\r\n".encode() + payload + b"\r\n")
+    return b"".join(out) + f"--{boundary}--\r\n".encode()
+
+
+def _file_part(name: str, payload: bytes, extra_headers: str = "") -> tuple[str, bytes, str]:
+    headers = f'Content-Disposition: form-data; name="{name}"; filename="x.jpg"\r\nContent-Type: image/jpeg'
+    return (headers + extra_headers, payload, "")
+
+
+MULTIPART = "multipart/form-data; boundary=b0undary"
+
+BODY_CASES: list[Case] = [
+    ("PNG header 100000x100000", lambda: _png_header_only(100_000, 100_000), OCTETS),
+    ("PNG header 2^31-1 wide", lambda: _png_header_only(2**31 - 1, 1), OCTETS),
+    ("JPEG SOF 65535x65535", lambda: _jpeg_claiming(65535, 65535), OCTETS),
+    ("GIF screen 65535x65535", lambda: _gif_claiming(65535, 65535), OCTETS),
+    ("BMP header 30000x30000", lambda: _bmp_claiming(30000, 30000), OCTETS),
+    ("BMP header negative size", lambda: _bmp_claiming(-30000, -30000), OCTETS),
+    ("TIFF tags 40000x40000", lambda: _tiff_claiming(40000, 40000), OCTETS),
+    ("WebP VP8L 16384x16384", lambda: _webp_claiming(16384, 16384), OCTETS),
+    ("HEIC ispe 60000x60000", lambda: _heif_lying("HEIF"), OCTETS),
+    ("AVIF ispe 60000x60000", lambda: _heif_lying("AVIF"), OCTETS),
+    ("PNG zlib bomb 49 MP", _zlib_bomb_png, OCTETS),
+    ("PNG iCCP zlib bomb", _iccp_bomb, OCTETS),
+    ("PNG zTXt zlib bomb", _ztxt_bomb, OCTETS),
+    ("PNG 5 MB tEXt", _big_text, OCTETS),
+    ("PNG 5 MB eXIf", _big_exif_png, OCTETS),
+    ("JPEG truncated at 10%", lambda: _truncated(images.jpeg(), 0.1), OCTETS),
+    ("JPEG truncated at 50%", lambda: _truncated(images.jpeg(), 0.5), OCTETS),
+    ("JPEG truncated at 99%", lambda: _truncated(images.jpeg(), 0.99), OCTETS),
+    ("PNG truncated at 50%", lambda: _truncated(images.encode(images.photo(), "PNG"), 0.5), OCTETS),
+    ("WebP truncated at 50%", lambda: _truncated(images.encode(images.photo(), "WEBP"), 0.5), OCTETS),
+    ("HEIC truncated at 50%", lambda: _truncated(images.heic(images.photo()), 0.5), OCTETS),
+    ("JPEG bit flips", lambda: _flipped(images.jpeg(), 1), OCTETS),
+    ("PNG bit flips", lambda: _flipped(images.encode(images.photo(), "PNG"), 2), OCTETS),
+    ("WebP bit flips", lambda: _flipped(images.encode(images.photo(), "WEBP"), 3), OCTETS),
+    ("PNG body behind JPEG magic", lambda: b"\xff\xd8\xff" + images.encode(images.photo(), "PNG")[3:], OCTETS),
+    ("GIF magic alone", lambda: b"GIF89a", OCTETS),
+    ("PNG 0x0", lambda: _png_header_only(0, 0), OCTETS),
+    ("PNG 1x1", lambda: images.encode(Image.new("RGB", (1, 1), "red"), "PNG"), OCTETS),
+    ("PNG 30000x1 strip", lambda: images.encode(Image.new("RGB", (30000, 1), "red"), "PNG"), OCTETS),
+    ("PNG 1x30000 strip", lambda: images.encode(Image.new("RGB", (1, 30000), "red"), "PNG"), OCTETS),
+    ("JPEG CMYK", lambda: images.encode(images.photo().convert("CMYK"), "JPEG"), OCTETS),
+    ("PNG 16-bit RGB", lambda: images.png16_rgb(images.photo()), OCTETS),
+    ("PNG palette with tRNS", lambda: images.encode(images.photo().convert("P"), "PNG", transparency=0), OCTETS),
+    ("GIF 3000 frames", lambda: _animated("GIF", 3000), OCTETS),
+    ("WebP 2000 frames", lambda: _animated("WEBP", 2000), OCTETS),
+    ("TIFF 200 pages", lambda: _multipage_tiff(200), OCTETS),
+    ("TIFF LZW", lambda: images.encode(images.photo(), "TIFF", compression="tiff_lzw"), OCTETS),
+    ("TIFF PackBits", lambda: images.encode(images.photo(), "TIFF", compression="packbits"), OCTETS),
+    ("TIFF JPEG", lambda: images.encode(images.photo(), "TIFF", compression="jpeg"), OCTETS),
+    ("TIFF 1-bit G4", lambda: images.encode(images.photo().convert("1"), "TIFF", compression="group4"), OCTETS),
+    ("SVG", lambda: b'<svg xmlns="http://www.w3.org/2000/svg" width="9e9" height="9e9"/>', "image/svg+xml"),
+    ("PDF", lambda: b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF", "application/pdf"),
+    ("HTML", lambda: b"<!doctype html><html><body><img src=x></body></html>", "text/html"),
+    ("ZIP of a JPEG", _zip, "application/zip"),
+    ("multipart without boundary", lambda: _multipart([_file_part("image", images.jpeg())]), "multipart/form-data"),
+    ("multipart with 200 parts", lambda: _multipart([_file_part(f"f{i}", b"x") for i in range(200)]), MULTIPART),
+    (
+        "multipart with a 200 KB part header",
+        lambda: _multipart([_file_part("image", images.jpeg(), "\r\nX-Pad: " + "p" * 200_000)]),
+        MULTIPART,
+    ),
+    (
+        "multipart with duplicate image fields",
+        lambda: _multipart([_file_part("image", images.jpeg()), _file_part("image", b"not an image")]),
+        MULTIPART,
+    ),
+    ("multipart never closed", lambda: _multipart([_file_part("image", images.jpeg())])[:-12], MULTIPART),
+]

@@ -1,0 +1,184 @@
+"""Hostile input over real HTTP: every case a 4xx JSON error or a correct cut-out, and the server serves on.
+
+tests/hostile.py makes the bodies; the protocol-level cases (lying Content-Length, chunked and
+slow bodies, huge request lines and headers) are written to a raw socket here. A property-based
+fuzz over random and mutated real images closes the file.
+"""
+
+from __future__ import annotations
+
+import io
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+from tests import hostile, images
+from tests.conftest import ServerProcess, peak_rss_kb
+
+BUDGET_KB = 1_500_000_000 // 1024
+GOOD = images.jpeg(images.photo("chelsea"))
+
+
+@pytest.fixture(scope="module")
+def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """A server of its own, so its peak memory is the hostile cases' alone."""
+    server = ServerProcess(tmp_path_factory.mktemp("hostile") / "server.log", {"REMBG_MODEL": "u2netp"})
+    yield server.wait_ready()
+    server.stop()
+
+
+def assert_answered_well(response: requests.Response) -> None:
+    """A cut-out that decodes at the size it claims, or a 4xx in the JSON error shape: never a 5xx."""
+    assert response.status_code < 500, response.text[:300]
+    if response.status_code == 200:
+        cutout = Image.open(io.BytesIO(response.content))
+        cutout.load()
+        assert (cutout.format, cutout.mode) == ("PNG", "RGBA")
+        assert cutout.size == (int(response.headers["X-Width"]), int(response.headers["X-Height"]))
+        return
+    assert 400 <= response.status_code < 500
+    assert response.headers["Content-Type"] == "application/json"
+    error = response.json()["error"]
+    assert error["status"] == response.status_code
+    assert error["code"] and error["message"]
+    assert "Traceback" not in response.text
+
+
+def assert_still_serving(server: ServerProcess) -> None:
+    assert server.proc.poll() is None, server.log()
+    response = server.post(GOOD)
+    assert response.status_code == 200
+    assert Image.open(io.BytesIO(response.content)).size == (451, 300)
+
+
+@pytest.mark.parametrize(("name", "make", "content_type"), hostile.BODY_CASES, ids=[c[0] for c in hostile.BODY_CASES])
+def test_hostile_body(target: ServerProcess, name: str, make, content_type: str) -> None:
+    response = target.post(make(), headers={"Content-Type": content_type})
+    assert_answered_well(response)
+    assert_still_serving(target)
+
+
+def _raw_exchange(server: ServerProcess, payload: bytes, *, pause: float = 0.0, pieces: int = 1) -> bytes:
+    with socket.create_connection(("127.0.0.1", server.port), timeout=60) as sock:
+        step = max(1, len(payload) // pieces)
+        for start in range(0, len(payload), step):
+            sock.sendall(payload[start : start + step])
+            time.sleep(pause)
+        sock.shutdown(socket.SHUT_WR)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _status(raw: bytes) -> int:
+    return int(raw.split(b" ", 2)[1])
+
+
+def _request(body: bytes, *headers: str, path: str = "/") -> bytes:
+    lines = [f"POST {path} HTTP/1.1", "Host: x", "Connection: close", *headers]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+def test_content_length_larger_than_the_body_sent(target: ServerProcess) -> None:
+    """The client closes before sending what it declared: no answer is owed, and nothing breaks."""
+    raw = _raw_exchange(target, _request(GOOD[:1000], f"Content-Length: {len(GOOD)}"))
+    assert raw == b"" or _status(raw) < 500
+    assert_still_serving(target)
+
+
+def test_content_length_smaller_than_the_body_sent(target: ServerProcess) -> None:
+    raw = _raw_exchange(target, _request(GOOD, "Content-Length: 1000"))
+    assert 400 <= _status(raw) < 500 and b'"error"' in raw
+    assert_still_serving(target)
+
+
+def test_content_length_not_a_number(target: ServerProcess) -> None:
+    raw = _raw_exchange(target, _request(GOOD, "Content-Length: 12abc"))
+    assert _status(raw) == 400 and b'"bad_request"' in raw
+    assert_still_serving(target)
+
+
+def test_a_chunked_body_is_served(target: ServerProcess) -> None:
+    chunks = b"".join(f"{len(part):x}\r\n".encode() + part + b"\r\n" for part in (GOOD[:5000], GOOD[5000:]))
+    raw = _raw_exchange(target, _request(chunks + b"0\r\n\r\n", "Transfer-Encoding: chunked"))
+    assert _status(raw) == 200 and b"image/png" in raw
+
+
+def test_a_broken_chunked_body_is_refused(target: ServerProcess) -> None:
+    raw = _raw_exchange(target, _request(b"zz\r\n" + GOOD[:100], "Transfer-Encoding: chunked"))
+    assert _status(raw) == 400 and b'"error"' in raw
+    assert_still_serving(target)
+
+
+def test_a_slow_body_within_the_deadline_is_served(target: ServerProcess) -> None:
+    raw = _raw_exchange(target, _request(GOOD, f"Content-Length: {len(GOOD)}"), pause=0.1, pieces=10)
+    assert _status(raw) == 200
+
+
+@pytest.mark.parametrize(
+    ("name", "payload"),
+    [
+        ("a 100 KB path", _request(b"", "Content-Length: 0", path="/" + "a" * 100_000)),
+        ("a 100 KB header", _request(b"", "Content-Length: 0", "X-Long: " + "b" * 100_000)),
+        ("2000 headers", _request(b"", "Content-Length: 0", *[f"X-{i}: v" for i in range(2000)])),
+        ("a request line of garbage", b"\x00\x01\x02 / HTTP/1.1\r\n\r\n"),
+        ("HTTP/0.9", b"POST /\r\n\r\n"),
+        ("an unknown transfer coding", _request(b"x", "Transfer-Encoding: gzip, chunked")),
+    ],
+)
+def test_malformed_requests(target: ServerProcess, name: str, payload: bytes) -> None:
+    raw = _raw_exchange(target, payload)
+    assert 400 <= _status(raw) < 500, raw[:300]
+    assert b'"error"' in raw
+    assert_still_serving(target)
+
+
+def _mutated(data: bytes, edits: list[tuple[int, int]], cut: int) -> bytes:
+    body = bytearray(data)
+    for position, value in edits:
+        body[position % len(body)] = value
+    return bytes(body[: max(1, len(body) - cut)])
+
+
+_SEEDS = {
+    "jpeg": images.jpeg(images.photo("coffee").resize((96, 64))),
+    "png": images.encode(images.photo("coffee").resize((96, 64)), "PNG"),
+    "webp": images.encode(images.photo("coffee").resize((96, 64)), "WEBP"),
+    "gif": images.encode(images.photo("coffee").resize((96, 64)).convert("P"), "GIF"),
+    "tiff": images.encode(images.photo("coffee").resize((96, 64)), "TIFF"),
+}
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    body=st.one_of(
+        st.binary(max_size=256),
+        st.builds(
+            lambda seed, edits, cut, noise: _mutated(_SEEDS[seed], edits, cut) + noise,
+            st.sampled_from(sorted(_SEEDS)),
+            st.lists(st.tuples(st.integers(0, 1 << 20), st.integers(0, 255)), max_size=12),
+            st.integers(0, 2000),
+            st.binary(max_size=64),
+        ),
+    )
+)
+def test_fuzzed_images_never_get_a_5xx(target: ServerProcess, body: bytes) -> None:
+    response = requests.post(target.url + "/", data=body, timeout=60)
+    assert_answered_well(response)
+
+
+def test_memory_stayed_within_the_budget_through_every_hostile_case(target: ServerProcess, tmp_path: Path) -> None:
+    """Runs last in this file: the peak over all the cases above, in the one server they all hit."""
+    assert_still_serving(target)
+    peak = peak_rss_kb(target)
+    print(f"peak RSS through the hostile cases: {peak // 1024} MiB")
+    assert peak <= BUDGET_KB
+    assert "Traceback" not in target.log()
