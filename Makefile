@@ -14,7 +14,7 @@ RUN := PYTHONPATH=$(PYPATH) $(PY)
 REQUIREMENTS := requirements-dev.txt requirements.lock functions/remove-bg/requirements.txt \
 	template/python3-rembg/requirements.txt
 
-.PHONY: help venv model serve test lint format lock bench image test-container clean
+.PHONY: help venv model serve test test-load soak capacity memory lint format lock bench image test-container clean
 IMAGE ?= remove-bg:latest
 
 help:
@@ -22,6 +22,7 @@ help:
 	@echo "make test    - install, fetch the test models and run lint + the test suite"
 	@echo "make model   - fetch MODEL into U2NET_HOME ($(U2NET_HOME)), md5-checked"
 	@echo "make lint    - ruff check and format check"
+	@echo "make test-load - overload and SIGTERM under load on loopback (about 2 min)"
 	@echo "make bench   - our server vs rembg's server and remove(), u2net and u2netp (about 6 min)"
 	@echo "make image   - build the container image (MODEL=$(MODEL)), Docker engine included"
 	@echo "make test-container - run the image under 2 CPU / 2 GB and test it over HTTP"
@@ -67,6 +68,11 @@ $(VENV)/.bench-installed: $(VENV)/.installed bench/requirements.txt
 bench: venv $(VENV)/.bench-installed
 	$(RUN) -m function.fetch u2netp u2net
 	$(RUN) -m bench.run
+
+# Overload (8 clients, one slot, 60 s) and SIGTERM under load, on loopback; about 2 min.
+test-load: venv
+	$(RUN) -m function.fetch u2net
+	$(RUN) -m pytest -m load tests/load -s
 
 # The container image, built as `faas-cli build --shrinkwrap` lays the function out; installs and
 # starts a Docker engine if there is none, and builds a local Debian base if no registry answers.
