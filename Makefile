@@ -23,6 +23,7 @@ help:
 	@echo "make model   - fetch MODEL into U2NET_HOME ($(U2NET_HOME)), md5-checked"
 	@echo "make lint    - ruff check and format check"
 	@echo "make test-load - overload and SIGTERM under load on loopback (about 2 min)"
+	@echo "make soak    - $(SOAK_SECONDS) s at 2x one replica's capacity: lost requests, memory drift, p95"
 	@echo "make bench   - our server vs rembg's server and remove(), u2net and u2netp (about 6 min)"
 	@echo "make image   - build the container image (MODEL=$(MODEL)), Docker engine included"
 	@echo "make test-container - run the image under 2 CPU / 2 GB and test it over HTTP"
@@ -73,6 +74,12 @@ bench: venv $(VENV)/.bench-installed
 test-load: venv
 	$(RUN) -m function.fetch u2net
 	$(RUN) -m pytest -m load tests/load -s
+
+# One u2net replica at twice its capacity with some hostile bodies; SOAK_SECONDS=120 is CI's run.
+SOAK_SECONDS ?= 600
+soak: venv
+	$(RUN) -m function.fetch u2net
+	SOAK_SECONDS=$(SOAK_SECONDS) $(RUN) -m bench.soak
 
 # The container image, built as `faas-cli build --shrinkwrap` lays the function out; installs and
 # starts a Docker engine if there is none, and builds a local Debian base if no registry answers.
