@@ -24,6 +24,8 @@ help:
 	@echo "make lint    - ruff check and format check"
 	@echo "make test-load - overload and SIGTERM under load on loopback (about 2 min)"
 	@echo "make soak    - $(SOAK_SECONDS) s at 2x one replica's capacity: lost requests, memory drift, p95"
+	@echo "make capacity - service times, replicas for a rate at a p95 target, cost per 1000 images"
+	@echo "make memory  - peak memory per input format and mode at the largest accepted size"
 	@echo "make bench   - our server vs rembg's server and remove(), u2net and u2netp (about 6 min)"
 	@echo "make image   - build the container image (MODEL=$(MODEL)), Docker engine included"
 	@echo "make test-container - run the image under 2 CPU / 2 GB and test it over HTTP"
@@ -80,6 +82,17 @@ SOAK_SECONDS ?= 600
 soak: venv
 	$(RUN) -m function.fetch u2net
 	SOAK_SECONDS=$(SOAK_SECONDS) $(RUN) -m bench.soak
+
+# Service times per photo size and model, replicas for a rate at a p95 target (M/G/c, with one
+# point checked for real), autoscaling values and cost per 1000 images; about 6 min.
+capacity: venv
+	$(RUN) -m function.fetch u2netp u2net
+	$(RUN) -m bench.capacity
+
+# Peak memory per input format and mode at MEGAPIXELS (default: MAX_INPUT_PIXELS); about 4 min.
+memory: venv
+	$(RUN) -m function.fetch u2net
+	$(RUN) -m bench.memory $(MEGAPIXELS)
 
 # The container image, built as `faas-cli build --shrinkwrap` lays the function out; installs and
 # starts a Docker engine if there is none, and builds a local Debian base if no registry answers.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import socket
 import threading
@@ -14,7 +15,7 @@ import requests
 from PIL import Image
 
 from tests import images
-from tests.conftest import ServerProcess
+from tests.conftest import MODEL_HOME, ServerProcess
 
 # Big enough that one request is in work for a while even with u2netp.
 SLOW_SIZE = (6000, 4000)
@@ -138,6 +139,26 @@ def test_missing_model_fails_fast_with_instructions(start_server, tmp_path: Path
     assert "make model MODEL=u2netp" in log
     assert str(empty) in log
     assert not any(empty.rglob("*.onnx")), "nothing may be downloaded at start-up"
+
+
+@pytest.mark.parametrize("damage", ["truncated", "not onnx", "empty"])
+def test_a_damaged_model_fails_fast_with_a_message_and_serves_no_5xx(start_server, tmp_path: Path, damage: str) -> None:
+    home = tmp_path / "models" / "models" / "u2netp"
+    home.mkdir(parents=True)
+    good = (MODEL_HOME / "models" / "u2netp" / "u2netp.onnx").read_bytes()
+    content = {"truncated": good[: len(good) // 2], "not onnx": b"<html>404</html>" * 100, "empty": b""}[damage]
+    (home / "u2netp.onnx").write_bytes(content)
+    server: ServerProcess = start_server(REMBG_MODEL="u2netp", U2NET_HOME=str(tmp_path / "models"))
+    statuses = set()
+    while server.proc.poll() is None:
+        with contextlib.suppress(requests.ConnectionError):
+            statuses.add(requests.post(server.url + "/", data=b"x", timeout=5).status_code)
+        time.sleep(0.02)
+    assert server.wait_exit(60) == 1
+    assert statuses <= {503}, "while it lives it says unavailable, never a 500"
+    log = server.log()
+    assert "cannot be loaded" in log and "python -m function.fetch u2netp" in log
+    assert "Traceback" not in log
 
 
 def test_unknown_model_fails_fast(start_server) -> None:

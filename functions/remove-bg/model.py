@@ -81,7 +81,7 @@ def open_session(name: str, threads: int) -> BaseSession:
     import onnxruntime as ort
     from rembg import new_session
 
-    locate(name)
+    path = locate(name)
     ort.disable_telemetry_events()  # self-hosted: nothing about the host is recorded or sent
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
@@ -94,6 +94,13 @@ def open_session(name: str, threads: int) -> BaseSession:
     # by default, for a while after each run too, holding the CPUs that composing and encoding
     # the cut-out need next: 19 ms instead of 12 for 1280×960. Stop them when the run returns.
     options.add_session_config_entry("session.force_spinning_stop", "1")
-    session = new_session(name, sess_opts=options)
+    try:
+        session = new_session(name, sess_opts=options)
+    except Exception as exc:  # ONNX Runtime's own errors say little more than "failed to parse"
+        detail = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+        raise ModelError(
+            f"model {name!r} at {path} cannot be loaded ({detail}): the file is damaged or is not this "
+            f"model; fetch it again with `python -m function.fetch {name}` (md5-checked)"
+        ) from None
     log.info("model %s loaded with %d ONNX Runtime threads", name, threads)
     return session

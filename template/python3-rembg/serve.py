@@ -54,6 +54,7 @@ POLL_SECONDS = 1.0
 # How often deadlines are checked; a probe's 1 s budget is the reason it is this short.
 CHECK_SECONDS = 0.25
 LINGER_SECONDS = 5.0
+OUTBUF_IN_MEMORY = 1 << 30  # larger than any cut-out MAX_PIXELS allows
 
 
 @dataclass(frozen=True)
@@ -236,6 +237,11 @@ class Server:
             channel_timeout=max(1, round(limits.read_timeout)) + 1,
             cleanup_interval=CHECK_SECONDS,
             connection_limit=limits.max_connections,
+            # Bodies and responses stay in memory, where the limits above bound them, instead of
+            # spilling into temporary files: /tmp is memory in a pod anyway, and a full /tmp then
+            # cannot break a request.
+            inbuf_overflow=limits.max_body_bytes + 1,
+            outbuf_overflow=OUTBUF_IN_MEMORY,
             ident=IDENT,
         )
         self._wsgi.limits = limits

@@ -24,9 +24,9 @@ def docker(*args: str, check: bool = True) -> str:
 
 
 class Container:
-    def __init__(self, env: dict[str, str] | None = None) -> None:
+    def __init__(self, env: dict[str, str] | None = None, flags: tuple[str, ...] = ()) -> None:
         self.port = free_port()
-        flags = ["-e", f"PORT={self.port}"]
+        flags = [*flags, "-e", f"PORT={self.port}"]
         for key, value in (env or {}).items():
             flags += ["-e", f"{key}={value}"]
         self.started = time.perf_counter()
@@ -89,8 +89,8 @@ class Container:
 def container_factory() -> Iterator:
     made: list[Container] = []
 
-    def make(env: dict[str, str] | None = None) -> Container:
-        made.append(Container(env))
+    def make(env: dict[str, str] | None = None, flags: tuple[str, ...] = ()) -> Container:
+        made.append(Container(env, flags))
         return made[-1]
 
     yield make

@@ -1,0 +1,202 @@
+"""`make capacity`: service times measured on this machine, turned into replicas, autoscaling values and cost.
+
+For each model, one replica (MAX_INFLIGHT=1, both CPUs) serves each photo size back to back:
+that is the service time S. A replica then does 3600 / mean(S) images an hour. How many
+replicas a rate needs at a p95 target comes from the M/G/c queue the platform forms in front of
+the pods (Knative's queue-proxy and activator, the OpenFaaS gateway's queue): Erlang C for the
+chance to wait, the waiting tail scaled by (1 + Cs²) / 2 for service times that are not
+exponential (the Allen–Cunneen approximation), and S's own p95 added. One point is checked for
+real: Poisson arrivals queued in front of one replica at half its capacity, measured p95 beside
+the estimate. Written to build/capacity.md and build/capacity.json.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+from PIL import Image
+from skimage import data
+
+from bench.load import Shot, percentile, queued, send
+from bench.processes import start_ours
+
+ROOT = Path(__file__).resolve().parent.parent
+SIZES = ((800, 600), (1280, 960), (2000, 1500), (4032, 3024))
+TYPICAL = (1280, 960)  # a photo as chat apps send it (the longer side at most 1280)
+REPEATS = int(os.environ.get("CAPACITY_REPEATS", "10"))
+RATES_PER_HOUR = (500, 2_000, 10_000, 50_000)
+P95_TARGET_S = float(os.environ.get("P95_TARGET_S", "3"))
+CHECK_UTILISATION = 0.5
+CHECK_REQUESTS = int(os.environ.get("CHECK_REQUESTS", "80"))
+# The design document's figures: a 2-CPU / 2 GB container at about 800 ₽ a month, Pixian at $0.07
+# an image, and its table's rate of 100 ₽ to the dollar.
+RUB_PER_REPLICA_MONTH = 800.0
+PIXIAN_USD_PER_IMAGE = 0.07
+RUB_PER_USD = 100.0
+HOURS_PER_MONTH = 730.0
+
+
+@dataclass(frozen=True)
+class Service:
+    model: str
+    size: tuple[int, int]
+    mean_s: float
+    p95_s: float
+    cv2: float  # squared coefficient of variation of the service time
+
+    @property
+    def per_hour(self) -> float:
+        return 3600.0 / self.mean_s
+
+
+def erlang_c(servers: int, offered: float) -> float:
+    """The chance an arrival waits in M/M/c with `offered` = λ/μ erlangs (< servers)."""
+    term, total = 1.0, 1.0
+    for k in range(1, servers):
+        term *= offered / k
+        total += term
+    last = term * offered / servers / (1 - offered / servers)
+    return last / (total + last)
+
+
+def p95_response(service: Service, servers: int, rate_per_s: float) -> float:
+    """Estimated p95 of wait + service for M/G/c; inf when the replicas cannot keep up."""
+    mu = 1.0 / service.mean_s
+    offered = rate_per_s / mu
+    if offered >= servers:
+        return math.inf
+    waits = erlang_c(servers, offered)
+    spread = (1.0 + service.cv2) / 2.0
+    wait_p95 = 0.0 if waits <= 0.05 else spread * math.log(waits / 0.05) / (servers * mu - rate_per_s)
+    return wait_p95 + service.p95_s
+
+
+def replicas_for(service: Service, rate_per_hour: float, target_s: float) -> int:
+    servers = 1
+    while p95_response(service, servers, rate_per_hour / 3600.0) > target_s:
+        servers += 1
+        if servers > 1000:
+            raise ValueError("no replica count meets the target")
+    return servers
+
+
+def rub_per_1000(service: Service, utilisation: float) -> float:
+    return RUB_PER_REPLICA_MONTH / (service.per_hour * HOURS_PER_MONTH * utilisation / 1000.0)
+
+
+def _photo(size: tuple[int, int]) -> Shot:
+    image = Image.fromarray(data.chelsea()).resize(size, Image.Resampling.BICUBIC)
+    path = Path(tempfile.mkstemp(suffix=".jpg")[1])
+    image.save(path, quality=90)
+    return Shot(f"{size[0]}x{size[1]}", path.read_bytes(), size)
+
+
+def measure(model: str, shots: list[Shot]) -> tuple[list[Service], dict]:
+    env = {**os.environ, "U2NET_HOME": os.environ.get("U2NET_HOME", str(ROOT / ".models"))}
+    server = start_ours(sys.executable, model, env, Path(tempfile.mkstemp(suffix=".log")[1]))
+    try:
+        _wait_ready(server.url)
+        services = []
+        with requests.Session() as session:
+            for shot in shots:
+                for _ in range(2):
+                    send(session, server.url, shot, 120)
+                times = []
+                for _ in range(REPEATS):
+                    outcome = send(session, server.url, shot, 120)
+                    if outcome.status != 200 or not outcome.correct:
+                        raise RuntimeError(f"{model} {shot.name}: {outcome}")
+                    times.append(outcome.seconds)
+                mean = statistics.fmean(times)
+                cv2 = statistics.pvariance(times) / mean**2
+                services.append(Service(model, shot.size, mean, percentile(times, 0.95), cv2))
+                print(f"{model} {shot.name}: mean {mean:.3f} s, p95 {services[-1].p95_s:.3f} s", flush=True)
+        typical = next(s for s in services if s.size == TYPICAL)
+        rate = CHECK_UTILISATION / typical.mean_s
+        shot = next(s for s in shots if s.size == TYPICAL)
+        measured = queued(server.url, shot, rate=rate, count=CHECK_REQUESTS, timeout=120, seed=3)
+        check = {
+            "model": model,
+            "rate_per_s": rate,
+            "requests": CHECK_REQUESTS,
+            "measured_p95_s": percentile(measured, 0.95),
+            "measured_mean_s": statistics.fmean(measured),
+            "estimated_p95_s": p95_response(typical, 1, rate),
+        }
+        print(f"{model} queued at {CHECK_UTILISATION:.0%}: {json.dumps(check)}", flush=True)
+    finally:
+        server.stop()
+    return services, check
+
+
+def _wait_ready(url: str) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(url + "_/health", timeout=1).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError("the server did not become ready")
+
+
+def report(services: list[Service], checks: list[dict]) -> str:
+    lines = ["#### Service time per image, one replica (2 CPUs, MAX_INFLIGHT=1)", ""]
+    lines += ["| model | photo | mean s | p95 s | images / hour / replica |", "|---|---|---:|---:|---:|"]
+    lines += [
+        f"| {s.model} | {s.size[0]}×{s.size[1]} | {s.mean_s:.2f} | {s.p95_s:.2f} | {s.per_hour:,.0f} |"
+        for s in services
+    ]
+    lines += ["", f"#### Replicas for a rate, {TYPICAL[0]}×{TYPICAL[1]} photos, p95 ≤ {P95_TARGET_S:g} s (M/G/c)", ""]
+    lines += [
+        "| model | images / hour | replicas (max-scale) | utilisation | ₽ per 1000 images | Pixian ₽ per 1000 |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    pixian = PIXIAN_USD_PER_IMAGE * RUB_PER_USD * 1000
+    for service in (s for s in services if s.size == TYPICAL):
+        for rate in RATES_PER_HOUR:
+            servers = replicas_for(service, rate, P95_TARGET_S)
+            utilisation = rate / (servers * service.per_hour)
+            lines.append(
+                f"| {service.model} | {rate:,} | {servers} | {utilisation:.0%} | "
+                f"{rub_per_1000(service, utilisation):,.1f} | {pixian:,.0f} |"
+            )
+    lines += ["", "#### The estimate checked: Poisson arrivals queued in front of one replica", ""]
+    lines += ["| model | arrivals / s | requests | measured p95 s | estimated p95 s |", "|---|---:|---:|---:|---:|"]
+    lines += [
+        f"| {c['model']} | {c['rate_per_s']:.2f} | {c['requests']} | {c['measured_p95_s']:.2f} | "
+        f"{c['estimated_p95_s']:.2f} |"
+        for c in checks
+    ]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    shots = [_photo(size) for size in SIZES]
+    services, checks = [], []
+    for model in os.environ.get("CAPACITY_MODELS", "u2net u2netp").split():
+        measured, check = measure(model, shots)
+        services += measured
+        checks.append(check)
+    text = report(services, checks)
+    out = ROOT / "build"
+    out.mkdir(exist_ok=True)
+    (out / "capacity.md").write_text(text + "\n")
+    rows = [{**s.__dict__, "per_hour": s.per_hour} for s in services]
+    (out / "capacity.json").write_text(json.dumps({"services": rows, "checks": checks}, indent=2))
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,110 @@
+"""Faults in the real container: killed mid-request, a damaged model, a full /tmp, the worst input at 2 GB."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import requests
+from PIL import Image
+
+from bench.memory import CASES, photo_shape
+from function.config import DEFAULT_MAX_INPUT_PIXELS
+from tests import images
+from tests.container.conftest import Container, docker
+
+pytestmark = pytest.mark.container
+MODEL_IN_IMAGE = "/opt/models/models/u2net/u2net.onnx"
+
+
+def _wait_in_work(container: Container, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while requests.get(container.url + "/_/ready", timeout=1).status_code != 429:
+        assert time.monotonic() < deadline, "the request never showed as in work"
+        time.sleep(0.005)
+
+
+def _wait_exited(container: Container, timeout: float = 60) -> dict:
+    deadline = time.monotonic() + timeout
+    while (state := container.state())["Running"] or state["Restarting"]:
+        assert time.monotonic() < deadline, container.logs()
+        time.sleep(0.2)
+    return state
+
+
+def test_sigkill_mid_request_the_client_sees_an_error_and_the_restart_serves_again(container_factory) -> None:
+    container: Container = container_factory(flags=("--restart", "on-failure:3"))
+    container.wait_ready()
+    body = images.jpeg(images.photo("astronaut").resize((5000, 4000), Image.Resampling.BILINEAR))
+    with ThreadPoolExecutor(1) as pool:
+        in_work = pool.submit(container.post, body)
+        _wait_in_work(container)
+        # from the host, as the kernel's OOM killer or a node failure would: no handler runs
+        os.kill(container.state()["Pid"], signal.SIGKILL)
+        with pytest.raises(requests.ConnectionError):
+            in_work.result()
+    deadline = time.monotonic() + 60
+    while container.state()["RestartCount"] < 1 or container.health() != 200:
+        assert time.monotonic() < deadline, container.logs()
+        time.sleep(0.05)
+    response = container.post(images.jpeg())
+    assert response.status_code == 200
+    assert images.decode_png(response.content).size == (512, 512)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "not onnx"])
+def test_a_damaged_model_in_the_image_exits_1_with_a_message(container_factory, tmp_path: Path, damage: str) -> None:
+    bad = tmp_path / "u2net.onnx"
+    bad.write_bytes(b"\x08\x07\x12\x04" * 1000 if damage == "truncated" else b"<html>not found</html>")
+    bad.chmod(0o644)
+    container: Container = container_factory(flags=("-v", f"{bad}:{MODEL_IN_IMAGE}:ro"))
+    statuses = set()
+    while container.state()["Running"]:
+        try:
+            statuses.add(requests.post(container.url + "/", data=b"x", timeout=5).status_code)
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.02)
+    state = _wait_exited(container)
+    assert state["ExitCode"] == 1
+    assert statuses <= {503}, "never a 5xx but 'unavailable' while it lives"
+    logs = container.logs()
+    assert "cannot be loaded" in logs and "fetch it again" in logs
+    assert "Traceback" not in logs
+
+
+def test_a_full_tmp_breaks_nothing(container_factory) -> None:
+    """Bodies and responses are held in memory under the server's limits: /tmp is never written."""
+    container: Container = container_factory(flags=("--tmpfs", "/tmp:size=1m"))
+    container.wait_ready()
+    filled = subprocess.run(
+        ["docker", "exec", container.id, "sh", "-c", "cat /dev/zero > /tmp/fill"], capture_output=True, check=False
+    )
+    assert filled.returncode != 0, "the fill should have run /tmp out of space"
+    assert "No space left" in filled.stderr.decode()
+    body = images.encode(images.photo("coffee").resize((2400, 1600)), "PNG")  # 8 MB: past any in-memory default
+    assert len(body) > 4_000_000
+    response = container.post(body)
+    assert response.status_code == 200, response.text[:300]
+    assert images.decode_png(response.content).size == (2400, 1600)
+
+
+def test_the_worst_input_at_the_largest_accepted_size_fits_2_gb(container_factory, measurements: dict) -> None:
+    """The case bench/memory.py measures highest, sent for real under --memory 2g."""
+    container: Container = container_factory()
+    container.wait_ready()
+    worst = next(case for case in CASES if case.name == "WebP RGB lossless")
+    size = photo_shape(DEFAULT_MAX_INPUT_PIXELS)
+    response = container.post(worst.make(size))
+    assert response.status_code == 200, response.text[:300]
+    state = container.state()
+    assert state["OOMKilled"] is False and state["Running"] is True
+    measurements["worst_input"] = worst.name
+    measurements["peak_rss_worst_input_mb"] = container.process_memory_mb()["VmHWM"]
+    measurements["peak_cgroup_memory_worst_input_mb"] = round(container.cgroup_memory("peak") / 1e6)
+    assert measurements["peak_rss_worst_input_mb"] <= 1500

@@ -1,0 +1,37 @@
+"""The queueing arithmetic behind `make capacity`, against values known in closed form."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from bench.capacity import Service, erlang_c, p95_response, replicas_for, rub_per_1000
+
+
+def test_erlang_c_known_values() -> None:
+    assert erlang_c(1, 0.5) == pytest.approx(0.5)  # M/M/1: the chance to wait is the utilisation
+    assert erlang_c(2, 1.0) == pytest.approx(1 / 3)
+    assert erlang_c(10, 5.0) == pytest.approx(0.0361, abs=1e-4)
+
+
+def test_m_m_1_p95_is_bounded_by_the_exact_tail_plus_service() -> None:
+    service = Service("m", (1, 1), mean_s=1.0, p95_s=math.log(20), cv2=1.0)
+    rate = 0.5
+    exact = math.log(20) / (1.0 - rate)  # M/M/1 response time is exponential with rate μ − λ
+    estimate = p95_response(service, 1, rate)
+    assert exact <= estimate <= exact + service.p95_s
+
+
+def test_replicas_grow_with_the_rate_and_never_saturate() -> None:
+    service = Service("m", (1, 1), mean_s=0.5, p95_s=0.6, cv2=0.05)
+    counts = [replicas_for(service, rate, 3.0) for rate in (100, 5_000, 20_000, 100_000)]
+    assert counts == sorted(counts) and counts[0] == 1
+    for rate, servers in zip((100, 5_000, 20_000, 100_000), counts, strict=True):
+        assert rate / 3600 < servers / service.mean_s
+    assert p95_response(service, 1, 2.0) == math.inf
+
+
+def test_cost_per_1000_images() -> None:
+    service = Service("m", (1, 1), mean_s=0.5, p95_s=0.6, cv2=0.0)  # 7200 images an hour
+    assert rub_per_1000(service, 1.0) == pytest.approx(800 / (7200 * 730 / 1000))
