@@ -3,11 +3,13 @@
 For each model, one replica (MAX_INFLIGHT=1, both CPUs) serves each photo size back to back:
 that is the service time S. A replica then does 3600 / mean(S) images an hour. How many
 replicas a rate needs at a p95 target comes from the M/G/c queue the platform forms in front of
-the pods (Knative's queue-proxy and activator, the OpenFaaS gateway's queue): Erlang C for the
-chance to wait, the waiting tail scaled by (1 + Cs²) / 2 for service times that are not
-exponential (the Allen–Cunneen approximation), and S's own p95 added. One point is checked for
-real: Poisson arrivals queued in front of one replica at half its capacity, measured p95 beside
-the estimate. Written to build/capacity.md and build/capacity.json.
+the pods (Knative's queue-proxy and activator, the OpenFaaS gateway's queue): an arrival waits
+with the Erlang C probability, its wait is exponential with M/M/c's rate cμ − λ slowed by
+(1 + Cs²) / 2 for service times that are not exponential (the Allen–Cunneen approximation), and
+the response time is that wait plus a service time drawn from the measured ones; its p95 is
+found by bisection. For M/M/c this is exact. One point is checked for real: Poisson arrivals
+queued in front of one replica at half its capacity, measured p95 beside the estimate. Written
+to build/capacity.md and build/capacity.json.
 """
 
 from __future__ import annotations
@@ -49,9 +51,20 @@ HOURS_PER_MONTH = 730.0
 class Service:
     model: str
     size: tuple[int, int]
-    mean_s: float
-    p95_s: float
-    cv2: float  # squared coefficient of variation of the service time
+    samples: tuple[float, ...]  # measured service times, seconds
+
+    @property
+    def mean_s(self) -> float:
+        return statistics.fmean(self.samples)
+
+    @property
+    def p95_s(self) -> float:
+        return percentile(list(self.samples), 0.95)
+
+    @property
+    def cv2(self) -> float:
+        """Squared coefficient of variation of the service time."""
+        return statistics.pvariance(self.samples) / self.mean_s**2
 
     @property
     def per_hour(self) -> float:
@@ -75,9 +88,20 @@ def p95_response(service: Service, servers: int, rate_per_s: float) -> float:
     if offered >= servers:
         return math.inf
     waits = erlang_c(servers, offered)
-    spread = (1.0 + service.cv2) / 2.0
-    wait_p95 = 0.0 if waits <= 0.05 else spread * math.log(waits / 0.05) / (servers * mu - rate_per_s)
-    return wait_p95 + service.p95_s
+    wait_rate = (servers * mu - rate_per_s) / ((1.0 + service.cv2) / 2.0)
+
+    def beyond(t: float) -> float:
+        """P(wait + service > t), the service time taken from the measured ones."""
+        total = 0.0
+        for s in service.samples:
+            total += 1.0 if s > t else waits * math.exp(-wait_rate * (t - s))
+        return total / len(service.samples)
+
+    low, high = 0.0, max(service.samples) + 50.0 / wait_rate
+    for _ in range(100):
+        middle = (low + high) / 2
+        low, high = (middle, high) if beyond(middle) > 0.05 else (low, middle)
+    return high
 
 
 def replicas_for(service: Service, rate_per_hour: float, target_s: float) -> int:
@@ -116,10 +140,8 @@ def measure(model: str, shots: list[Shot]) -> tuple[list[Service], dict]:
                     if outcome.status != 200 or not outcome.correct:
                         raise RuntimeError(f"{model} {shot.name}: {outcome}")
                     times.append(outcome.seconds)
-                mean = statistics.fmean(times)
-                cv2 = statistics.pvariance(times) / mean**2
-                services.append(Service(model, shot.size, mean, percentile(times, 0.95), cv2))
-                print(f"{model} {shot.name}: mean {mean:.3f} s, p95 {services[-1].p95_s:.3f} s", flush=True)
+                services.append(Service(model, shot.size, tuple(times)))
+                print(f"{model} {shot.name}: mean {services[-1].mean_s:.3f} s, p95 {services[-1].p95_s:.3f} s")
         typical = next(s for s in services if s.size == TYPICAL)
         rate = CHECK_UTILISATION / typical.mean_s
         shot = next(s for s in shots if s.size == TYPICAL)
@@ -192,7 +214,10 @@ def main() -> int:
     out = ROOT / "build"
     out.mkdir(exist_ok=True)
     (out / "capacity.md").write_text(text + "\n")
-    rows = [{**s.__dict__, "per_hour": s.per_hour} for s in services]
+    rows = [
+        {"model": s.model, "size": s.size, "mean_s": s.mean_s, "p95_s": s.p95_s, "cv2": s.cv2, "per_hour": s.per_hour}
+        for s in services
+    ]
     (out / "capacity.json").write_text(json.dumps({"services": rows, "checks": checks}, indent=2))
     print(text)
     return 0

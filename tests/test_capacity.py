@@ -15,16 +15,25 @@ def test_erlang_c_known_values() -> None:
     assert erlang_c(10, 5.0) == pytest.approx(0.0361, abs=1e-4)
 
 
-def test_m_m_1_p95_is_bounded_by_the_exact_tail_plus_service() -> None:
-    service = Service("m", (1, 1), mean_s=1.0, p95_s=math.log(20), cv2=1.0)
-    rate = 0.5
+def _exponential(mean: float, count: int = 4000) -> tuple[float, ...]:
+    """Service times at evenly spaced quantiles of an exponential distribution."""
+    return tuple(-mean * math.log(1 - (i + 0.5) / count) for i in range(count))
+
+
+@pytest.mark.parametrize("rate", [0.2, 0.5, 0.8])
+def test_m_m_1_p95_is_exact(rate: float) -> None:
+    service = Service("m", (1, 1), _exponential(1.0))
     exact = math.log(20) / (1.0 - rate)  # M/M/1 response time is exponential with rate μ − λ
-    estimate = p95_response(service, 1, rate)
-    assert exact <= estimate <= exact + service.p95_s
+    assert p95_response(service, 1, rate) == pytest.approx(exact, rel=0.02)
+
+
+def test_with_no_queue_the_p95_is_the_services() -> None:
+    service = Service("m", (1, 1), tuple(0.5 + i / 1000 for i in range(100)))
+    assert p95_response(service, 50, 0.01) == pytest.approx(service.p95_s, abs=0.002)
 
 
 def test_replicas_grow_with_the_rate_and_never_saturate() -> None:
-    service = Service("m", (1, 1), mean_s=0.5, p95_s=0.6, cv2=0.05)
+    service = Service("m", (1, 1), (0.4, 0.5, 0.6))
     counts = [replicas_for(service, rate, 3.0) for rate in (100, 5_000, 20_000, 100_000)]
     assert counts == sorted(counts) and counts[0] == 1
     for rate, servers in zip((100, 5_000, 20_000, 100_000), counts, strict=True):
@@ -33,5 +42,5 @@ def test_replicas_grow_with_the_rate_and_never_saturate() -> None:
 
 
 def test_cost_per_1000_images() -> None:
-    service = Service("m", (1, 1), mean_s=0.5, p95_s=0.6, cv2=0.0)  # 7200 images an hour
+    service = Service("m", (1, 1), (0.5, 0.5))  # 7200 images an hour
     assert rub_per_1000(service, 1.0) == pytest.approx(800 / (7200 * 730 / 1000))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -16,7 +17,7 @@ from PIL import Image
 from bench.memory import CASES, photo_shape
 from function.config import DEFAULT_MAX_INPUT_PIXELS
 from tests import images
-from tests.container.conftest import Container, docker
+from tests.container.conftest import Container
 
 pytestmark = pytest.mark.container
 MODEL_IN_IMAGE = "/opt/models/models/u2net/u2net.onnx"
@@ -65,10 +66,8 @@ def test_a_damaged_model_in_the_image_exits_1_with_a_message(container_factory, 
     container: Container = container_factory(flags=("-v", f"{bad}:{MODEL_IN_IMAGE}:ro"))
     statuses = set()
     while container.state()["Running"]:
-        try:
+        with contextlib.suppress(requests.ConnectionError):
             statuses.add(requests.post(container.url + "/", data=b"x", timeout=5).status_code)
-        except requests.ConnectionError:
-            pass
         time.sleep(0.02)
     state = _wait_exited(container)
     assert state["ExitCode"] == 1
