@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SIZES = ((800, 600), (1280, 960), (2000, 1500), (4032, 3024))
 TYPICAL = (1280, 960)  # a photo as chat apps send it (the longer side at most 1280)
 REPEATS = int(os.environ.get("CAPACITY_REPEATS", "10"))
-RATES_PER_HOUR = (500, 2_000, 10_000, 50_000)
+RATES_PER_HOUR = (100, 1_000, 5_000, 20_000)
 P95_TARGET_S = float(os.environ.get("P95_TARGET_S", "3"))
 CHECK_UTILISATION = 0.5
 CHECK_REQUESTS = int(os.environ.get("CHECK_REQUESTS", "80"))
@@ -181,8 +181,9 @@ def report(services: list[Service], checks: list[dict]) -> str:
     ]
     lines += ["", f"#### Replicas for a rate, {TYPICAL[0]}×{TYPICAL[1]} photos, p95 ≤ {P95_TARGET_S:g} s (M/G/c)", ""]
     lines += [
-        "| model | images / hour | replicas (max-scale) | utilisation | ₽ per 1000 images | Pixian ₽ per 1000 |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| model | images / hour | replicas (max-scale) | utilisation | ₽ / month | ₽ per 1000 images "
+        "| Pixian ₽ per 1000 |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     pixian = PIXIAN_USD_PER_IMAGE * RUB_PER_USD * 1000
     for service in (s for s in services if s.size == TYPICAL):
@@ -191,8 +192,14 @@ def report(services: list[Service], checks: list[dict]) -> str:
             utilisation = rate / (servers * service.per_hour)
             lines.append(
                 f"| {service.model} | {rate:,} | {servers} | {utilisation:.0%} | "
-                f"{rub_per_1000(service, utilisation):,.1f} | {pixian:,.0f} |"
+                f"{servers * RUB_PER_REPLICA_MONTH:,.0f} | {rub_per_1000(service, utilisation):,.1f} | {pixian:,.0f} |"
             )
+    break_even = RUB_PER_REPLICA_MONTH / (PIXIAN_USD_PER_IMAGE * RUB_PER_USD)
+    lines += [
+        "",
+        f"One replica kept up all month costs {RUB_PER_REPLICA_MONTH:,.0f} ₽, what Pixian charges for "
+        f"{break_even:,.0f} images.",
+    ]
     lines += ["", "#### The estimate checked: Poisson arrivals queued in front of one replica", ""]
     lines += ["| model | arrivals / s | requests | measured p95 s | estimated p95 s |", "|---|---:|---:|---:|---:|"]
     lines += [

@@ -81,6 +81,7 @@ def test_probes_answer_within_a_second_beside_hundreds_of_silent_and_slow_connec
         print(f"slowest probe beside 310 held connections: {worst * 1000:.0f} ms")
         assert worst < PROBE_BUDGET_S
         assert sum(_closed_by_server(sock) for sock in silent[:20]) == 20, "the longest-silent were evicted first"
+    assert "closed the one silent longest (1 so far)" in server.log()
     assert server.post(images.jpeg()).status_code == 200
 
 

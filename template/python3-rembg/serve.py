@@ -54,6 +54,7 @@ POLL_SECONDS = 1.0
 # How often deadlines are checked; a probe's 1 s budget is the reason it is this short.
 CHECK_SECONDS = 0.25
 LINGER_SECONDS = 5.0
+EVICTIONS_PER_WARNING = 100
 OUTBUF_IN_MEMORY = 1 << 30  # larger than any cut-out MAX_PIXELS allows
 
 
@@ -165,6 +166,7 @@ class _Channel(HTTPChannel):
 class _Server(TcpWSGIServer):
     channel_class = _Channel
     limits: Limits
+    evictions = 0
 
     def reserve(self, request: _Request, need: int) -> bool:
         """Take `need` bytes of the body buffer for `request` if that keeps within max_buffered_bytes."""
@@ -193,8 +195,14 @@ class _Server(TcpWSGIServer):
         if not idle:
             return  # every connection has work in hand: accept over the limit rather than stall
         victim = min(idle, key=lambda channel: (channel.lingering_since is None, channel.last_activity))
-        log.warning("at %d connections: closing the one silent longest", self.limits.max_connections)
         victim.close_now()
+        self.evictions += 1
+        if self.evictions % EVICTIONS_PER_WARNING == 1:  # a flood would otherwise write a line per connection
+            log.warning(
+                "at %d connections: closed the one silent longest (%d so far)",
+                self.limits.max_connections,
+                self.evictions,
+            )
 
     def maintenance(self, now: float) -> None:
         cutoff = now - self.limits.read_timeout
