@@ -188,7 +188,8 @@ def _write(report: dict) -> None:
         f"Soak: {report['model']}, {report['seconds']:.0f} s at {report['load_over_capacity']:g}× a replica's "
         f"capacity ({report['capacity_per_s']:.2f} images/s one at a time)",
         "",
-        f"- requests {report['totals']['requests']}: {report['totals']['statuses']}",
+        f"- requests {report['totals']['requests']}: "
+        + ", ".join(f"{count} × {status}" for status, count in sorted(report["totals"]["statuses"].items())),
         f"- lost {report['lost']}, wrong answers {report['wrong']}, 5xx {report['server_errors']}",
         f"- resident memory after warm-up: first window max {report['rss_first_window_max_mb']:.0f} MB, "
         f"last {report['rss_last_window_max_mb']:.0f} MB (drift {report['rss_drift_mb']:+.0f} MB), "
