@@ -45,12 +45,16 @@ class Outcome:
 
 
 def check(shot: Shot, response: requests.Response) -> bool:
-    if shot.size is None:
-        return 400 <= response.status_code < 500 and response.json()["error"]["code"] != ""
-    if response.status_code != 200:
+    """True for the answer `shot` deserves; anything unreadable is simply wrong (never an exception)."""
+    try:
+        if shot.size is None:
+            return 400 <= response.status_code < 500 and bool(response.json()["error"]["code"])
+        if response.status_code != 200:
+            return False
+        image = Image.open(io.BytesIO(response.content))
+        image.load()
+    except (OSError, ValueError, KeyError, TypeError, SyntaxError):
         return False
-    image = Image.open(io.BytesIO(response.content))
-    image.load()
     return (image.format, image.mode, image.size) == ("PNG", "RGBA", shot.size)
 
 
