@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 import requests
 
+from bench.load import PROBE_BUDGET_S
 from tests import images
 from tests.conftest import ServerProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 AXIOS_POST = ROOT / "tests" / "js" / "post.mjs"
-PROBE_BUDGET_S = 1.0
 
 
 def _connect(server: ServerProcess) -> socket.socket:
@@ -105,6 +105,9 @@ def test_a_request_trickled_forever_is_closed_at_the_read_timeout(start_server) 
                     break
             except TimeoutError:
                 pass
+            except ConnectionResetError:  # closed with our last bytes unread: a reset, not a FIN
+                closed = True
+                break
         elapsed = time.monotonic() - started
     assert closed, "a client sending a byte every 0.25 s kept its connection for 8 s"
     assert 1.5 < elapsed < 4.0, elapsed
