@@ -21,6 +21,7 @@ from PIL import Image
 
 PROBE_INTERVAL_S = 0.2
 SAMPLE_INTERVAL_S = 0.5
+PROBE_BUDGET_S = 1.0  # a Knative readiness probe's timeout
 BUSY_PAUSE_S = 0.2  # a client told 429 waits this long before its next request (Retry-After says 1 s)
 
 

@@ -13,11 +13,9 @@ from __future__ import annotations
 import io
 import json
 import os
-import struct
 import sys
 import tempfile
 import time
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +23,8 @@ import requests
 from PIL import Image
 from skimage import data
 
-from bench.load import MemorySampler, Outcome, Prober, Shot, closed_loop, open_loop, percentile, summary
+from bench.load import PROBE_BUDGET_S, MemorySampler, Outcome, Prober, Shot, closed_loop, open_loop, percentile, summary
+from bench.pngs import header_claiming
 from bench.processes import start_ours
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,16 +55,8 @@ def soak_shots() -> list[Shot]:
         *shots,
         Shot("truncated JPEG", good[: len(good) // 3], None),
         Shot("not an image", b"<html>hello</html>", None),
-        Shot("PNG header claiming 60000x60000", _png_header(60000, 60000), None),
+        Shot("PNG header claiming 60000x60000", header_claiming(60000, 60000), None),
     ]
-
-
-def _png_header(width: int, height: int) -> bytes:
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IEND", b"")
 
 
 def windows(outcomes: list[Outcome], start: float, end: float, count: int) -> list[dict]:
@@ -173,7 +164,7 @@ def _failures(report: dict) -> list[str]:
     first, last = report["windows"][0]["p95_s"], report["windows"][-1]["p95_s"]
     if last > P95_GROWTH * first:
         failures.append(f"p95 grew from {first:.2f} s to {last:.2f} s")
-    if report["probe_failures"] or report["probe_max_s"] >= 1.0:
+    if report["probe_failures"] or report["probe_max_s"] >= PROBE_BUDGET_S:
         failures.append(f"health probe: {report['probe_failures']} failures, slowest {report['probe_max_s']:.2f} s")
     if report["exit_code"] != 0:
         failures.append(f"exit code {report['exit_code']} after SIGTERM")

@@ -15,14 +15,11 @@ from collections.abc import Callable
 
 from PIL import Image
 
+from bench.pngs import chunk, header_claiming, raw_png
 from tests import images
 
 Case = tuple[str, Callable[[], bytes], str]
 OCTETS = "application/octet-stream"
-
-
-def _chunk(kind: bytes, body: bytes) -> bytes:
-    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
 
 def _png_with(extra: list[bytes], size: tuple[int, int] = (64, 64)) -> bytes:
@@ -30,12 +27,6 @@ def _png_with(extra: list[bytes], size: tuple[int, int] = (64, 64)) -> bytes:
     png = images.encode(images.photo().resize(size), "PNG")
     idat = png.index(b"IDAT") - 4
     return png[:idat] + b"".join(extra) + png[idat:]
-
-
-def _png_header_only(width: int, height: int) -> bytes:
-    header = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)
-    idat = zlib.compress(b"\x00" * 64)
-    return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"IDAT", idat) + _chunk(b"IEND", b"")
 
 
 def _jpeg_claiming(width: int, height: int) -> bytes:
@@ -88,25 +79,25 @@ def _heif_lying(fmt: str) -> bytes:
 
 def _zlib_bomb_png() -> bytes:
     """49 MP of zeros in 50 KB: inside the limits, so it must be a correct cut-out."""
-    return images.raw_png(7000, 7000, 8, 6, None)
+    return raw_png(7000, 7000, 8, 6, None)
 
 
 def _iccp_bomb() -> bytes:
     profile = zlib.compress(b"\x00" * 50_000_000, 9)
-    return _png_with([_chunk(b"iCCP", b"icc\x00\x00" + profile)])
+    return _png_with([chunk(b"iCCP", b"icc\x00\x00" + profile)])
 
 
 def _ztxt_bomb() -> bytes:
-    return _png_with([_chunk(b"zTXt", b"Comment\x00\x00" + zlib.compress(b"A" * 50_000_000, 9))])
+    return _png_with([chunk(b"zTXt", b"Comment\x00\x00" + zlib.compress(b"A" * 50_000_000, 9))])
 
 
 def _big_text() -> bytes:
-    return _png_with([_chunk(b"tEXt", b"Comment\x00" + b"x" * 5_000_000)])
+    return _png_with([chunk(b"tEXt", b"Comment\x00" + b"x" * 5_000_000)])
 
 
 def _big_exif_png() -> bytes:
     exif = b"MM\x00*\x00\x00\x00\x08" + b"\x00" * 5_000_000
-    return _png_with([_chunk(b"eXIf", exif)])
+    return _png_with([chunk(b"eXIf", exif)])
 
 
 def _truncated(body: bytes, fraction: float) -> bytes:
@@ -154,8 +145,8 @@ def _file_part(name: str, payload: bytes, extra_headers: str = "") -> tuple[str,
 MULTIPART = "multipart/form-data; boundary=b0undary"
 
 BODY_CASES: list[Case] = [
-    ("PNG header 100000x100000", lambda: _png_header_only(100_000, 100_000), OCTETS),
-    ("PNG header 2^31-1 wide", lambda: _png_header_only(2**31 - 1, 1), OCTETS),
+    ("PNG header 100000x100000", lambda: header_claiming(100_000, 100_000), OCTETS),
+    ("PNG header 2^31-1 wide", lambda: header_claiming(2**31 - 1, 1), OCTETS),
     ("JPEG SOF 65535x65535", lambda: _jpeg_claiming(65535, 65535), OCTETS),
     ("GIF screen 65535x65535", lambda: _gif_claiming(65535, 65535), OCTETS),
     ("BMP header 30000x30000", lambda: _bmp_claiming(30000, 30000), OCTETS),
@@ -180,7 +171,7 @@ BODY_CASES: list[Case] = [
     ("WebP bit flips", lambda: _flipped(images.encode(images.photo(), "WEBP"), 3), OCTETS),
     ("PNG body behind JPEG magic", lambda: b"\xff\xd8\xff" + images.encode(images.photo(), "PNG")[3:], OCTETS),
     ("GIF magic alone", lambda: b"GIF89a", OCTETS),
-    ("PNG 0x0", lambda: _png_header_only(0, 0), OCTETS),
+    ("PNG 0x0", lambda: header_claiming(0, 0), OCTETS),
     ("PNG 1x1", lambda: images.encode(Image.new("RGB", (1, 1), "red"), "PNG"), OCTETS),
     ("PNG 30000x1 strip", lambda: images.encode(Image.new("RGB", (30000, 1), "red"), "PNG"), OCTETS),
     ("PNG 1x30000 strip", lambda: images.encode(Image.new("RGB", (1, 30000), "red"), "PNG"), OCTETS),

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import io
-import struct
-import zlib
 from functools import cache
 
 import numpy as np
 import pillow_heif
 from PIL import Image
 from skimage import data
+
+from bench.pngs import raw_png
 
 PHOTOS = ("astronaut", "chelsea", "coffee")
 
@@ -54,25 +54,6 @@ def animated(fmt: str, frames: list[Image.Image]) -> bytes:
     return encode(frames[0], fmt, save_all=True, append_images=frames[1:], duration=100, loop=0)
 
 
-def raw_png(width: int, height: int, bit_depth: int, color_type: int, rows: list[bytes] | None) -> bytes:
-    """A PNG written by hand, for what Pillow will not write: 16-bit RGB, or huge sizes.
-
-    `rows` are unfiltered scanlines; None streams zero rows (a valid, highly compressible image).
-    """
-    channels = {0: 1, 2: 3, 4: 2, 6: 4}[color_type]
-    row_bytes = (width * channels * bit_depth + 7) // 8
-    compressor = zlib.compressobj(9)
-    chunks = []
-    if rows is None:
-        zero_row = b"\x00" * (row_bytes + 1)
-        chunks = [compressor.compress(zero_row) for _ in range(height)]
-    else:
-        chunks = [compressor.compress(b"\x00" + row) for row in rows]
-    payload = b"".join(chunks) + compressor.flush()
-    header = struct.pack(">IIBBBBB", width, height, bit_depth, color_type, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"IDAT", payload) + _chunk(b"IEND", b"")
-
-
 def png16_rgb(image: Image.Image) -> bytes:
     """48-bit RGB PNG of `image` (each 8-bit value v stored as v * 257)."""
     array = (np.asarray(image.convert("RGB")).astype(">u2") * 257).astype(">u2")
@@ -83,10 +64,6 @@ def png16_rgb(image: Image.Image) -> bytes:
 def png16_gray(image: Image.Image) -> bytes:
     array = (np.asarray(image.convert("L")).astype(np.uint16) * 257).astype(np.uint16)
     return encode(Image.fromarray(array), "PNG")
-
-
-def _chunk(kind: bytes, body: bytes) -> bytes:
-    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
 
 def decode_png(body: bytes) -> Image.Image:

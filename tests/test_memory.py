@@ -10,10 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.memory import CASES, Case, measure_case
+from bench.memory import BUDGET_BYTES, CASES, Case, measure_case
 from function.config import DEFAULT_MAX_INPUT_PIXELS
-
-BUDGET_BYTES = 1_500_000_000
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.name)

@@ -180,9 +180,10 @@ class _Server(TcpWSGIServer):
     def readable(self) -> bool:
         # waitress stops accepting at its connection limit; here every connection is accepted and
         # handle_accept makes room, so a probe is never left waiting in the backlog.
-        if time.time() >= self.next_channel_cleanup:
-            self.next_channel_cleanup = time.time() + CHECK_SECONDS
-            self.maintenance(time.time())
+        now = time.time()
+        if now >= self.next_channel_cleanup:
+            self.next_channel_cleanup = now + CHECK_SECONDS
+            self.maintenance(now)
         return bool(self.accepting)
 
     def handle_accept(self) -> None:
@@ -241,10 +242,8 @@ class Server:
             threads=threads,
             # waitress refuses a Content-Length >= this, so one more than the largest allowed body
             max_request_body_size=limits.max_body_bytes + 1,
-            # deadlines are the server's own (maintenance above); waitress's would only add a later one
-            channel_timeout=max(1, round(limits.read_timeout)) + 1,
-            cleanup_interval=CHECK_SECONDS,
-            connection_limit=limits.max_connections,
+            # No channel_timeout, cleanup_interval or connection_limit: only waitress's readable()
+            # and maintenance() read them, and _Server replaces both with the limits above.
             # Bodies and responses stay in memory, where the limits above bound them, instead of
             # spilling into temporary files: /tmp is memory in a pod anyway, and a full /tmp then
             # cannot break a request.

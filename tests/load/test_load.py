@@ -14,14 +14,13 @@ import time
 import pytest
 from PIL import Image
 
-from bench.load import MemorySampler, Prober, Shot, closed_loop, summary
+from bench.load import PROBE_BUDGET_S, MemorySampler, Prober, Shot, closed_loop, summary
+from bench.memory import BUDGET_BYTES
 from tests import images
 from tests.conftest import ServerProcess
 
 pytestmark = pytest.mark.load
 
-BUDGET_BYTES = 1_500_000_000
-PROBE_BUDGET_S = 1.0
 REQUEST_TIMEOUT_S = 60.0
 
 
