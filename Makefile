@@ -3,11 +3,15 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-MODEL ?= u2net
+# REMBG_MODEL from the environment is the model too, as it is for the server itself.
+MODEL ?= $(or $(REMBG_MODEL),u2net)
 HOST ?= 127.0.0.1
 PORT ?= 8080
 # Models live here unless the caller points U2NET_HOME elsewhere (rembg's own variable).
 export U2NET_HOME ?= $(CURDIR)/.models
+# For the tests and benchmarks, which import rembg themselves: it compiles pymatting's numba code on
+# import (35 s), and nothing here uses pymatting. (The function sets it in model.py, the image in its Dockerfile.)
+export NUMBA_DISABLE_JIT := 1
 # The function is the package `function`, as OpenFaaS lays it out beside index.py.
 PYPATH := $(CURDIR)/build/pythonpath
 RUN := PYTHONPATH=$(PYPATH) $(PY)

@@ -15,21 +15,20 @@ to build/capacity.md and build/capacity.json.
 from __future__ import annotations
 
 import json
-import math
 import os
 import statistics
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import requests
 from PIL import Image
 from skimage import data
 
-from bench.load import Shot, percentile, queued, send
 from bench.processes import start_ours
+from harness.load import Shot, percentile, queued, send
+from harness.queueing import RUB_PER_REPLICA_MONTH, Service, p95_response, replicas_for, rub_per_1000
 
 ROOT = Path(__file__).resolve().parent.parent
 SIZES = ((800, 600), (1280, 960), (2000, 1500), (4032, 3024))
@@ -39,82 +38,9 @@ RATES_PER_HOUR = (100, 1_000, 5_000, 20_000)
 P95_TARGET_S = float(os.environ.get("P95_TARGET_S", "3"))
 CHECK_UTILISATION = 0.5
 CHECK_REQUESTS = int(os.environ.get("CHECK_REQUESTS", "80"))
-# The design document's figures: a 2-CPU / 2 GB container at about 800 ₽ a month, Pixian at $0.07
-# an image, and its table's rate of 100 ₽ to the dollar.
-RUB_PER_REPLICA_MONTH = 800.0
+# The design document's figures: Pixian at $0.07 an image, and its table's rate of 100 ₽ to the dollar.
 PIXIAN_USD_PER_IMAGE = 0.07
 RUB_PER_USD = 100.0
-HOURS_PER_MONTH = 730.0
-
-
-@dataclass(frozen=True)
-class Service:
-    model: str
-    size: tuple[int, int]
-    samples: tuple[float, ...]  # measured service times, seconds
-
-    @property
-    def mean_s(self) -> float:
-        return statistics.fmean(self.samples)
-
-    @property
-    def p95_s(self) -> float:
-        return percentile(list(self.samples), 0.95)
-
-    @property
-    def cv2(self) -> float:
-        """Squared coefficient of variation of the service time."""
-        return statistics.pvariance(self.samples) / self.mean_s**2
-
-    @property
-    def per_hour(self) -> float:
-        return 3600.0 / self.mean_s
-
-
-def erlang_c(servers: int, offered: float) -> float:
-    """The chance an arrival waits in M/M/c with `offered` = λ/μ erlangs (< servers)."""
-    term, total = 1.0, 1.0
-    for k in range(1, servers):
-        term *= offered / k
-        total += term
-    last = term * offered / servers / (1 - offered / servers)
-    return last / (total + last)
-
-
-def p95_response(service: Service, servers: int, rate_per_s: float) -> float:
-    """Estimated p95 of wait + service for M/G/c; inf when the replicas cannot keep up."""
-    mu = 1.0 / service.mean_s
-    offered = rate_per_s / mu
-    if offered >= servers:
-        return math.inf
-    waits = erlang_c(servers, offered)
-    wait_rate = (servers * mu - rate_per_s) / ((1.0 + service.cv2) / 2.0)
-
-    def beyond(t: float) -> float:
-        """P(wait + service > t), the service time taken from the measured ones."""
-        total = 0.0
-        for s in service.samples:
-            total += 1.0 if s > t else waits * math.exp(-wait_rate * (t - s))
-        return total / len(service.samples)
-
-    low, high = 0.0, max(service.samples) + 50.0 / wait_rate
-    for _ in range(100):
-        middle = (low + high) / 2
-        low, high = (middle, high) if beyond(middle) > 0.05 else (low, middle)
-    return high
-
-
-def replicas_for(service: Service, rate_per_hour: float, target_s: float) -> int:
-    servers = 1
-    while p95_response(service, servers, rate_per_hour / 3600.0) > target_s:
-        servers += 1
-        if servers > 1000:
-            raise ValueError("no replica count meets the target")
-    return servers
-
-
-def rub_per_1000(service: Service, utilisation: float) -> float:
-    return RUB_PER_REPLICA_MONTH / (service.per_hour * HOURS_PER_MONTH * utilisation / 1000.0)
 
 
 def _photo(size: tuple[int, int]) -> Shot:

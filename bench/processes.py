@@ -1,10 +1,8 @@
-"""Servers under test as child processes: start, wait for the first 200, peak memory, stop."""
+"""The servers a benchmark compares, as child processes: ours and rembg's own, and the first 200 from each."""
 
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import subprocess
 import time
 from collections.abc import Callable
@@ -13,15 +11,7 @@ from pathlib import Path
 
 import requests
 
-ROOT = Path(__file__).resolve().parent.parent
-INDEX = ROOT / "template" / "python3-rembg" / "index.py"
-PYTHONPATH = ROOT / "build" / "pythonpath"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from harness.processes import INDEX, PYTHONPATH, free_port, peak_rss_kb, terminate
 
 
 @dataclass
@@ -38,25 +28,6 @@ class Server:
 
     def stop(self) -> None:
         terminate(self.proc)
-
-
-def peak_rss_kb(pid: int) -> int:
-    """A live process's peak resident memory (VmHWM), in KiB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1])
-    raise RuntimeError(f"no VmHWM for process {pid}")
-
-
-def terminate(proc: subprocess.Popen, grace: float = 30.0) -> None:
-    """SIGTERM, then SIGKILL if it is still running after `grace` seconds."""
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(grace)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def start_ours(python: str, model: str, env: dict[str, str], log: Path, max_inflight: int = 1) -> Server:

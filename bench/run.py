@@ -19,14 +19,13 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-os.environ.setdefault("NUMBA_DISABLE_JIT", "1")  # this process only calls remove(), never pymatting
-
 import requests
 from PIL import Image
 from skimage import data
 
 from bench import measure, report
-from bench.processes import ROOT, Server, clean_env, first_success, start_ours, start_rembg_server
+from bench.processes import Server, clean_env, first_success, start_ours, start_rembg_server
+from harness.processes import ROOT
 
 SIZES = {"512x512": (512, 512), "1280x960": (1280, 960), "4032x3024": (4032, 3024)}
 BURST_SIZE = "4032x3024"

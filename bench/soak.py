@@ -23,9 +23,19 @@ import requests
 from PIL import Image
 from skimage import data
 
-from bench.load import PROBE_BUDGET_S, MemorySampler, Outcome, Prober, Shot, closed_loop, open_loop, percentile, summary
-from bench.pngs import header_claiming
 from bench.processes import start_ours
+from harness.load import (
+    PROBE_BUDGET_S,
+    MemorySampler,
+    Outcome,
+    Prober,
+    Shot,
+    closed_loop,
+    open_loop,
+    percentile,
+    summary,
+)
+from harness.pngs import header_claiming
 
 ROOT = Path(__file__).resolve().parent.parent
 DRIFT_LIMIT_BYTES = 50_000_000

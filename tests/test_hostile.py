@@ -1,6 +1,6 @@
 """Hostile input over real HTTP: every case a 4xx JSON error or a correct cut-out, and the server serves on.
 
-tests/hostile.py makes the bodies; the protocol-level cases (lying Content-Length, chunked and
+tests/support/hostile.py makes the bodies; the protocol-level cases (lying Content-Length, chunked and
 slow bodies, huge request lines and headers) are written to a raw socket here. A property-based
 fuzz over random and mutated real images closes the file.
 """
@@ -19,9 +19,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from bench.memory import BUDGET_BYTES
-from tests import hostile, images
-from tests.conftest import ServerProcess, peak_rss_kb
+from harness.memory import BUDGET_BYTES
+from tests.support import hostile, images
+from tests.support.checks import peak_rss_kb
+from tests.support.server import ServerProcess
 
 GOOD = images.jpeg(images.photo("chelsea"))
 

@@ -10,42 +10,17 @@ import pytest
 import requests
 from PIL import Image
 
-from tests import images
-from tests.conftest import ServerProcess, alpha_of, mean_alpha_difference, peak_rss_kb
-
-PARITY_LIMIT = 2.0  # mean |Δalpha| in 1/255 units
-
-
-def rembg_remove(rembg_sessions, model: str, body: bytes) -> bytes:
-    from rembg import remove
-
-    return remove(body, session=rembg_sessions(model))
-
-
-def assert_cutout(response: requests.Response, size: tuple[int, int]) -> Image.Image:
-    assert response.status_code == 200, response.text[:500]
-    assert response.headers["Content-Type"] == "image/png"
-    image = images.decode_png(response.content)
-    assert image.mode == "RGBA"
-    assert image.size == size
-    assert (response.headers["X-Width"], response.headers["X-Height"]) == (str(size[0]), str(size[1]))
-    pixels = np.asarray(image)
-    transparent = pixels[..., 3] == 0
-    assert transparent.any(), "no background was removed"
-    assert (pixels[..., 3] > 0).any(), "everything was removed"
-    assert not pixels[transparent][:, :3].any(), "RGB must be zero where alpha is 0"
-    return image
-
-
-def assert_error(response: requests.Response, status: int, code: str) -> None:
-    assert response.status_code == status, response.text[:500]
-    assert response.headers["Content-Type"] == "application/json"
-    error = response.json()["error"]
-    assert error["status"] == status
-    assert error["code"] == code
-    assert error["message"]
-    assert "Traceback" not in response.text
-
+from tests.support import images
+from tests.support.checks import (
+    PARITY_LIMIT,
+    alpha_of,
+    assert_cutout,
+    assert_error,
+    mean_alpha_difference,
+    peak_rss_kb,
+    rembg_remove,
+)
+from tests.support.server import ServerProcess
 
 # --- parity with rembg.remove() -------------------------------------------------------------
 

@@ -15,9 +15,9 @@ import jsonschema
 import pytest
 import yaml
 
-from function.config import parse_duration
+from harness.processes import ROOT
+from settings import parse_duration
 
-ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 CRD = ROOT / "knative" / "schema" / "knative-serving-service-crd.yaml"
 YAML_FILES = ["stack.yml", "stack.standard.yml", "knative/service.yaml", "template/python3-rembg/template.yml"]

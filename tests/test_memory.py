@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.memory import BUDGET_BYTES, CASES, Case, measure_case
 from function.config import DEFAULT_MAX_INPUT_PIXELS
+from harness.memory import BUDGET_BYTES, CASES, Case, measure_case
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.name)

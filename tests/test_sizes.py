@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests import images
-from tests.conftest import ServerProcess, alpha_of, mean_alpha_difference, peak_rss_kb
-from tests.test_http import PARITY_LIMIT, assert_cutout, rembg_remove
+from tests.support import images
+from tests.support.checks import PARITY_LIMIT, alpha_of, assert_cutout, mean_alpha_difference, peak_rss_kb, rembg_remove
+from tests.support.server import ServerProcess
 
 SIZES = [(1280, 960), (4032, 3024)]
 

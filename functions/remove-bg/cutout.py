@@ -1,35 +1,37 @@
-"""The cut-out as a PNG, composed and deflated in as many row ranges at once as there are CPUs.
+"""The cut-out as a PNG: the picture with the mask as alpha and no colour left where alpha is 0.
 
-The model run keeps every CPU busy, but composing and deflating ran on one: on two CPUs, two
-ranges take a 12 MP cut-out from 156 ms to 88 ms and a 1280×960 one from 19 ms to 12 ms. The
-result is a plain single-IDAT PNG either way.
-
-It pays here because it runs straight after the model, while both CPUs are awake. The same split
-of the LANCZOS resize before the model (made pixel-exact by following Pillow's pass order) was
-2× faster in a loop but no faster in the pipeline: after even 5 ms idle, the woken thread shared
-one CPU with the other for longer than the 11 ms the resize takes. So that step stays whole.
+It is composed a band of rows at a time, straight into the encoder, so no full-size RGBA copy of
+the picture is ever made; and in as many row ranges at once as there are CPUs, because composing
+and deflating would otherwise run on one CPU while the others idle. The result is a plain
+single-IDAT PNG either way.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from itertools import pairwise
 
-from PIL import Image
+import numpy as np
+from PIL import Image, ImageChops
 
-from .compose import cutout_bands
-from .encode import LEVELS, Deflated, deflate_rows, png_from_parts, rows_per_band
+from .encode import Deflated, deflate_rows, png_from_parts, rows_per_band
 from .workers import Workers
 
 # Below this many pixels per range, handing a range to another thread costs more than it saves.
 MIN_RANGE_PIXELS = 64 * 1024
+# 255 where alpha is 0: where the colour is cleared, so fully transparent pixels compress well.
+_CLEAR_WHERE_TRANSPARENT = [255] + [0] * 255
+
+
+def cutout_alpha(mask: Image.Image, own_alpha: Image.Image | None) -> Image.Image:
+    """The cut-out's alpha: the mask × the picture's own alpha (where it has one), as rembg composes it."""
+    return mask if own_alpha is None else ImageChops.multiply(mask, own_alpha)
 
 
 class CutoutWriter:
     """Writes cut-outs as PNGs, each spread over the workers' threads."""
 
     def __init__(self, workers: Workers, compress_level: int) -> None:
-        if compress_level not in LEVELS:
-            raise ValueError(f"compress_level must be in 0..3, got {compress_level}")
         self._workers = workers
         self._level = compress_level
 
@@ -45,6 +47,18 @@ class CutoutWriter:
             above = next(cutout_bands(rgb, alpha, range(rows.start - 1, rows.start), 1))[0]
         bands = cutout_bands(rgb, alpha, rows, rows_per_band(rgb.width))
         return deflate_rows(rgb.width, bands, above, self._level, final)
+
+
+def cutout_bands(rgb: Image.Image, alpha: Image.Image, rows: range, rows_per_band: int) -> Iterator[np.ndarray]:
+    """RGBA rows `rows` of the cut-out, `rows_per_band` at a time, each band shaped (rows, width × 4)."""
+    width = rgb.width
+    for top in range(rows.start, rows.stop, rows_per_band):
+        box = (0, top, width, min(top + rows_per_band, rows.stop))
+        band_alpha = alpha.crop(box)
+        band = rgb.crop(box)
+        band.putalpha(band_alpha)
+        band.paste(0, mask=band_alpha.point(_CLEAR_WHERE_TRANSPARENT))
+        yield np.asarray(band).reshape(band.height, width * 4)
 
 
 def row_ranges(size: tuple[int, int], most: int) -> list[range]:

@@ -1,6 +1,7 @@
-"""The errors a client can cause, and the one JSON shape every error response has.
+"""The errors a client can cause with an image, and the JSON body handle() answers them with.
 
-Body: {"error": {"status": N, "code": "snake_case", "message": "..."}}.
+Body: {"error": {"status": N, "code": "snake_case", "message": "..."}}, the shape the template's
+own errors (404, 413, 429, 503...) have too, so a client reads every error the same way.
 """
 
 from __future__ import annotations
@@ -44,15 +45,6 @@ class UnsupportedImage(ApiError, status=415, code="unsupported_image"): ...
 
 
 class ImageTooLarge(ApiError, status=413, code="image_too_large"): ...
-
-
-class NotFound(ApiError, status=404, code="not_found"): ...
-
-
-class Busy(ApiError, status=429, code="busy"): ...
-
-
-class Unavailable(ApiError, status=503, code="unavailable"): ...
 
 
 def error_body(status: int, code: str, message: str) -> bytes:

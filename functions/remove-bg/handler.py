@@ -1,56 +1,81 @@
-"""The remove-bg function in the OpenFaaS python3-http shape: start() once, handle() per request.
+"""The remove-bg function as the template drives it: new() once, start(env), then handle() per request.
 
-start() loads the model before the server reports ready; handle() turns the request's image into
-a PNG cut-out, raising an errors.ApiError for anything the client got wrong.
+The shape is Knative func-python's function object: start() reads the function's own settings
+and loads the model before the template reports ready; handle() answers every request with
+{statusCode, body, headers}, the client's own mistakes included (as a JSON 4xx); stop() lets the
+image threads go. The template knows nothing else about images.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 from .config import Settings
 from .cpu import usable_cpus
+from .errors import JSON_TYPE, ApiError
 from .intake import image_bytes
 from .model import open_session
 from .pipeline import Pipeline, PipelineOptions
 
-_pipeline: Pipeline | None = None
+log = logging.getLogger(__name__)
 
 
 class Event(Protocol):
     body: bytes
-    headers: Any
+    headers: Any  # a case-insensitive mapping of the request's headers
+    method: str
+    path: str
 
 
-def start(settings: Settings) -> None:
-    """Load the model (once per process) and build the pipeline that every request reuses."""
-    global _pipeline
-    cpus = usable_cpus()
-    session = open_session(settings.model, settings.threads or cpus)
-    _pipeline = Pipeline(
-        session,
-        PipelineOptions(
-            max_input_pixels=settings.max_input_pixels,
-            max_pixels=settings.max_pixels,
-            png_compress_level=settings.png_compress_level,
-            threads=cpus,
-        ),
-    )
+def new() -> RemoveBg:
+    return RemoveBg()
 
 
-def handle(event: Event, context: object) -> dict[str, Any]:
-    if _pipeline is None:
-        raise RuntimeError("handle() called before start()")
-    data = image_bytes(event.body, event.headers.get("Content-Type"))
-    result = _pipeline.run(data)
-    return {
-        "statusCode": 200,
-        "body": result.png,
-        "headers": {
-            "Content-Type": "image/png",
-            "X-Width": str(result.size[0]),
-            "X-Height": str(result.size[1]),
-            "X-Input-Width": str(result.source_size[0]),
-            "X-Input-Height": str(result.source_size[1]),
-        },
-    }
+class RemoveBg:
+    def __init__(self) -> None:
+        self._pipeline: Pipeline | None = None
+
+    def start(self, env: Mapping[str, str]) -> None:
+        """Read the settings (ConfigError names a bad one) and load the model, once per process."""
+        settings = Settings.from_env(env)
+        cpus = usable_cpus()
+        session = open_session(settings.model, settings.threads or cpus)
+        self._pipeline = Pipeline(
+            session,
+            PipelineOptions(
+                max_input_pixels=settings.max_input_pixels,
+                max_pixels=settings.max_pixels,
+                png_compress_level=settings.png_compress_level,
+                threads=cpus,
+            ),
+        )
+
+    def ready(self) -> bool:
+        return self._pipeline is not None
+
+    def stop(self) -> None:
+        pipeline, self._pipeline = self._pipeline, None
+        if pipeline is not None:
+            pipeline.close()
+
+    def handle(self, event: Event, context: object) -> dict[str, Any]:
+        if self._pipeline is None:
+            raise RuntimeError("handle() called before start()")
+        try:
+            result = self._pipeline.run(image_bytes(event.body, event.headers.get("Content-Type")))
+        except ApiError as error:
+            log.info("%s %s -> %d %s: %s", event.method, event.path, error.status, error.code, error.message)
+            return {"statusCode": error.status, "body": error.body(), "headers": {"Content-Type": JSON_TYPE}}
+        return {
+            "statusCode": 200,
+            "body": result.png,
+            "headers": {
+                "Content-Type": "image/png",
+                "X-Width": str(result.size[0]),
+                "X-Height": str(result.size[1]),
+                "X-Input-Width": str(result.source_size[0]),
+                "X-Input-Height": str(result.source_size[1]),
+            },
+        }

@@ -17,9 +17,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# `import rembg` imports pymatting, which compiles numba code at import: 35 s on two cores with a
-# cold cache. Only alpha matting uses it and this function never does, so the JIT is left off
-# (set before rembg is first imported, which happens only in this module).
+# `import rembg` imports pymatting, which compiles numba code at import, slowly. Only alpha
+# matting uses it and this function never does, so the JIT is left off (set before rembg is
+# first imported, which happens only in this module; the image sets it too, in its Dockerfile).
 os.environ.setdefault("NUMBA_DISABLE_JIT", "1")
 
 # Sessions that need more than a model name (a custom path, prompts, a remote API key), or
@@ -87,12 +87,11 @@ def open_session(name: str, threads: int) -> BaseSession:
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    # Memory patterns pre-plan one arena block per tensor shape: +280 MB resident for u2net, no
-    # measurable speed-up at a fixed 320×320 input (the arena itself stays: turning it off costs 10 %).
+    # Memory patterns pre-plan one arena block per tensor shape: much more resident memory and no
+    # speed-up at a model's fixed input size (the arena itself stays: it is faster).
     options.enable_mem_pattern = False
-    # ONNX Runtime's threads spin between operators (turning that off made u2net 7 % slower) and,
-    # by default, for a while after each run too, holding the CPUs that composing and encoding
-    # the cut-out need next: 19 ms instead of 12 for 1280×960. Stop them when the run returns.
+    # ONNX Runtime's threads spin between operators (which pays) and, by default, for a while
+    # after each run too, holding the CPUs that the cut-out needs next: stop when the run returns.
     options.add_session_config_entry("session.force_spinning_stop", "1")
     try:
         session = new_session(name, sess_opts=options)

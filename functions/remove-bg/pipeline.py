@@ -1,4 +1,4 @@
-"""decode → mask → compose → encode: one image in, one PNG cut-out out."""
+"""decode → mask → cut-out: one image in, one PNG cut-out out."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .compose import cutout_alpha
-from .cutout import CutoutWriter
+from .cutout import CutoutWriter, cutout_alpha
 from .decode import decode
 from .mask import Masker
 from .workers import Workers
@@ -32,14 +31,13 @@ class Result:
     png: bytes
     size: tuple[int, int]
     source_size: tuple[int, int]
-    source_format: str
 
 
 class Pipeline:
     def __init__(self, session: BaseSession, options: PipelineOptions) -> None:
-        workers = Workers(options.threads)
+        self._workers = Workers(options.threads)
         self._masker = Masker(session)
-        self._writer = CutoutWriter(workers, options.png_compress_level)
+        self._writer = CutoutWriter(self._workers, options.png_compress_level)
         self._options = options
 
     def run(self, data: bytes) -> Result:
@@ -58,4 +56,7 @@ class Pipeline:
             len(data),
             len(png),
         )
-        return Result(png=png, size=size, source_size=picture.source_size, source_format=picture.format)
+        return Result(png=png, size=size, source_size=picture.source_size)
+
+    def close(self) -> None:
+        self._workers.close()

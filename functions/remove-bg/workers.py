@@ -26,3 +26,7 @@ class Workers:
         if self._pool is None or len(items) < 2:
             return [work(item) for item in items]
         return list(self._pool.map(work, items))
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)

@@ -1,8 +1,12 @@
-"""The python3-rembg template: HTTP, health, the in-flight limit and draining around the function.
+"""The python3-rembg template: HTTP, health, the in-flight limit and draining around one function.
 
-Serves on $PORT at once, loads the model in the background (health says 503 until it is loaded),
-hands each POST to function.handler.handle(), and on SIGTERM stops taking work, finishes what is
-in flight and exits 0.
+The function is `function.handler`: its new() returns an object with start(env), handle(event,
+context) → {statusCode, body, headers}, ready() and stop(). The server listens on $PORT at once
+and runs start() in the background (health says 503 until ready() is true), hands each POST to
+handle(), and on SIGTERM stops taking work, finishes what is in flight, calls stop() and exits 0.
+
+start() raising ValueError means a bad setting (exit 2, its message names the variable); any
+other exception means the function cannot start (exit 1).
 """
 
 from __future__ import annotations
@@ -21,19 +25,19 @@ from werkzeug.datastructures import Headers
 from werkzeug.exceptions import HTTPException
 
 from arenas import limit_arenas
+from errors import JSON_TYPE, Refusal, busy, error_body, not_found, retry_after, unavailable
 from function import handler
-from function.config import ConfigError, Settings
-from function.errors import JSON_TYPE, ApiError, Busy, NotFound, Unavailable, error_body
-from function.model import ModelError
 from lifecycle import Lifecycle
 from serve import Limits, Server
+from settings import ServerSettings, SettingError
 
 log = logging.getLogger("remove-bg")
 
 FLUSH_SECONDS = 5.0
-RETRY_AFTER_SECONDS = "1"
-# Threads beyond the in-flight slots answer health probes and 429s while images are in work.
+# Threads beyond the in-flight slots answer health probes and 429s while requests are in work.
 SPARE_THREADS = 4
+EXIT_BAD_SETTING = 2
+EXIT_CANNOT_START = 1
 
 
 @dataclass
@@ -50,7 +54,7 @@ class Context:
     hostname: str = field(default_factory=lambda: os.getenv("HOSTNAME", "localhost"))
 
 
-def create_app(lifecycle: Lifecycle) -> Flask:
+def create_app(function: Any, lifecycle: Lifecycle) -> Flask:
     app = Flask(__name__)
     # Flask answers OPTIONS on every route by itself; this function has nothing to say to it but 405.
     app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
@@ -69,13 +73,13 @@ def create_app(lifecycle: Lifecycle) -> Flask:
     @app.post("/<path:path>")
     def invoke(path: str) -> Response:
         if path.startswith("_/"):
-            raise NotFound(f"no such endpoint: /{path}")
+            raise not_found(request.path)
         if lifecycle.draining:
-            raise Unavailable("this instance is shutting down; retry")
+            raise unavailable("this instance is shutting down; retry")
         if not lifecycle.ready:
-            raise Unavailable("the model is still loading; retry")
+            raise unavailable("the function is still loading; retry")
         if not lifecycle.try_enter():
-            raise Busy(f"{lifecycle.max_inflight} image(s) already in work here; retry shortly")
+            raise busy(lifecycle.max_inflight)
         try:
             event = Event(
                 body=request.get_data(cache=False),
@@ -84,22 +88,19 @@ def create_app(lifecycle: Lifecycle) -> Flask:
                 query=request.args.to_dict(),
                 path=request.path,
             )
-            result: dict[str, Any] = handler.handle(event, Context())
+            result: dict[str, Any] = function.handle(event, Context())
         finally:
             lifecycle.leave()
         return Response(result["body"], result.get("statusCode", 200), result.get("headers"))
 
-    @app.errorhandler(ApiError)
-    def api_error(error: ApiError) -> Response:
+    @app.errorhandler(Refusal)
+    def refused(error: Refusal) -> Response:
         log.info("%s %s -> %d %s: %s", request.method, request.path, error.status, error.code, error.message)
-        response = Response(error.body(), error.status, content_type=JSON_TYPE)
-        if error.status in (429, 503):
-            response.headers["Retry-After"] = RETRY_AFTER_SECONDS
-        return response
+        return _error_response(error.status, error.code, error.message)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:
-        response = error.get_response()
+        response = error.get_response()  # keeps what HTTP asks of the status, such as a 405's Allow
         status = error.code or 500
         code = (error.name or "error").lower().replace(" ", "_")
         response.set_data(error_body(status, code, error.description or error.name))
@@ -109,19 +110,27 @@ def create_app(lifecycle: Lifecycle) -> Flask:
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> Response:
         log.exception("unexpected error on %s %s", request.method, request.path)
-        return Response(error_body(500, "internal", "internal error"), 500, content_type=JSON_TYPE)
+        return _error_response(500, "internal", "internal error")
 
     return app
 
 
-class Service:
-    """Start-up, model load, and the drain on SIGTERM, around one Server."""
+def _error_response(status: int, code: str, message: str) -> Response:
+    response = Response(error_body(status, code, message), status, content_type=JSON_TYPE)
+    if (seconds := retry_after(status)) is not None:
+        response.headers["Retry-After"] = seconds
+    return response
 
-    def __init__(self, settings: Settings) -> None:
+
+class Service:
+    """Start-up, the function's start(), and the drain on SIGTERM, around one Server."""
+
+    def __init__(self, settings: ServerSettings, function: Any) -> None:
         self.settings = settings
-        self.lifecycle = Lifecycle(settings.max_inflight)
+        self.function = function
+        self.lifecycle = Lifecycle(settings.max_inflight, function.ready)
         self.server = Server(
-            create_app(self.lifecycle),
+            create_app(function, self.lifecycle),
             host=settings.host,
             port=settings.port,
             threads=settings.max_inflight + SPARE_THREADS,
@@ -138,28 +147,32 @@ class Service:
         started = time.perf_counter()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, self._on_signal)
-        threading.Thread(target=self._load, args=(started,), name="model-load", daemon=True).start()
+        threading.Thread(target=self._start, args=(started,), name="start", daemon=True).start()
         log.info("listening on %s:%d", self.settings.host, self.server.port)
         self.server.serve()
+        self.function.stop()
         log.info("stopped with exit code %d", self.exit_code)
         return self.exit_code
 
-    def _load(self, started: float) -> None:
+    def _start(self, started: float) -> None:
         try:
-            handler.start(self.settings)
-        except ModelError as exc:
+            self.function.start(dict(os.environ))
+        except ValueError as exc:
+            log.error("configuration error: %s", exc)
+            self._fail(EXIT_BAD_SETTING)
+            return
+        except RuntimeError as exc:  # the function says why it cannot start; no traceback to read
             log.error("cannot start: %s", exc)
-            self._fail()
+            self._fail(EXIT_CANNOT_START)
             return
         except Exception:
-            log.exception("cannot start: the model failed to load")
-            self._fail()
+            log.exception("cannot start: the function's start() failed")
+            self._fail(EXIT_CANNOT_START)
             return
-        self.lifecycle.mark_ready()
         log.info("ready in %.2f s", time.perf_counter() - started)
 
-    def _fail(self) -> None:
-        self.exit_code = 1
+    def _fail(self, code: int) -> None:
+        self.exit_code = code
         self.server.stop()
 
     def _on_signal(self, signum: int, frame: object) -> None:
@@ -169,7 +182,7 @@ class Service:
 
     def _drain(self) -> None:
         if not self.lifecycle.wait_idle(self.settings.drain_seconds):
-            log.warning("drain period over with images still in work; stopping anyway")
+            log.warning("drain period over with requests still in work; stopping anyway")
         deadline = time.monotonic() + FLUSH_SECONDS
         while not self.server.flushed() and time.monotonic() < deadline:
             time.sleep(0.01)
@@ -179,13 +192,13 @@ class Service:
 def main() -> int:
     limit_arenas()  # first: glibc gives each thread its arena on its first malloc
     try:
-        settings = Settings.from_env()
-    except ConfigError as exc:
+        settings = ServerSettings.from_env()
+    except SettingError as exc:
         logging.basicConfig(format="%(levelname)s %(name)s: %(message)s")
         log.error("configuration error: %s", exc)
-        return 2
+        return EXIT_BAD_SETTING
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    return Service(settings).run()
+    return Service(settings, handler.new()).run()
 
 
 if __name__ == "__main__":

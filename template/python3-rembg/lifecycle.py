@@ -1,8 +1,9 @@
-"""One process's life: loading → ready → draining, and the limit on images in work at once."""
+"""One process's life: loading → ready → draining, and the limit on requests in work at once."""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 OK = (200, "OK")
 LOADING = (503, "loading")
@@ -11,23 +12,20 @@ AT_LIMIT = (429, "at the in-flight limit")
 
 
 class Lifecycle:
-    def __init__(self, max_inflight: int) -> None:
+    def __init__(self, max_inflight: int, function_ready: Callable[[], bool]) -> None:
         self.max_inflight = max_inflight
         self._inflight = 0
-        self._ready = False
+        self._function_ready = function_ready
         self._draining = False
         self._changed = threading.Condition()
 
     @property
     def ready(self) -> bool:
-        return self._ready
+        return self._function_ready()
 
     @property
     def draining(self) -> bool:
         return self._draining
-
-    def mark_ready(self) -> None:
-        self._ready = True
 
     def start_draining(self) -> bool:
         """Stop taking work; False if draining had already started."""
@@ -49,15 +47,15 @@ class Lifecycle:
             self._changed.notify_all()
 
     def wait_idle(self, timeout: float) -> bool:
-        """Wait until no image is in work; False if `timeout` seconds passed first."""
+        """Wait until no request is in work; False if `timeout` seconds passed first."""
         with self._changed:
             return self._changed.wait_for(lambda: self._inflight == 0, timeout)
 
     def health(self) -> tuple[int, str]:
-        """/_/health: 200 once the model is loaded and work is accepted, else 503."""
+        """/_/health: 200 once the function is ready and work is accepted, else 503."""
         if self._draining:
             return DRAINING
-        if not self._ready:
+        if not self._function_ready():
             return LOADING
         return OK
 

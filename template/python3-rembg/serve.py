@@ -17,13 +17,16 @@ instead of the refusal. The channel and server below change exactly that:
   most LINGER_SECONDS, before it closes (a lingering close): closing with unread bytes resets the
   connection, and a client still sending then loses the response it was sent.
 
-waitress's own errors answer in the function's JSON shape. The classes subclassed here are
-internal to waitress 3.0.2, which is pinned; tests/test_connections.py covers each behaviour.
+waitress's own errors answer in the server's JSON shape. And each turn of the loop dispatches a
+socket's events only to the connection they were polled for: a connection closed while the poll
+set is built frees its descriptor, and the next one accepted gets the same number. The classes subclassed here are
+internal to waitress 3.0.2, which is pinned; tests/template/test_serve.py covers each behaviour.
 """
 
 from __future__ import annotations
 
 import logging
+import select
 import socket
 import threading
 import time
@@ -39,7 +42,7 @@ from waitress.server import TcpWSGIServer
 from waitress.task import ErrorTask
 from waitress.utilities import Error
 
-from function.errors import JSON_TYPE, error_body
+from errors import JSON_TYPE, error_body
 
 log = logging.getLogger("remove-bg.serve")
 
@@ -55,7 +58,7 @@ POLL_SECONDS = 1.0
 CHECK_SECONDS = 0.25
 LINGER_SECONDS = 5.0
 EVICTIONS_PER_WARNING = 100
-OUTBUF_IN_MEMORY = 1 << 30  # larger than any cut-out MAX_PIXELS allows
+OUTBUF_IN_MEMORY = 1 << 30  # larger than any response this server should send
 
 
 @dataclass(frozen=True)
@@ -259,7 +262,7 @@ class Server:
 
     def serve(self) -> None:
         while not self._stopping.is_set():
-            wasyncore.loop(timeout=min(POLL_SECONDS, CHECK_SECONDS), map=self._map, use_poll=True, count=1)
+            poll_once(self._map, min(POLL_SECONDS, CHECK_SECONDS))
         self._wsgi.task_dispatcher.shutdown()
         wasyncore.close_all(self._map)
 
@@ -272,3 +275,28 @@ class Server:
         """True when no connection has a request in work or a response still to send."""
         channels = [c for c in list(self._map.values()) if isinstance(c, HTTPChannel)]
         return all(not c.requests and not c.total_outbufs_len for c in channels)
+
+
+def poll_once(channels: dict[int, Any], timeout: float) -> None:
+    """One turn of wasyncore's poll loop, where an event reaches only the object it was polled for.
+
+    Building the poll set runs each object's readable(), and the server's runs maintenance(),
+    which may close a connection already registered. Its descriptor is then free, poll() reports
+    it invalid, and a connection accepted in the same turn takes the same number: wasyncore's
+    loop would hand it that invalid-descriptor event, and it would close with no response.
+    """
+    pollster = select.poll()
+    polled: dict[int, Any] = {}
+    for fd, channel in list(channels.items()):
+        flags = 0
+        if channel.readable():
+            flags |= select.POLLIN | select.POLLPRI
+        if channel.writable() and not channel.accepting:
+            flags |= select.POLLOUT
+        if flags:
+            pollster.register(fd, flags)
+            polled[fd] = channel
+    for fd, flags in pollster.poll(int(timeout * 1000)):  # retried after a signal (PEP 475)
+        channel = channels.get(fd)
+        if channel is not None and channel is polled.get(fd):
+            wasyncore.readwrite(channel, flags)

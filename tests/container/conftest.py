@@ -1,88 +1,13 @@
-"""The real image, run as a 2-CPU / 2 GB pod would run it: read-only root, /tmp in memory, non-root."""
+"""Fixtures: containers of the real image, removed after each test, and the figures they measure."""
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-import requests
 
-from bench.processes import free_port
-
-IMAGE = os.environ.get("REMOVE_BG_IMAGE", "remove-bg:latest")
-PROFILE = ["--cpus", "2", "--memory", "2g", "--read-only", "--tmpfs", "/tmp"]
-MEASUREMENTS = Path(__file__).resolve().parents[2] / "build" / "container-measurements.json"
-
-
-def docker(*args: str, check: bool = True) -> str:
-    return subprocess.run(["docker", *args], check=check, capture_output=True, text=True).stdout.strip()
-
-
-class Container:
-    def __init__(self, env: dict[str, str] | None = None, flags: tuple[str, ...] = ()) -> None:
-        self.port = free_port()
-        flags = [*flags, "-e", f"PORT={self.port}"]
-        for key, value in (env or {}).items():
-            flags += ["-e", f"{key}={value}"]
-        self.started = time.perf_counter()
-        # No bridge network on this engine: the container shares the host's loopback.
-        self.id = docker("run", "-d", "--network", "host", *PROFILE, *flags, IMAGE)
-        self.url = f"http://127.0.0.1:{self.port}"
-
-    def health(self) -> int | None:
-        try:
-            return requests.get(self.url + "/_/health", timeout=1).status_code
-        except requests.ConnectionError:
-            return None
-
-    def wait_ready(self, timeout: float = 60) -> float:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.health() == 200:
-                return time.perf_counter() - self.started
-            time.sleep(0.01)
-        raise AssertionError(f"not ready after {timeout} s:\n{self.logs()}")
-
-    def post(self, body: bytes, **kwargs: object) -> requests.Response:
-        return requests.post(self.url + "/", data=body, timeout=120, **kwargs)
-
-    def logs(self) -> str:
-        result = subprocess.run(["docker", "logs", self.id], capture_output=True, text=True, check=False)
-        return result.stdout + result.stderr
-
-    def state(self) -> dict:
-        return json.loads(docker("inspect", "--format", "{{json .State}}", self.id))
-
-    def cgroup_memory(self, name: str) -> int:
-        """Bytes from the container's memory cgroup: cgroup v1 or v2 file names."""
-        names = {
-            "peak": ("memory.max_usage_in_bytes", "memory.peak"),
-            "current": ("memory.usage_in_bytes", "memory.current"),
-        }[name]
-        long_id = docker("inspect", "--format", "{{.Id}}", self.id)
-        for directory in (
-            Path(f"/sys/fs/cgroup/memory/docker/{long_id}"),
-            Path(f"/sys/fs/cgroup/system.slice/docker-{long_id}.scope"),
-            Path(f"/sys/fs/cgroup/docker/{long_id}"),
-        ):
-            for filename in names:
-                if (directory / filename).is_file():
-                    return int((directory / filename).read_text())
-        raise AssertionError(f"no memory cgroup found for {long_id}")
-
-    def process_memory_mb(self) -> dict[str, int]:
-        """The server process's resident memory now (VmRSS) and at its peak (VmHWM), in MB."""
-        status = docker("exec", self.id, "cat", "/proc/1/status")
-        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-        return {key: round(int(fields[key].split()[0]) * 1024 / 1e6) for key in ("VmRSS", "VmHWM")}
-
-    def remove(self) -> None:
-        docker("rm", "-f", self.id, check=False)
+from tests.support.container import IMAGE, MEASUREMENTS, Container, docker
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ import pytest
 import requests
 from PIL import Image
 
-from tests import images
-from tests.container.conftest import Container, docker
+from tests.support import images
+from tests.support.container import Container, docker
 
 pytestmark = pytest.mark.container
 

@@ -14,10 +14,10 @@ import pytest
 import requests
 from PIL import Image
 
-from bench.memory import BUDGET_BYTES, CASES, photo_shape
 from function.config import DEFAULT_MAX_INPUT_PIXELS
-from tests import images
-from tests.container.conftest import Container, docker
+from harness.memory import BUDGET_BYTES, CASES, photo_shape
+from tests.support import images
+from tests.support.container import Container, docker
 
 pytestmark = pytest.mark.container
 MODEL_IN_IMAGE = "/opt/models/models/u2net/u2net.onnx"

@@ -14,10 +14,10 @@ import time
 import pytest
 from PIL import Image
 
-from bench.load import PROBE_BUDGET_S, MemorySampler, Prober, Shot, closed_loop, summary
-from bench.memory import BUDGET_BYTES
-from tests import images
-from tests.conftest import ServerProcess
+from harness.load import PROBE_BUDGET_S, MemorySampler, Prober, Shot, closed_loop, summary
+from harness.memory import BUDGET_BYTES
+from tests.support import images
+from tests.support.server import ServerProcess
 
 pytestmark = pytest.mark.load
 

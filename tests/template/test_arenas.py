@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
-TEMPLATE = Path(__file__).resolve().parent.parent / "template" / "python3-rembg"
+from harness.processes import ROOT
+
+TEMPLATE = ROOT / "template" / "python3-rembg"
 
 # Starts threads that each allocate, then counts glibc's arenas in malloc_info's XML report.
 PROBE = """

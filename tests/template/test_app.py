@@ -8,28 +8,28 @@ import pytest
 
 from index import create_app
 from lifecycle import Lifecycle
+from tests.support.echo import handler
 
 
 def test_an_unexpected_error_is_a_bare_500_and_the_traceback_is_logged(caplog: pytest.LogCaptureFixture) -> None:
-    lifecycle = Lifecycle(max_inflight=1)
-    lifecycle.mark_ready()
-    # The handler was never started in this process, so handle() fails with a RuntimeError.
-    client = create_app(lifecycle).test_client()
+    lifecycle = Lifecycle(max_inflight=1, function_ready=lambda: True)
+    client = create_app(handler.new(), lifecycle).test_client()
     with caplog.at_level(logging.ERROR):
-        response = client.post("/", data=b"\xff\xd8\xff")
+        response = client.post("/boom", data=b"\xff\xd8\xff")
     assert response.status_code == 500
     assert response.content_type == "application/json"
     assert response.get_json() == {"error": {"status": 500, "code": "internal", "message": "internal error"}}
-    assert "before start()" not in response.get_data(as_text=True)
-    assert "handle() called before start()" in caplog.text
+    assert "a bug" not in response.get_data(as_text=True)
+    assert "ZeroDivisionError: a bug" in caplog.text
     assert "Traceback" in caplog.text
     assert lifecycle.readiness() == (200, "OK"), "the in-flight slot is given back after a failure"
 
 
 def test_lifecycle_states() -> None:
-    lifecycle = Lifecycle(max_inflight=1)
+    started = False
+    lifecycle = Lifecycle(max_inflight=1, function_ready=lambda: started)
     assert lifecycle.health() == (503, "loading")
-    lifecycle.mark_ready()
+    started = True
     assert lifecycle.health() == (200, "OK")
     assert lifecycle.try_enter()
     assert not lifecycle.try_enter()

@@ -7,18 +7,20 @@ import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
 
 import pytest
 import requests
+from waitress import wasyncore
 
-from bench.load import PROBE_BUDGET_S
-from tests import images
-from tests.conftest import ServerProcess
+from harness.load import PROBE_BUDGET_S
+from harness.processes import ROOT
+from serve import poll_once
+from tests.support import images
+from tests.support.server import ServerProcess
 
-ROOT = Path(__file__).resolve().parent.parent
 AXIOS_POST = ROOT / "tests" / "js" / "post.mjs"
 
 
@@ -175,3 +177,68 @@ def test_methods_other_than_post_get_405_json(server: ServerProcess, method: str
     response = requests.request(method, server.url + "/", timeout=10)
     assert response.status_code == 405
     assert response.json()["error"]["code"] == "method_not_allowed"
+
+
+class _Recorder(wasyncore.dispatcher):
+    """A connection that records what the loop tells it."""
+
+    def __init__(self, sock: socket.socket, channels: dict, seen: list) -> None:
+        super().__init__(sock, map=channels)
+        self.seen = seen
+
+    def writable(self) -> bool:
+        return False
+
+    def handle_read(self) -> None:
+        self.seen.append(("read", self))
+        self.recv(1)
+
+    def handle_close(self) -> None:
+        self.seen.append(("close", self))
+        self.close()
+
+
+def _reused_descriptor_turn(poll: Callable[[dict, float], None]) -> tuple[_Recorder, list]:
+    """One loop turn where a connection closed while the poll set is built and one accepted after
+    poll() takes the same descriptor; returns the new connection and what each object was told."""
+    channels: dict = {}
+    seen: list = []
+    made: dict = {}
+    listener, client = socket.socketpair()
+    client.send(b"!")  # the listener is readable: its handler makes the new connection
+
+    class Listener(_Recorder):
+        def handle_read(self) -> None:
+            self.recv(1)
+            mine, theirs = socket.socketpair()
+            made["theirs"], made["fd"] = theirs, mine.fileno()
+            made["new"] = _Recorder(mine, channels, seen)
+
+    old_mine, old_theirs = socket.socketpair()
+
+    class Closer(_Recorder):
+        def readable(self) -> bool:  # the server's readable() runs maintenance, which may close
+            if made.get("old_open", True):
+                made["old_open"] = False
+                old.close()
+            return False
+
+    Listener(listener, channels, seen)
+    old = _Recorder(old_mine, channels, seen)
+    closer_mine, closer_theirs = socket.socketpair()
+    Closer(closer_mine, channels, seen)
+    old_fd = old_mine.fileno()
+    poll(channels, 1.0)
+    assert made["fd"] == old_fd, "the new connection reuses the closed one's descriptor"
+    for sock in (client, old_theirs, closer_theirs, made["theirs"]):
+        sock.close()
+    wasyncore.close_all(channels)
+    return made["new"], seen
+
+
+def test_an_event_reaches_only_the_connection_it_was_polled_for() -> None:
+    """Before: a client connecting just as the server closed a stale connection read no response."""
+    new, seen = _reused_descriptor_turn(lambda channels, timeout: wasyncore.poll2(timeout, channels))
+    assert ("close", new) in seen, "wasyncore's own loop closes the new connection (the bug)"
+    new, seen = _reused_descriptor_turn(poll_once)
+    assert not [event for event in seen if event[1] is new], "the new connection was told nothing"

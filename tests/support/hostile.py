@@ -15,8 +15,8 @@ from collections.abc import Callable
 
 from PIL import Image
 
-from bench.pngs import chunk, header_claiming, raw_png
-from tests import images
+from harness.pngs import chunk, header_claiming, raw_png
+from tests.support import images
 
 Case = tuple[str, Callable[[], bytes], str]
 OCTETS = "application/octet-stream"

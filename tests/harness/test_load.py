@@ -7,8 +7,8 @@ import json
 import requests
 from PIL import Image
 
-from bench.load import Shot, check
-from tests import images
+from harness.load import Shot, check
+from tests.support import images
 
 
 def _response(status: int, body: bytes) -> requests.Response:

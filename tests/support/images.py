@@ -10,7 +10,7 @@ import pillow_heif
 from PIL import Image
 from skimage import data
 
-from bench.pngs import raw_png
+from harness.pngs import raw_png
 
 PHOTOS = ("astronaut", "chelsea", "coffee")
 
@@ -70,4 +70,11 @@ def decode_png(body: bytes) -> Image.Image:
     image = Image.open(io.BytesIO(body))
     assert image.format == "PNG"
     image.load()
+    return image
+
+
+def decode_rgba(body: bytes) -> Image.Image:
+    """A PNG cut-out, every chunk's CRC and the zlib stream's checksum verified by loading it."""
+    image = decode_png(body)
+    assert image.mode == "RGBA", image.mode
     return image

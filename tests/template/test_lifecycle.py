@@ -14,8 +14,8 @@ import pytest
 import requests
 from PIL import Image
 
-from tests import images
-from tests.conftest import MODEL_HOME, ServerProcess
+from tests.support import images
+from tests.support.server import MODEL_HOME, ServerProcess
 
 # Big enough that one request is in work for a while even with u2netp.
 SLOW_SIZE = (6000, 4000)
@@ -24,16 +24,6 @@ SLOW_SIZE = (6000, 4000)
 @pytest.fixture(scope="module")
 def slow_body() -> bytes:
     return images.jpeg(images.photo("astronaut").resize(SLOW_SIZE, Image.Resampling.BILINEAR))
-
-
-def wait_until_in_flight(server: ServerProcess, timeout: float = 60.0) -> None:
-    """/_/ready turns 429 once the single slot is taken."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.health("/_/ready") == 429:
-            return
-        time.sleep(0.005)
-    raise AssertionError("the request never showed as in flight")
 
 
 def test_health_is_503_until_the_model_is_loaded(start_server) -> None:
@@ -59,7 +49,7 @@ def test_at_the_inflight_limit_another_request_gets_429(start_server, slow_body:
     server: ServerProcess = start_server(REMBG_MODEL="u2netp", MAX_INFLIGHT="1").wait_ready()
     with ThreadPoolExecutor(1) as pool:
         first = pool.submit(server.post, slow_body)
-        wait_until_in_flight(server)
+        server.wait_in_flight()
         started = time.monotonic()
         second = server.post(images.jpeg())
         assert time.monotonic() - started < 5, "the 429 must come at once, not after the first image"
@@ -79,7 +69,7 @@ def test_two_slots_take_two_images_at_once(start_server, slow_body: bytes) -> No
     with ThreadPoolExecutor(3) as pool:
         first = pool.submit(server.post, slow_body)
         second = pool.submit(server.post, slow_body)
-        wait_until_in_flight(server)
+        server.wait_in_flight()
         assert server.post(images.jpeg()).status_code == 429
         assert first.result().status_code == 200
         assert second.result().status_code == 200
@@ -89,7 +79,7 @@ def test_sigterm_drains_the_request_in_flight(start_server, slow_body: bytes) ->
     server: ServerProcess = start_server(REMBG_MODEL="u2netp").wait_ready()
     with ThreadPoolExecutor(1) as pool:
         in_flight = pool.submit(server.post, slow_body)
-        wait_until_in_flight(server)
+        server.wait_in_flight()
         server.proc.send_signal(signal.SIGTERM)
         # While draining: health says 503 (within the probe timeout) and new work is turned away.
         deadline = time.monotonic() + 5
@@ -116,7 +106,7 @@ def test_drain_gives_up_after_the_grace_period(start_server, slow_body: bytes) -
     server: ServerProcess = start_server(REMBG_MODEL="u2netp", DRAIN_SECONDS="0").wait_ready()
     with ThreadPoolExecutor(1) as pool:
         in_flight = pool.submit(_post_or_error, server, slow_body)
-        wait_until_in_flight(server)
+        server.wait_in_flight()
         server.proc.send_signal(signal.SIGTERM)
         assert server.wait_exit(30) == 0
         in_flight.result()
@@ -170,7 +160,16 @@ def test_unknown_model_fails_fast(start_server) -> None:
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("MAX_INFLIGHT", "many"), ("MAX_INFLIGHT", "0"), ("PORT", "70000"), ("DRAIN_SECONDS", "-1")],
+    [
+        ("MAX_INFLIGHT", "many"),
+        ("MAX_INFLIGHT", "0"),
+        ("PORT", "70000"),
+        ("DRAIN_SECONDS", "-1"),
+        # the function's own, read by its start()
+        ("MAX_PIXELS", "10"),
+        ("ORT_THREADS", "0"),
+        ("PNG_COMPRESS_LEVEL", "9"),
+    ],
 )
 def test_bad_configuration_stops_start_up(start_server, name: str, value: str) -> None:
     server: ServerProcess = start_server(REMBG_MODEL="u2netp", **{name: value})
@@ -192,7 +191,7 @@ def test_health_answers_while_many_requests_are_refused(start_server, slow_body:
 
     with ThreadPoolExecutor(9) as pool:
         first = pool.submit(server.post, slow_body)
-        wait_until_in_flight(server)
+        server.wait_in_flight()
         extras = [pool.submit(extra) for _ in range(8)]
         assert requests.get(server.url + "/_/health", timeout=1).status_code == 200
         for future in extras:

@@ -1,0 +1,169 @@
+"""Peak memory of one image, in a fresh process, through the function's own handler; and the cases to measure.
+
+The cases are the largest image of every format and mode the function reads, at the worst
+shapes. `make memory` prints them as the README's table; tests/test_memory.py holds each to the
+pod's budget at the largest size the default limits accept.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from function.decode import MAX_SIDE
+from harness.pngs import raw_png
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHONPATH = ROOT / "build" / "pythonpath"
+MB = 1_000_000
+# What a u2net process may use in a 2 GB pod: the rest is for bodies in transit, responses, page cache.
+BUDGET_BYTES = 1_500_000_000
+
+# Runs in the child: the handler started as the server starts it, one image, then VmHWM.
+_CHILD = """
+import json, os, sys
+from pathlib import Path
+from arenas import limit_arenas
+limit_arenas()
+from function import handler
+function = handler.new()
+function.start(dict(os.environ))
+def peak():
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+baseline = peak()
+class Event:
+    body = Path(sys.argv[1]).read_bytes()
+    headers = {"Content-Type": "application/octet-stream"}
+    method, path = "POST", "/"
+status = function.handle(Event(), None)["statusCode"]
+print(json.dumps({"baseline": baseline, "peak": peak(), "status": status}))
+"""
+
+
+def photo_shape(pixels: int) -> tuple[int, int]:
+    """(width, height) with about `pixels` pixels, 4:3 as a camera takes them."""
+    height = max(1, math.floor(math.sqrt(pixels * 3 / 4)))
+    return (max(1, pixels // height), height)
+
+
+def tallest(pixels: int) -> tuple[int, int]:
+    """As many rows as a picture may have (MAX_SIDE): Pillow keeps a pointer per row."""
+    return (max(1, pixels // MAX_SIDE), MAX_SIDE)
+
+
+def widest(pixels: int) -> tuple[int, int]:
+    return tallest(pixels)[::-1]
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    make: Callable[[tuple[int, int]], bytes]
+    shape: Callable[[int], tuple[int, int]] = photo_shape
+
+
+def _gradient(size: tuple[int, int], mode: str) -> Image.Image:
+    """A smooth picture with a subject-like blob, cheap to make at any size and small once compressed."""
+    width, height = size
+    small = Image.radial_gradient("L").resize((max(1, width // 8), max(1, height // 8)))
+    base = small.resize(size, Image.Resampling.NEAREST)
+    if mode in ("L", "1", "P"):
+        return base.convert(mode)
+    bands = {"RGB": 3, "RGBA": 4, "CMYK": 4, "LA": 2}[mode]
+    return Image.merge(mode, [base] * bands)
+
+
+def _saved(fmt: str, mode: str, **options: object) -> Callable[[tuple[int, int]], bytes]:
+    def make(size: tuple[int, int]) -> bytes:
+        buffer = io.BytesIO()
+        _gradient(size, mode).save(buffer, format=fmt, **options)
+        return buffer.getvalue()
+
+    return make
+
+
+def _zero_png(bit_depth: int, color_type: int) -> Callable[[tuple[int, int]], bytes]:
+    """All-zero rows (Pillow writes no 16-bit colour): a 30 MB body holds 100 MP."""
+    return lambda size: raw_png(*size, bit_depth, color_type, None)
+
+
+def _array_tiff(dtype: str) -> Callable[[tuple[int, int]], bytes]:
+    """A one-band TIFF of 16- or 32-bit integers or 32-bit floats, deflated."""
+
+    def make(size: tuple[int, int]) -> bytes:
+        gray = np.asarray(_gradient(size, "L"))
+        values = {"uint16": gray.astype(np.uint16) * 257, "int32": gray.astype(np.int32) * 65793}.get(dtype)
+        image = Image.fromarray(gray.astype(np.float32) / 255 if values is None else values)
+        buffer = io.BytesIO()
+        image.save(buffer, format="TIFF", compression="tiff_adobe_deflate")
+        return buffer.getvalue()
+
+    return make
+
+
+CASES = (
+    Case("JPEG RGB", _saved("JPEG", "RGB", quality=50)),
+    Case("JPEG L", _saved("JPEG", "L", quality=50)),
+    Case("JPEG CMYK", _saved("JPEG", "CMYK", quality=50)),
+    Case("PNG RGB", _saved("PNG", "RGB", compress_level=9)),
+    Case("PNG RGBA", _saved("PNG", "RGBA", compress_level=9)),
+    Case("PNG LA", _saved("PNG", "LA", compress_level=9)),
+    Case("PNG P", _saved("PNG", "P", compress_level=9, transparency=0)),
+    Case("PNG 16-bit gray", _zero_png(16, 0)),
+    Case("PNG 48-bit RGB", _zero_png(16, 2)),
+    Case("PNG 64-bit RGBA", _zero_png(16, 6)),
+    Case("WebP RGB lossless", _saved("WEBP", "RGB", lossless=True, quality=0, method=0)),
+    Case("WebP RGBA lossless", _saved("WEBP", "RGBA", lossless=True, quality=0, method=0)),
+    Case("GIF P", _saved("GIF", "P")),
+    Case("BMP RGB", _saved("BMP", "RGB")),
+    Case("TIFF RGBA", _saved("TIFF", "RGBA", compression="tiff_adobe_deflate")),
+    Case("TIFF CMYK", _saved("TIFF", "CMYK", compression="tiff_adobe_deflate")),
+    Case("TIFF 1-bit", _saved("TIFF", "1", compression="group4")),
+    Case("TIFF 16-bit gray", _array_tiff("uint16")),
+    Case("TIFF 32-bit int", _array_tiff("int32")),
+    Case("TIFF 32-bit float", _array_tiff("float32")),
+    Case("PNG RGBA, tallest", _zero_png(8, 6), tallest),
+    Case("PNG RGBA, widest", _zero_png(8, 6), widest),
+)
+
+
+def measure_case(case: Case, pixels: int, env: dict[str, str], work: Path) -> dict:
+    """The case's image at `pixels`, measured: peak, baseline, status, body size, bytes per pixel."""
+    body = case.make(case.shape(pixels))
+    figures = measure(body, env, work)
+    return {
+        "case": case.name,
+        **figures,
+        "body": len(body),
+        "bytes_per_pixel": (figures["peak"] - figures["baseline"]) / pixels,
+    }
+
+
+def measure(body: bytes, env: dict[str, str], work: Path) -> dict:
+    """Peak RSS (bytes) of a fresh process that starts the handler and handles `body` once."""
+    path = work / "input.bin"
+    path.write_bytes(body)
+    child_env = {
+        **os.environ,
+        "U2NET_HOME": os.environ.get("U2NET_HOME", str(ROOT / ".models")),
+        **env,
+        "PYTHONPATH": f"{PYTHONPATH}:{ROOT / 'template' / 'python3-rembg'}",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", _CHILD, str(path)], env=child_env, capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"measuring child failed:\n{result.stderr[-3000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])

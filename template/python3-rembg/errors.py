@@ -1,0 +1,45 @@
+"""The server's own error responses, and the JSON shape every error has.
+
+Body: {"error": {"status": N, "code": "snake_case", "message": "..."}}. The function answers its
+own errors in the same shape; these are the ones that happen before or around it.
+"""
+
+from __future__ import annotations
+
+import json
+from http import HTTPStatus
+
+JSON_TYPE = "application/json"
+# 429 and 503 say "come back soon": about the time one request takes, or a start-up.
+RETRY_AFTER_SECONDS = "1"
+
+
+def error_body(status: int, code: str, message: str) -> bytes:
+    payload = {"error": {"status": status, "code": code, "message": message}}
+    return json.dumps(payload).encode("utf-8")
+
+
+def retry_after(status: int) -> str | None:
+    return RETRY_AFTER_SECONDS if status in (HTTPStatus.TOO_MANY_REQUESTS, HTTPStatus.SERVICE_UNAVAILABLE) else None
+
+
+class Refusal(Exception):
+    """A request the server answers itself, before the function sees it."""
+
+    def __init__(self, status: HTTPStatus, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = int(status), code, message
+
+
+def not_found(path: str) -> Refusal:
+    return Refusal(HTTPStatus.NOT_FOUND, "not_found", f"no such endpoint: {path}")
+
+
+def busy(max_inflight: int) -> Refusal:
+    return Refusal(
+        HTTPStatus.TOO_MANY_REQUESTS, "busy", f"{max_inflight} request(s) already in work here; retry shortly"
+    )
+
+
+def unavailable(why: str) -> Refusal:
+    return Refusal(HTTPStatus.SERVICE_UNAVAILABLE, "unavailable", why)

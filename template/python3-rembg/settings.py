@@ -1,0 +1,123 @@
+"""The server's settings, read from the environment once: where to listen, and every limit.
+
+The function reads its own settings in its start(); these are the platform's. Each has a named
+default, and a bad value raises SettingError naming the variable, so start-up stops (exit 2)
+before anything is served.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TypeVar
+
+DEFAULT_HOST = "0.0.0.0"
+DEFAULT_PORT = 8080
+DEFAULT_MAX_INFLIGHT = 1
+DEFAULT_MAX_BODY_BYTES = 30 * 1000 * 1000
+DEFAULT_DRAIN_SECONDS = 30.0
+DEFAULT_READ_TIMEOUT_SECONDS = 30.0
+DEFAULT_MAX_CONNECTIONS = 100
+# Bodies received at once: this many of the largest, so a burst queues a few uploads, not 100.
+BUFFERED_BODIES = 4
+DEFAULT_LOG_LEVEL = "INFO"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+Number = TypeVar("Number", int, float)
+
+
+class SettingError(ValueError):
+    """A server variable in the environment is missing its form or range."""
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """Where to listen, and every limit on connections, bodies and time."""
+
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    max_inflight: int = DEFAULT_MAX_INFLIGHT
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    max_buffered_bytes: int = BUFFERED_BODIES * DEFAULT_MAX_BODY_BYTES
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
+    read_timeout_seconds: float = DEFAULT_READ_TIMEOUT_SECONDS
+    drain_seconds: float = DEFAULT_DRAIN_SECONDS
+    log_level: str = DEFAULT_LOG_LEVEL
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> ServerSettings:
+        read = _Env(os.environ if env is None else env)
+        max_body_bytes = read.integer("MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, low=1024)
+        return cls(
+            host=read.text("HOST") or DEFAULT_HOST,
+            port=read.integer("PORT", DEFAULT_PORT, low=1, high=65535),
+            max_inflight=read.integer("MAX_INFLIGHT", DEFAULT_MAX_INFLIGHT, low=1, high=64),
+            max_body_bytes=max_body_bytes,
+            max_buffered_bytes=read.integer("MAX_BUFFERED_BYTES", BUFFERED_BODIES * max_body_bytes, low=max_body_bytes),
+            max_connections=read.integer("MAX_CONNECTIONS", DEFAULT_MAX_CONNECTIONS, low=8, high=10_000),
+            read_timeout_seconds=read.duration("read_timeout", DEFAULT_READ_TIMEOUT_SECONDS),
+            # OpenFaaS names: the of-watchdog drains for write_timeout; DRAIN_SECONDS wins if set.
+            drain_seconds=read.seconds("DRAIN_SECONDS", read.duration("write_timeout", DEFAULT_DRAIN_SECONDS)),
+            log_level=read.level("LOG_LEVEL", DEFAULT_LOG_LEVEL),
+        )
+
+
+class _Env:
+    """Typed reads of string variables; an empty value means the default; errors name the variable."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self._env = env
+
+    def text(self, name: str) -> str | None:
+        value = self._env.get(name, "").strip()
+        return value or None
+
+    def integer(self, name: str, default: int, *, low: int, high: int | None = None) -> int:
+        return self._read(name, default, lambda raw: int(raw.replace("_", "")), "a whole number", low, high=high)
+
+    def seconds(self, name: str, default: float) -> float:
+        return self._read(name, default, float, "a number of seconds", 0.0, high=None)
+
+    def duration(self, name: str, default: float) -> float:
+        return self._read(name, default, parse_duration, "a duration such as 30s, 1m5s or 500ms", 0.001, high=None)
+
+    def level(self, name: str, default: str) -> str:
+        value = (self.text(name) or default).upper()
+        if value not in LOG_LEVELS:
+            raise SettingError(f"{name}={value!r}: expected one of {', '.join(LOG_LEVELS)}")
+        return value
+
+    def _read(
+        self, name: str, default: Number, convert: Callable[[str], Number], form: str, low: float, *, high: float | None
+    ) -> Number:
+        raw = self.text(name)
+        if raw is None:
+            return default
+        try:
+            value = convert(raw)
+        except ValueError:
+            raise SettingError(f"{name}={raw!r}: expected {form}") from None
+        if not math.isfinite(value) or value < low or (high is not None and value > high):
+            upper = "" if high is None else f" and at most {high}"
+            raise SettingError(f"{name}={raw!r}: must be a finite value of at least {low}{upper}")
+        return value
+
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_duration(text: str) -> float:
+    """A Go duration as OpenFaaS writes timeouts ("30s", "1m5s", "500ms"), or bare seconds, in seconds."""
+    text = text.strip()
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    parts = _DURATION_PART.findall(text)
+    if not parts or "".join(number + unit for number, unit in parts) != text:
+        raise ValueError(text)
+    return sum(float(number) * _UNIT_SECONDS[unit] for number, unit in parts)

@@ -1,0 +1,96 @@
+"""Decoding: in bands, the same pixels as converting and scaling the whole picture at once; and
+the error for each input that is not a picture the function takes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from function.decode import _converted_and_scaled, decode
+from function.errors import ApiError, CorruptImage, ImageTooLarge, UnsupportedImage
+from harness.pngs import header_claiming
+from tests.support import images
+
+
+@pytest.mark.parametrize(
+    ("source_mode", "mode"), [("RGB", "RGB"), ("RGBA", "RGBA"), ("LA", "RGBA"), ("P", "RGB"), ("L", "RGB")]
+)
+@pytest.mark.parametrize(
+    ("size", "target"), [((3000, 2000), (1200, 800)), ((901, 5003), (300, 1667)), ((700, 500), (700, 500))]
+)
+def test_banded_conversion_matches_the_whole_image(source_mode: str, mode: str, size, target) -> None:
+    photo = images.photo("chelsea").resize(size, Image.Resampling.BICUBIC)
+    if source_mode in ("RGBA", "LA"):
+        photo.putalpha(Image.linear_gradient("L").resize(size))
+    source = photo.convert(source_mode)
+    ours = np.asarray(_converted_and_scaled(source, mode, target), dtype=np.int16)
+    whole = source.convert(mode)
+    whole = whole if whole.size == target else whole.resize(target, Image.Resampling.LANCZOS)
+    difference = np.abs(ours - np.asarray(whole, dtype=np.int16))
+    assert difference.max() <= 1, "rounding of the band's float box at most"
+    assert difference.mean() < 0.01
+
+
+# --- what decode() answers, without a model or a server ------------------------------------
+
+LIMIT = 1_000_000
+
+
+def test_a_picture_over_max_pixels_is_scaled_to_fit_and_keeps_its_source_size() -> None:
+    picture = decode(images.jpeg(images.photo("chelsea").resize((2000, 1000))), LIMIT * 50, max_pixels=500_000)
+    assert picture.source_size == (2000, 1000)
+    assert picture.rgb.width * picture.rgb.height <= 500_000
+    assert picture.rgb.mode == "RGB"
+    assert picture.alpha is None
+    assert picture.format == "JPEG"
+
+
+def test_the_exif_orientation_is_applied_and_the_source_size_is_upright() -> None:
+    body = images.jpeg_with_orientation(images.photo("chelsea").resize((300, 200)), 6)
+    picture = decode(body, LIMIT, LIMIT)
+    assert picture.source_size == (200, 300)
+    assert picture.rgb.size == (200, 300)
+
+
+def test_own_transparency_is_kept_and_an_opaque_alpha_dropped() -> None:
+    photo = images.photo("chelsea").resize((64, 48))
+    opaque = photo.copy()
+    opaque.putalpha(255)
+    assert decode(images.encode(opaque, "PNG"), LIMIT, LIMIT).alpha is None
+    photo.putalpha(Image.linear_gradient("L").resize(photo.size))
+    picture = decode(images.encode(photo, "PNG"), LIMIT, LIMIT)
+    assert picture.alpha is not None
+    low, high = picture.alpha.getextrema()
+    assert low < 10 and high > 245, "the gradient survives"
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        (b"plain text, not a picture", UnsupportedImage),
+        (b"%PDF-1.7\n" + b"\x00" * 100, UnsupportedImage),
+        (b"\xff\xd8\xff", CorruptImage),  # a JPEG that ends in its first marker
+        (b"\x89PNG\r\n\x1a\n" + b"\x00" * 20, CorruptImage),
+    ],
+)
+def test_what_is_not_a_readable_picture(body: bytes, error: type[ApiError]) -> None:
+    with pytest.raises(error):
+        decode(body, LIMIT, LIMIT)
+
+
+def test_a_format_pillow_reads_but_the_function_does_not_take() -> None:
+    with pytest.raises(UnsupportedImage, match="JPEG"):
+        decode(images.encode(images.photo("chelsea").resize((32, 32)), "PCX"), LIMIT, LIMIT)
+
+
+def test_truncated_pixel_data_is_corrupt() -> None:
+    body = images.jpeg(images.photo("chelsea"))
+    with pytest.raises(CorruptImage, match="truncated or corrupt"):
+        decode(body[: len(body) // 2], LIMIT, LIMIT)
+
+
+@pytest.mark.parametrize(("size", "match"), [((2000, 1000), "limit is 1000000"), ((70_000, 1), "no side may be over")])
+def test_too_large_is_refused_from_the_header_alone(size: tuple[int, int], match: str) -> None:
+    with pytest.raises(ImageTooLarge, match=match):
+        decode(header_claiming(*size), LIMIT, LIMIT)

@@ -1,0 +1,129 @@
+"""The template serves any function of the same shape: here a second, tiny one (tests/support/echo).
+
+Health, the in-flight limit, draining, start-up failures and every error body come from the
+template alone; nothing here loads a model or decodes an image.
+"""
+
+from __future__ import annotations
+
+import ast
+import signal
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import requests
+
+from harness.processes import ROOT
+from tests.support.server import ServerProcess
+
+ECHO = ROOT / "tests" / "support" / "echo"
+
+
+@pytest.fixture
+def start_echo(start_server, tmp_path: Path):
+    """Start the template with the echo function laid out as `function`, as OpenFaaS lays one out."""
+    pythonpath = tmp_path / "pythonpath"
+    pythonpath.mkdir()
+    (pythonpath / "function").symlink_to(ECHO)
+
+    def start(**env: str) -> ServerProcess:
+        return start_server(pythonpath=pythonpath, **env)
+
+    return start
+
+
+def _error(response: requests.Response, status: int, code: str) -> dict:
+    assert response.status_code == status, response.text
+    assert response.headers["Content-Type"] == "application/json"
+    error = response.json()["error"]
+    assert (error["status"], error["code"]) == (status, code)
+    assert error["message"]
+    return error
+
+
+def test_the_template_imports_nothing_of_the_function_but_its_handler() -> None:
+    imported = []
+    for path in (ROOT / "template").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "function":
+                imported += [f"from {node.module} import {alias.name}" for alias in node.names]
+            elif isinstance(node, ast.Import):
+                imported += [f"import {a.name}" for a in node.names if a.name.split(".")[0] == "function"]
+    assert imported == ["from function import handler"]
+
+
+def test_health_follows_the_function_s_ready_and_its_answers_pass_through(start_echo) -> None:
+    server = start_echo(ECHO_START_SECONDS="2")
+    deadline = time.monotonic() + 30
+    while server.health() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert server.health() == 503
+    early = server.post(b"x")
+    _error(early, 503, "unavailable")
+    assert early.headers["Retry-After"] == "1"
+    server.wait_ready()
+    assert server.health("/_/ready") == 200
+    response = server.post(b"12345", path="/any/path?size=small")
+    assert response.status_code == 200
+    assert response.json() == {"bytes": 5, "path": "/any/path", "query": {"size": "small"}}
+    assert response.headers["X-Echo"] == "yes"
+
+
+def test_at_the_limit_the_next_request_gets_429_and_probes_still_answer(start_echo) -> None:
+    server = start_echo(ECHO_SECONDS="3", MAX_INFLIGHT="1").wait_ready()
+    with ThreadPoolExecutor(1) as pool:
+        first = pool.submit(server.post, b"first")
+        server.wait_in_flight()
+        second = server.post(b"second")
+        _error(second, 429, "busy")
+        assert second.headers["Retry-After"] == "1"
+        assert requests.get(server.url + "/_/health", timeout=1).status_code == 200
+        assert first.result().json()["bytes"] == 5
+    assert server.health("/_/ready") == 200
+
+
+def test_sigterm_drains_then_stops_the_function(start_echo) -> None:
+    server = start_echo(ECHO_SECONDS="3").wait_ready()
+    with ThreadPoolExecutor(1) as pool:
+        in_flight = pool.submit(server.post, b"in flight")
+        server.wait_in_flight()
+        server.proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 5
+        while server.health() != 503 and time.monotonic() < deadline:
+            time.sleep(0.005)
+        _error(server.post(b"late"), 503, "unavailable")
+        assert in_flight.result().json()["bytes"] == 9
+    assert server.wait_exit(30) == 0
+    log = server.log()
+    assert log.index("draining") < log.index("echo stopped")
+
+
+def test_error_bodies_come_from_the_template_and_the_function_s_own_pass_through(start_echo) -> None:
+    server = start_echo(MAX_BODY_BYTES="2048").wait_ready()
+    _error(server.post(b"x", path="/_/anything"), 404, "not_found")
+    wrong_method = requests.get(server.url + "/", timeout=10)
+    _error(wrong_method, 405, "method_not_allowed")
+    assert "POST" in wrong_method.headers["Allow"]
+    assert "2048" in _error(server.post(b"x" * 4096), 413, "body_too_large")["message"]
+    assert _error(server.post(b""), 400, "empty_body")["message"] == "send something"
+    crash = server.post(b"x", path="/boom")
+    assert _error(crash, 500, "internal")["message"] == "internal error"
+    assert "ZeroDivisionError" in server.log()
+    assert server.post(b"still here").json()["bytes"] == 10
+
+
+@pytest.mark.parametrize(
+    ("env", "code", "message"),
+    [
+        ({"ECHO_SECONDS": "soon"}, 2, "configuration error: ECHO_SECONDS='soon'"),
+        ({"PORT": "0"}, 2, "configuration error: PORT='0'"),
+        ({"ECHO_NEEDS": "/nonexistent/model.onnx"}, 1, "cannot start: /nonexistent/model.onnx is missing"),
+    ],
+)
+def test_start_up_failures_exit_with_their_code(start_echo, env: dict[str, str], code: int, message: str) -> None:
+    server = start_echo(**env)
+    assert server.wait_exit(30) == code
+    assert message in server.log()
+    assert "Traceback" not in server.log()
