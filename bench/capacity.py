@@ -2,14 +2,9 @@
 
 For each model, one replica (MAX_INFLIGHT=1, both CPUs) serves each photo size back to back:
 that is the service time S. A replica then does 3600 / mean(S) images an hour. How many
-replicas a rate needs at a p95 target comes from the M/G/c queue the platform forms in front of
-the pods (Knative's queue-proxy and activator, the OpenFaaS gateway's queue): an arrival waits
-with the Erlang C probability, its wait is exponential with M/M/c's rate cμ − λ slowed by
-(1 + Cs²) / 2 for service times that are not exponential (the Allen–Cunneen approximation), and
-the response time is that wait plus a service time drawn from the measured ones; its p95 is
-found by bisection. For M/M/c this is exact. One point is checked for real: Poisson arrivals
-queued in front of one replica at half its capacity, measured p95 beside the estimate. Written
-to build/capacity.md and build/capacity.json.
+replicas a rate needs at a p95 target comes from harness/queueing.py (M/G/c). One point is
+checked for real: Poisson arrivals queued in front of one replica at half its capacity, measured
+p95 beside the estimate. Written to build/capacity.md and build/capacity.json.
 """
 
 from __future__ import annotations
