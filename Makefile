@@ -7,6 +7,7 @@ PY := $(VENV)/bin/python
 MODEL ?= $(or $(REMBG_MODEL),u2net)
 HOST ?= 127.0.0.1
 PORT ?= 8080
+METRICS_PORT ?= 8081
 # Models live here unless the caller points U2NET_HOME elsewhere (rembg's own variable).
 export U2NET_HOME ?= $(CURDIR)/.models
 # For the tests and benchmarks, which import rembg themselves: it compiles pymatting's numba code on
@@ -18,7 +19,7 @@ RUN := PYTHONPATH=$(PYPATH) $(PY)
 REQUIREMENTS := requirements-dev.txt requirements.lock functions/remove-bg/requirements.txt \
 	template/python3-rembg/requirements.txt
 
-.PHONY: help venv model serve test test-load soak capacity memory lint format lock bench image test-container clean
+.PHONY: help venv model serve test prometheus monitor test-load soak capacity memory lint format lock bench image test-container clean
 IMAGE ?= remove-bg:latest
 
 help:
@@ -26,6 +27,7 @@ help:
 	@echo "make test    - install, fetch the test models and run lint + the test suite"
 	@echo "make model   - fetch MODEL into U2NET_HOME ($(U2NET_HOME)), md5-checked"
 	@echo "make lint    - ruff check and format check"
+	@echo "make monitor - Prometheus on 127.0.0.1:9090 with the alert rules, scraping make serve"
 	@echo "make test-load - overload and SIGTERM under load on loopback (about 2 min)"
 	@echo "make soak    - $(SOAK_SECONDS) s at 2x one replica's capacity: lost requests, memory drift, p95"
 	@echo "make capacity - service times, replicas for a rate at a p95 target, cost per 1000 images"
@@ -54,7 +56,8 @@ model: venv
 	$(RUN) -m function.fetch $(MODEL)
 
 serve: model
-	HOST=$(HOST) PORT=$(PORT) REMBG_MODEL=$(MODEL) $(RUN) template/python3-rembg/index.py
+	HOST=$(HOST) PORT=$(PORT) METRICS_PORT=$(METRICS_PORT) LOG_FORMAT=$${LOG_FORMAT:-text} REMBG_MODEL=$(MODEL) \
+		$(RUN) template/python3-rembg/index.py
 
 lint: venv
 	$(PY) -m ruff check .
@@ -64,9 +67,20 @@ format: venv
 	$(PY) -m ruff check --fix .
 	$(PY) -m ruff format .
 
-test: venv lint tests/js/node_modules/.installed
+test: venv lint tests/js/node_modules/.installed prometheus
 	$(RUN) -m function.fetch u2netp u2net
 	$(RUN) -m pytest
+
+# Debian's Prometheus server and promtool (rule tests, the real-Prometheus test, make monitor).
+prometheus:
+	scripts/prometheus.sh
+
+# A local Prometheus on 127.0.0.1:9090 with monitoring/prometheus.yml and the alert rules,
+# scraping `make serve` (run that in another terminal) on its metrics port 8081.
+monitor: prometheus
+	mkdir -p build/prometheus
+	prometheus --config.file=monitoring/prometheus.yml --storage.tsdb.path=build/prometheus \
+		--web.listen-address=127.0.0.1:9090
 
 $(VENV)/.bench-installed: $(VENV)/.installed bench/requirements.txt
 	$(PY) -m pip install --quiet -r bench/requirements.txt -c requirements.lock

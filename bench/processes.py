@@ -37,6 +37,7 @@ def start_ours(python: str, model: str, env: dict[str, str], log: Path, max_infl
         "PYTHONPATH": str(PYTHONPATH),
         "HOST": "127.0.0.1",
         "PORT": str(port),
+        "METRICS_PORT": str(free_port()),
         "REMBG_MODEL": model,
         "MAX_INFLIGHT": str(max_inflight),
         "LOG_LEVEL": "WARNING",

@@ -47,7 +47,9 @@ class Event:
     body = Path(sys.argv[1]).read_bytes()
     headers = {"Content-Type": "application/octet-stream"}
     method, path = "POST", "/"
-status = function.handle(Event(), None)["statusCode"]
+class Context:
+    fields = {}
+status = function.handle(Event(), Context())["statusCode"]
 print(json.dumps({"baseline": baseline, "peak": peak(), "status": status}))
 """
 

@@ -15,7 +15,7 @@ from harness.processes import ROOT, free_port
 
 def test_make_serve_honours_rembg_model_from_the_environment(tmp_path: Path) -> None:
     port = free_port()
-    env = {**os.environ, "REMBG_MODEL": "u2netp", "PORT": str(port)}
+    env = {**os.environ, "REMBG_MODEL": "u2netp", "PORT": str(port), "METRICS_PORT": str(free_port())}
     env.pop("MODEL", None)
     log = tmp_path / "serve.log"
     with log.open("wb") as out:

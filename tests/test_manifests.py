@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from harness.processes import ROOT
-from settings import parse_duration
+from settings import DEFAULT_METRICS_PORT, DEFAULT_TOKEN_FILE, parse_duration
 
 BIN = Path(sys.executable).parent
 CRD = ROOT / "knative" / "schema" / "knative-serving-service-crd.yaml"
@@ -83,6 +83,8 @@ def _function_problems(function: dict) -> list[str]:
         for timeout in ("read_timeout", "write_timeout", "exec_timeout")
         if timeout in environment and parse_duration(str(environment[timeout])) >= GATEWAY_TIMEOUT_SECONDS
     ]
+    if (function.get("annotations") or {}) != SCRAPE_ANNOTATIONS:
+        problems.append(f"the pod annotations say where Prometheus finds the metrics: {SCRAPE_ANNOTATIONS}")
     return problems
 
 
@@ -109,6 +111,13 @@ def _standard_problems(function: dict) -> list[str]:
         problems.append("scale to zero is what the Standard file is for")
     parse_duration(labels.get("com.openfaas.scale.zero-duration", ""))
     return problems
+
+
+SCRAPE_ANNOTATIONS = {
+    "prometheus.io/scrape": "true",
+    "prometheus.io/port": str(DEFAULT_METRICS_PORT),
+    "prometheus.io/path": "/metrics",
+}
 
 
 def strict(schema: object) -> object:
@@ -219,3 +228,16 @@ def test_knative_settings_fit_the_function(knative_service: dict) -> None:
     assert container["readinessProbe"]["timeoutSeconds"] == 1
     assert container["resources"]["limits"] == {"cpu": "2", "memory": "2Gi"}
     assert container["securityContext"]["runAsUser"] == 10001
+    assert SCRAPE_ANNOTATIONS.items() <= annotations.items()
+    (mount,) = container["volumeMounts"]
+    (volume,) = spec["volumes"]
+    assert volume["secret"] == {"secretName": "remove-bg-token", "optional": True}, "no Secret, no token"
+    assert f"{mount['mountPath']}/{volume['secret']['secretName']}" == DEFAULT_TOKEN_FILE
+
+
+@pytest.mark.parametrize("name", ["stack.yml", "stack.standard.yml"])
+def test_the_stack_files_show_how_the_token_secret_is_wired(name: str) -> None:
+    text = (ROOT / name).read_text()
+    secret = Path(DEFAULT_TOKEN_FILE).name  # OpenFaaS mounts secret NAME at /var/openfaas/secrets/NAME
+    assert f"#   - {secret}\n" in text, "commented: OpenFaaS refuses to deploy with a missing secret"
+    assert f"faas-cli secret create {secret}" in text

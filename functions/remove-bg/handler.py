@@ -2,24 +2,24 @@
 
 The shape is Knative func-python's function object: start() reads the function's own settings
 and loads the model before the template reports ready; handle() answers every request with
-{statusCode, body, headers}, the client's own mistakes included (as a JSON 4xx); stop() lets the
-image threads go. The template knows nothing else about images.
+{statusCode, body, headers}, the client's own mistakes included (as a JSON 4xx), and adds its
+facts (sizes, stage times, model) to the context's fields for the request's log line; stop() lets
+the image threads go. The template knows nothing else about images.
 """
 
 from __future__ import annotations
 
-import logging
+import time
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+from . import metrics
 from .config import Settings
 from .cpu import usable_cpus
 from .errors import JSON_TYPE, ApiError
 from .intake import image_bytes
-from .model import open_session
+from .model import locate, open_session
 from .pipeline import Pipeline, PipelineOptions
-
-log = logging.getLogger(__name__)
 
 
 class Event(Protocol):
@@ -29,19 +29,33 @@ class Event(Protocol):
     path: str
 
 
+class Context(Protocol):
+    fields: dict[str, Any]  # facts for the request's log line; never image bytes
+
+
+# The routes clients are told about (`/` and the name of what it does); any other path is served too.
+ROUTES = ("/", "/remove-background")
+
+
 def new() -> RemoveBg:
     return RemoveBg()
 
 
 class RemoveBg:
+    routes = ROUTES
+
     def __init__(self) -> None:
         self._pipeline: Pipeline | None = None
+        self._model = ""
 
     def start(self, env: Mapping[str, str]) -> None:
         """Read the settings (ConfigError names a bad one) and load the model, once per process."""
         settings = Settings.from_env(env)
         cpus = usable_cpus()
+        started = time.perf_counter()
         session = open_session(settings.model, settings.threads or cpus)
+        metrics.model_loaded(settings.model, locate(settings.model), time.perf_counter() - started)
+        self._model = settings.model
         self._pipeline = Pipeline(
             session,
             PipelineOptions(
@@ -60,14 +74,25 @@ class RemoveBg:
         if pipeline is not None:
             pipeline.close()
 
-    def handle(self, event: Event, context: object) -> dict[str, Any]:
+    def handle(self, event: Event, context: Context) -> dict[str, Any]:
         if self._pipeline is None:
             raise RuntimeError("handle() called before start()")
+        context.fields["model"] = self._model
         try:
             result = self._pipeline.run(image_bytes(event.body, event.headers.get("Content-Type")))
         except ApiError as error:
-            log.info("%s %s -> %d %s: %s", event.method, event.path, error.status, error.code, error.message)
+            context.fields["detail"] = error.message
             return {"statusCode": error.status, "body": error.body(), "headers": {"Content-Type": JSON_TYPE}}
+        metrics.image_done(result.seconds, result.source_size)
+        context.fields.update(
+            {
+                "format": result.source_format,
+                "input": "{}x{}".format(*result.source_size),
+                "output": "{}x{}".format(*result.size),
+                "megapixels": round(result.source_size[0] * result.source_size[1] / 1e6, 2),
+                **{f"{stage}_ms": round(seconds * 1000, 1) for stage, seconds in result.seconds.items()},
+            }
+        )
         return {
             "statusCode": 200,
             "body": result.png,

@@ -31,6 +31,11 @@ class Refusal(Exception):
         self.status, self.code, self.message = int(status), code, message
 
 
+def unauthorized() -> Refusal:
+    message = "this function needs its token: Authorization: Bearer <token>, or Basic with the token as password"
+    return Refusal(HTTPStatus.UNAUTHORIZED, "unauthorized", message)
+
+
 def not_found(path: str) -> Refusal:
     return Refusal(HTTPStatus.NOT_FOUND, "not_found", f"no such endpoint: {path}")
 

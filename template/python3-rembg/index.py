@@ -1,9 +1,12 @@
-"""The python3-rembg template: HTTP, health, the in-flight limit and draining around one function.
+"""The python3-rembg template: HTTP, health, the token, the in-flight limit, metrics, request logs
+and draining around one function.
 
 The function is `function.handler`: its new() returns an object with start(env), handle(event,
-context) → {statusCode, body, headers}, ready() and stop(). The server listens on $PORT at once
-and runs start() in the background (health says 503 until ready() is true), hands each POST to
-handle(), and on SIGTERM stops taking work, finishes what is in flight, calls stop() and exits 0.
+context) → {statusCode, body, headers}, ready() and stop(), and may name its POST routes in
+`routes` (for the metrics' route label). The server listens on $PORT at once and runs start() in
+the background (health says 503 until ready() is true), hands each POST to handle(), and on
+SIGTERM stops taking work, finishes what is in flight, calls stop() and exits 0. What the function
+puts in `context.fields` joins the request's log line.
 
 start() raising ValueError means a bad setting (exit 2, its message names the variable); any
 other exception means the function cannot start (exit 1).
@@ -20,15 +23,19 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Flask, Response, request
+import auth
+import logs
+import metrics
+import outcome
+from flask import Flask, Response, g, request
 from werkzeug.datastructures import Headers
 from werkzeug.exceptions import HTTPException
 
 from arenas import limit_arenas
-from errors import JSON_TYPE, Refusal, busy, error_body, not_found, retry_after, unavailable
+from errors import JSON_TYPE, Refusal, busy, error_body, not_found, retry_after, unauthorized, unavailable
 from function import handler
 from lifecycle import Lifecycle
-from serve import Limits, Server
+from serve import Limits, Refused, Server
 from settings import ServerSettings, SettingError
 
 log = logging.getLogger("remove-bg")
@@ -51,13 +58,45 @@ class Event:
 
 @dataclass
 class Context:
+    call_id: str
     hostname: str = field(default_factory=lambda: os.getenv("HOSTNAME", "localhost"))
+    fields: dict[str, Any] = field(default_factory=dict)  # the function's facts for the log line
 
 
-def create_app(function: Any, lifecycle: Lifecycle) -> Flask:
+def create_app(function: Any, lifecycle: Lifecycle, token: str | None = None) -> Flask:
     app = Flask(__name__)
     # Flask answers OPTIONS on every route by itself; this function has nothing to say to it but 405.
     app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
+    routes = metrics.Routes(getattr(function, "routes", ("/",)))
+
+    @app.before_request
+    def begin() -> None:
+        g.started = time.perf_counter()
+        g.call_id = outcome.call_id(request.headers.get("X-Call-Id"))
+        g.fields = {}
+
+    @app.after_request
+    def finish(response: Response) -> Response:
+        response.headers["X-Call-Id"] = g.call_id
+        if request.method == "GET" and request.path.startswith("/_/"):
+            return response  # probes: every 2 s from each platform, neither counted nor logged
+        status = response.status_code
+        body = response.get_data() if status >= 400 else b""  # error bodies are small JSON
+        outcome.record(
+            outcome.Outcome(
+                call_id=g.call_id,
+                method=request.method,
+                route=routes.label(request.path),
+                status=status,
+                seconds=time.perf_counter() - g.started,
+                bytes_in=g.get("bytes_in", request.content_length or 0),
+                bytes_out=response.content_length or 0,
+                code=outcome.error_code(status, response.content_type, body),
+                fields=g.fields,
+            ),
+            counted=request.method == "POST",
+        )
+        return response
 
     @app.get("/_/health")
     def health() -> Response:
@@ -72,6 +111,8 @@ def create_app(function: Any, lifecycle: Lifecycle) -> Flask:
     @app.post("/", defaults={"path": ""})
     @app.post("/<path:path>")
     def invoke(path: str) -> Response:
+        if token is not None and not auth.authorized(request.headers.get("Authorization"), token):
+            raise unauthorized()
         if path.startswith("_/"):
             raise not_found(request.path)
         if lifecycle.draining:
@@ -81,22 +122,36 @@ def create_app(function: Any, lifecycle: Lifecycle) -> Flask:
         if not lifecycle.try_enter():
             raise busy(lifecycle.max_inflight)
         try:
+            body = request.get_data(cache=False)
+            g.bytes_in = len(body)
             event = Event(
-                body=request.get_data(cache=False),
+                body=body,
                 headers=request.headers,
                 method=request.method,
                 query=request.args.to_dict(),
                 path=request.path,
             )
-            result: dict[str, Any] = function.handle(event, Context())
+            context = Context(call_id=g.call_id)
+            g.fields = context.fields
+            result: dict[str, Any] = function.handle(event, context)
         finally:
             lifecycle.leave()
         return Response(result["body"], result.get("statusCode", 200), result.get("headers"))
 
+    _answer_errors(app)
+    return app
+
+
+def _answer_errors(app: Flask) -> None:
+    """Every error as the JSON body, whoever raised it."""
+
     @app.errorhandler(Refusal)
     def refused(error: Refusal) -> Response:
-        log.info("%s %s -> %d %s: %s", request.method, request.path, error.status, error.code, error.message)
-        return _error_response(error.status, error.code, error.message)
+        log.debug("%s %s -> %d %s: %s", request.method, request.path, error.status, error.code, error.message)
+        response = _error_response(error.status, error.code, error.message)
+        if error.status == 401:
+            response.headers.extend(("WWW-Authenticate", challenge) for challenge in auth.CHALLENGES)
+        return response
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:
@@ -111,8 +166,6 @@ def create_app(function: Any, lifecycle: Lifecycle) -> Flask:
     def unexpected(error: Exception) -> Response:
         log.exception("unexpected error on %s %s", request.method, request.path)
         return _error_response(500, "internal", "internal error")
-
-    return app
 
 
 def _error_response(status: int, code: str, message: str) -> Response:
@@ -129,8 +182,9 @@ class Service:
         self.settings = settings
         self.function = function
         self.lifecycle = Lifecycle(settings.max_inflight, function.ready)
+        self.routes = metrics.Routes(getattr(function, "routes", ("/",)))
         self.server = Server(
-            create_app(function, self.lifecycle),
+            create_app(function, self.lifecycle, settings.token),
             host=settings.host,
             port=settings.port,
             threads=settings.max_inflight + SPARE_THREADS,
@@ -140,6 +194,7 @@ class Service:
                 max_connections=settings.max_connections,
                 read_timeout=settings.read_timeout_seconds,
             ),
+            on_refusal=self._refused,
         )
         self.exit_code = 0
 
@@ -147,8 +202,21 @@ class Service:
         started = time.perf_counter()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, self._on_signal)
+        lifecycle = self.lifecycle
+        metrics.watch(lambda: lifecycle.inflight, self.settings.max_inflight, lambda: lifecycle.health()[0] == 200)
+        try:
+            metrics.serve(self.settings.host, self.settings.metrics_port)
+        except OSError as exc:
+            log.error("cannot serve metrics on %s:%d: %s", self.settings.host, self.settings.metrics_port, exc)
+            return EXIT_CANNOT_START
         threading.Thread(target=self._start, args=(started,), name="start", daemon=True).start()
-        log.info("listening on %s:%d", self.settings.host, self.server.port)
+        log.info(
+            "listening on %s:%d, metrics on :%d%s",
+            self.settings.host,
+            self.server.port,
+            self.settings.metrics_port,
+            ", token required" if self.settings.token else "",
+        )
         self.server.serve()
         self.function.stop()
         log.info("stopped with exit code %d", self.exit_code)
@@ -170,6 +238,22 @@ class Service:
             self._fail(EXIT_CANNOT_START)
             return
         log.info("ready in %.2f s", time.perf_counter() - started)
+
+    def _refused(self, refusal: Refused) -> None:
+        """A request waitress answered itself (413, 429 before the body, 400 for a broken request)."""
+        outcome.record(
+            outcome.Outcome(
+                call_id=outcome.call_id(None),
+                method=refusal.method,
+                route=self.routes.label(refusal.path),
+                status=refusal.status,
+                seconds=refusal.seconds,
+                bytes_in=refusal.bytes_in,
+                bytes_out=refusal.bytes_out,
+                code=refusal.code,
+            ),
+            counted=refusal.method == "POST",
+        )
 
     def _fail(self, code: int) -> None:
         self.exit_code = code
@@ -194,10 +278,10 @@ def main() -> int:
     try:
         settings = ServerSettings.from_env()
     except SettingError as exc:
-        logging.basicConfig(format="%(levelname)s %(name)s: %(message)s")
+        logs.configure("INFO", os.environ.get("LOG_FORMAT", "json").lower())
         log.error("configuration error: %s", exc)
         return EXIT_BAD_SETTING
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure(settings.log_level, settings.log_format)
     return Service(settings, handler.new()).run()
 
 

@@ -24,6 +24,10 @@ class Lifecycle:
         return self._function_ready()
 
     @property
+    def inflight(self) -> int:
+        return self._inflight
+
+    @property
     def draining(self) -> bool:
         return self._draining
 

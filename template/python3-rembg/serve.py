@@ -62,6 +62,19 @@ OUTBUF_IN_MEMORY = 1 << 30  # larger than any response this server should send
 
 
 @dataclass(frozen=True)
+class Refused:
+    """A request waitress answered itself, for the caller's metrics and log."""
+
+    method: str
+    path: str
+    status: int
+    code: str
+    seconds: float
+    bytes_in: int
+    bytes_out: int
+
+
+@dataclass(frozen=True)
 class Limits:
     max_body_bytes: int
     max_buffered_bytes: int
@@ -109,12 +122,26 @@ class _JsonErrorTask(ErrorTask):
             self.response_headers.append(("Retry-After", "1"))
         else:
             message = f"{error.reason}: {error.body}"
-        body = error_body(status, WAITRESS_CODES.get(status, "internal"), message)
+        code = WAITRESS_CODES.get(status, "internal")
+        body = error_body(status, code, message)
         self.status = f"{status} {HTTPStatus(status).phrase}"
         self.response_headers.append(("Content-Type", JSON_TYPE))
         self.set_close_on_finish()
         self.content_length = len(body)
         self.write(body)
+        # A request refused while its request line was still unparsed has no method or path yet.
+        request = self.request
+        self.channel.server.on_refusal(
+            Refused(
+                method=getattr(request, "command", None) or "",
+                path=getattr(request, "path", None) or "",
+                status=status,
+                code=code,
+                seconds=time.time() - request.started,
+                bytes_in=max(request.content_length, 0),
+                bytes_out=len(body),
+            )
+        )
 
 
 class _Channel(HTTPChannel):
@@ -169,6 +196,7 @@ class _Channel(HTTPChannel):
 class _Server(TcpWSGIServer):
     channel_class = _Channel
     limits: Limits
+    on_refusal: Callable[[Refused], None]
     evictions = 0
 
     def reserve(self, request: _Request, need: int) -> bool:
@@ -234,6 +262,7 @@ class Server:
         port: int,
         threads: int,
         limits: Limits,
+        on_refusal: Callable[[Refused], None] = lambda refused: None,
     ) -> None:
         self._map: dict[int, Any] = {}
         self._stopping = threading.Event()
@@ -255,6 +284,7 @@ class Server:
             ident=IDENT,
         )
         self._wsgi.limits = limits
+        self._wsgi.on_refusal = on_refusal
 
     @property
     def port(self) -> int:

@@ -1,4 +1,4 @@
-"""The server's settings, read from the environment once: where to listen, and every limit.
+"""The server's settings, read from the environment once: where to listen, every limit, logs, metrics, the token.
 
 The function reads its own settings in its start(); these are the platform's. Each has a named
 default, and a bad value raises SettingError naming the variable, so start-up stops (exit 2)
@@ -12,6 +12,7 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TypeVar
 
 DEFAULT_HOST = "0.0.0.0"
@@ -25,6 +26,11 @@ DEFAULT_MAX_CONNECTIONS = 100
 BUFFERED_BODIES = 4
 DEFAULT_LOG_LEVEL = "INFO"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+LOG_FORMATS = ("json", "text")
+# The port OpenFaaS' own watchdog serves its metrics on; never the function's public port.
+DEFAULT_METRICS_PORT = 8081
+# Where OpenFaaS mounts a secret named remove-bg-token (Knative mounts a Secret volume the same way).
+DEFAULT_TOKEN_FILE = "/var/openfaas/secrets/remove-bg-token"
 
 Number = TypeVar("Number", int, float)
 
@@ -46,6 +52,9 @@ class ServerSettings:
     read_timeout_seconds: float = DEFAULT_READ_TIMEOUT_SECONDS
     drain_seconds: float = DEFAULT_DRAIN_SECONDS
     log_level: str = DEFAULT_LOG_LEVEL
+    log_format: str = "json"
+    metrics_port: int = DEFAULT_METRICS_PORT
+    token: str | None = None  # POSTs must carry it when set; read from the token file
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ServerSettings:
@@ -62,7 +71,23 @@ class ServerSettings:
             # OpenFaaS names: the of-watchdog drains for write_timeout; DRAIN_SECONDS wins if set.
             drain_seconds=read.seconds("DRAIN_SECONDS", read.duration("write_timeout", DEFAULT_DRAIN_SECONDS)),
             log_level=read.level("LOG_LEVEL", DEFAULT_LOG_LEVEL),
+            log_format=read.one_of("LOG_FORMAT", "json", LOG_FORMATS),
+            metrics_port=read.metrics_port(),
+            token=read_token(Path(read.text("TOKEN_FILE") or DEFAULT_TOKEN_FILE)),
         )
+
+
+def read_token(path: Path) -> str | None:
+    """The token in `path`; None when there is no such file. Empty or unreadable: SettingError."""
+    if not path.exists():
+        return None
+    try:
+        token = path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SettingError(f"TOKEN_FILE={str(path)!r}: cannot be read ({exc.__class__.__name__})") from None
+    if not token:
+        raise SettingError(f"TOKEN_FILE={str(path)!r}: the file is empty; put the token in it or remove it")
+    return token
 
 
 class _Env:
@@ -85,10 +110,21 @@ class _Env:
         return self._read(name, default, parse_duration, "a duration such as 30s, 1m5s or 500ms", 0.001, high=None)
 
     def level(self, name: str, default: str) -> str:
-        value = (self.text(name) or default).upper()
-        if value not in LOG_LEVELS:
-            raise SettingError(f"{name}={value!r}: expected one of {', '.join(LOG_LEVELS)}")
+        return self.one_of(name, default.lower(), tuple(level.lower() for level in LOG_LEVELS)).upper()
+
+    def one_of(self, name: str, default: str, allowed: tuple[str, ...]) -> str:
+        value = (self.text(name) or default).lower()
+        if value not in allowed:
+            raise SettingError(f"{name}={value!r}: expected one of {', '.join(allowed)}")
         return value
+
+    def metrics_port(self) -> int:
+        port = self.integer("METRICS_PORT", DEFAULT_METRICS_PORT, low=1, high=65535)
+        if port == self.integer("PORT", DEFAULT_PORT, low=1, high=65535):
+            raise SettingError(
+                f"METRICS_PORT={port}: must differ from PORT, so the function's route never serves metrics"
+            )
+        return port
 
     def _read(
         self, name: str, default: Number, convert: Callable[[str], Number], form: str, low: float, *, high: float | None

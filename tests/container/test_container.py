@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import subprocess
 import threading
 import time
@@ -115,3 +116,24 @@ def test_docker_stop_lets_the_request_in_flight_finish(container_factory) -> Non
     state = container.state()
     assert state["ExitCode"] == 0, container.logs()
     assert "draining" in container.logs()
+
+
+def test_metrics_json_logs_and_the_token_under_the_pod_profile(container_factory, tmp_path) -> None:
+    """The token file mounted where OpenFaaS mounts secrets; metrics on their own port; JSON logs."""
+    token = tmp_path / "remove-bg-token"
+    token.write_text("container-token\n")
+    token.chmod(0o644)
+    container: Container = container_factory(flags=("-v", f"{token}:/var/openfaas/secrets/remove-bg-token:ro"))
+    container.wait_ready()
+    assert container.post(images.jpeg()).status_code == 401
+    answer = container.post(images.jpeg(), headers={"Authorization": "Bearer container-token", "X-Call-Id": "c-1"})
+    assert answer.status_code == 200
+    metrics = requests.get(f"http://127.0.0.1:{container.metrics_port}/metrics", timeout=2).text
+    assert 'remove_bg_requests_total{route="/",status="200"} 1.0' in metrics
+    assert 'remove_bg_requests_total{route="/",status="401"} 1.0' in metrics
+    assert "remove_bg_ready 1.0" in metrics
+    assert "process_resident_memory_bytes" in metrics
+    lines = [json.loads(line) for line in container.logs().splitlines() if line.startswith("{")]
+    (line,) = [line for line in lines if line.get("call_id") == "c-1"]
+    assert (line["status"], line["model"]) == (200, "u2net")
+    assert "container-token" not in container.logs()

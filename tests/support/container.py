@@ -24,7 +24,8 @@ def docker(*args: str, check: bool = True) -> str:
 class Container:
     def __init__(self, env: dict[str, str] | None = None, flags: tuple[str, ...] = ()) -> None:
         self.port = free_port()
-        flags = [*flags, "-e", f"PORT={self.port}"]
+        self.metrics_port = free_port()
+        flags = [*flags, "-e", f"PORT={self.port}", "-e", f"METRICS_PORT={self.metrics_port}"]
         for key, value in (env or {}).items():
             flags += ["-e", f"{key}={value}"]
         self.started = time.perf_counter()

@@ -21,6 +21,7 @@ class ServerProcess:
         self, log_path: Path, env: dict[str, str], unset: tuple[str, ...] = (), pythonpath: Path = PYTHONPATH
     ) -> None:
         self.port = free_port()
+        self.metrics_port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
         full_env = {
@@ -28,6 +29,7 @@ class ServerProcess:
             "PYTHONPATH": str(pythonpath),
             "HOST": "127.0.0.1",
             "PORT": str(self.port),
+            "METRICS_PORT": str(self.metrics_port),
             "U2NET_HOME": str(MODEL_HOME),
             **env,
         }
@@ -71,6 +73,12 @@ class ServerProcess:
             return self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
             raise AssertionError(f"server still running after {timeout} s:\n{self.log()}") from None
+
+    def metrics(self) -> str:
+        """The Prometheus exposition from the metrics port."""
+        response = requests.get(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=2)
+        assert response.status_code == 200
+        return response.text
 
     def post(self, body: bytes, path: str = "/", **kwargs: object) -> requests.Response:
         return requests.post(self.url + path, data=body, timeout=120, **kwargs)

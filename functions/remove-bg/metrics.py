@@ -1,0 +1,37 @@
+"""The function's own Prometheus metrics: where an image's time goes, how large inputs are, which model.
+
+They live in prometheus-client's default registry, which the template serves on its metrics port
+beside its own request metrics.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from prometheus_client import Gauge, Histogram, Info
+
+from .fetch import md5_of
+
+# One stage of one image: milliseconds for a small decode, seconds for the model on a slow CPU.
+STAGE_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 30.0, 60.0)
+# Upright input sizes: chat thumbnails, phone photos (12 MP), and up to the largest accepted.
+MEGAPIXEL_BUCKETS = (0.1, 0.3, 0.5, 1.0, 2.0, 4.0, 8.0, 12.0, 16.0, 25.0, 50.0, 100.0)
+
+STAGE_SECONDS = Histogram("remove_bg_stage_seconds", "One stage of one image.", ["stage"], buckets=STAGE_BUCKETS)
+INPUT_MEGAPIXELS = Histogram("remove_bg_input_megapixels", "The upright input's size.", buckets=MEGAPIXEL_BUCKETS)
+MODEL_LOAD_SECONDS = Gauge("remove_bg_model_load_seconds", "How long loading the model took at start-up.")
+MODEL = Info("remove_bg_model", "The model this process serves, and its file's md5.")
+
+
+def model_loaded(name: str, path: Path, seconds: float) -> None:
+    MODEL_LOAD_SECONDS.set(seconds)
+    MODEL.info({"model": name, "md5": "pending"})
+    # The file's md5 takes a few hundred milliseconds for u2net: worked out after ready, not before.
+    threading.Thread(target=lambda: MODEL.info({"model": name, "md5": md5_of(path)}), daemon=True).start()
+
+
+def image_done(seconds: dict[str, float], source_size: tuple[int, int]) -> None:
+    for stage, spent in seconds.items():
+        STAGE_SECONDS.labels(stage=stage).observe(spent)
+    INPUT_MEGAPIXELS.observe(source_size[0] * source_size[1] / 1e6)

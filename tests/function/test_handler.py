@@ -1,0 +1,83 @@
+"""The function object as the template drives it: start, handle with its facts and metrics, stop."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from prometheus_client import REGISTRY
+from werkzeug.datastructures import Headers
+
+from function import handler
+from function.config import ConfigError
+from function.fetch import md5_of
+from function.model import locate
+from tests.support import images
+
+
+@dataclass
+class Event:
+    body: bytes
+    headers: Headers = field(default_factory=Headers)
+    method: str = "POST"
+    path: str = "/"
+
+
+@dataclass
+class Context:
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+@pytest.fixture(scope="module")
+def function():
+    started = handler.new()
+    assert not started.ready()
+    started.start({"REMBG_MODEL": "u2netp"})
+    assert started.ready()
+    yield started
+    started.stop()
+    assert not started.ready()
+
+
+def _sample(name: str, labels: dict[str, str] | None = None) -> float:
+    return REGISTRY.get_sample_value(name, labels or {}) or 0.0
+
+
+def test_a_cutout_with_its_facts_and_metrics(function) -> None:
+    before = _sample("remove_bg_stage_seconds_count", {"stage": "mask"})
+    pixels_before = _sample("remove_bg_input_megapixels_count")
+    context = Context()
+    result = function.handle(Event(images.jpeg()), context)
+    assert result["statusCode"] == 200
+    assert result["headers"]["Content-Type"] == "image/png"
+    assert context.fields["model"] == "u2netp"
+    assert context.fields["input"] == "{}x{}".format(*images.photo().size)
+    assert {"decode_ms", "mask_ms", "cutout_ms", "megapixels"} <= set(context.fields)
+    assert _sample("remove_bg_stage_seconds_count", {"stage": "mask"}) == before + 1
+    assert _sample("remove_bg_input_megapixels_count") == pixels_before + 1
+    assert _sample("remove_bg_model_load_seconds") > 0
+
+
+def test_the_model_info_names_the_file_s_md5(function) -> None:
+    expected = md5_of(locate("u2netp"))
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not _sample("remove_bg_model_info", {"model": "u2netp", "md5": expected}):
+        time.sleep(0.05)
+    assert _sample("remove_bg_model_info", {"model": "u2netp", "md5": expected}) == 1.0
+
+
+def test_a_client_mistake_is_the_function_s_own_json_4xx(function) -> None:
+    context = Context()
+    result = function.handle(Event(b"not a picture"), context)
+    assert result["statusCode"] == 415
+    assert result["headers"]["Content-Type"] == "application/json"
+    assert b'"code": "unsupported_image"' in result["body"]
+    assert context.fields["detail"]
+
+
+def test_a_bad_setting_is_a_value_error_naming_it() -> None:
+    with pytest.raises(ConfigError, match="MAX_PIXELS") as caught:
+        handler.new().start({"MAX_PIXELS": "many"})
+    assert isinstance(caught.value, ValueError)

@@ -1,0 +1,83 @@
+"""The optional token: what counts as carrying it, and the server with a token file (the echo function)."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+import pytest
+import requests
+from auth import authorized, presented
+
+from tests.support.checks import assert_error
+
+TOKEN = "s3cret-token"
+
+
+def _basic(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+@pytest.mark.parametrize(
+    ("header", "token"),
+    [
+        (f"Bearer {TOKEN}", TOKEN),
+        (f"bearer   {TOKEN} ", TOKEN),
+        (_basic("anyone", TOKEN), TOKEN),
+        (_basic("", TOKEN), TOKEN),
+        (_basic("user", "pass:with:colons"), "pass:with:colons"),
+        (None, None),
+        ("", None),
+        ("Bearer", None),
+        ("Basic !!!not-base64", None),
+        ("Basic " + base64.b64encode(b"no colon").decode(), None),
+        ("Digest abc", None),
+    ],
+)
+def test_the_token_a_header_carries(header: str | None, token: str | None) -> None:
+    assert presented(header) == token
+
+
+def test_only_the_exact_token_is_authorized() -> None:
+    assert authorized(f"Bearer {TOKEN}", TOKEN)
+    assert not authorized(f"Bearer {TOKEN}x", TOKEN)
+    assert not authorized(f"Bearer {TOKEN[:-1]}", TOKEN)
+    assert not authorized(_basic(TOKEN, "wrong"), TOKEN), "the token is the password, not the user"
+    assert not authorized(None, TOKEN)
+
+
+def test_with_a_token_file_every_post_needs_the_token_and_probes_stay_open(start_echo, tmp_path: Path) -> None:
+    token_file = tmp_path / "remove-bg-token"
+    token_file.write_text(TOKEN + "\n")
+    server = start_echo(TOKEN_FILE=str(token_file)).wait_ready()
+    for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": _basic("u", "wrong")}):
+        refused = server.post(b"abc", headers=headers)
+        assert_error(refused, 401, "unauthorized")
+        assert {'Bearer realm="remove-bg"', 'Basic realm="remove-bg", charset="UTF-8"'} <= set(
+            refused.raw.headers.getlist("WWW-Authenticate")
+        )
+    assert server.post(b"abc", headers={"Authorization": f"Bearer {TOKEN}"}).json()["bytes"] == 3
+    assert server.post(b"abcd", headers={"Authorization": _basic("pixian-user", TOKEN)}).json()["bytes"] == 4
+    assert requests.get(server.url + "/_/health", timeout=2).status_code == 200
+    assert requests.get(server.url + "/_/ready", timeout=2).status_code == 200
+    metrics = server.metrics()
+    assert 'remove_bg_requests_total{route="/",status="401"} 3.0' in metrics
+    assert 'remove_bg_errors_total{code="unauthorized"} 3.0' in metrics
+    assert TOKEN not in server.log(), "the token is never logged"
+
+
+def test_without_the_file_there_is_no_token(start_echo, tmp_path: Path) -> None:
+    server = start_echo(TOKEN_FILE=str(tmp_path / "absent")).wait_ready()
+    assert server.post(b"abc").status_code == 200
+
+
+@pytest.mark.parametrize(("content", "message"), [("", "is empty"), (None, "cannot be read")])
+def test_an_empty_or_unreadable_token_file_stops_start_up(start_echo, tmp_path: Path, content, message: str) -> None:
+    token_file = tmp_path / "remove-bg-token"
+    if content is None:
+        token_file.mkdir()  # there, but not a file anyone can read a token from
+    else:
+        token_file.write_text(content)
+    server = start_echo(TOKEN_FILE=str(token_file))
+    assert server.wait_exit(30) == 2
+    assert "TOKEN_FILE=" in server.log() and message in server.log()
