@@ -59,6 +59,9 @@ def test_at_the_inflight_limit_another_request_gets_429(start_server, slow_body:
         # Probes still answer within OpenFaaS' 1 s probe timeout while the image is in work.
         assert requests.get(server.url + "/_/health", timeout=1).status_code == 200
         assert requests.get(server.url + "/_/ready", timeout=1).status_code == 429
+        # And so does the metrics port, which shows the image in work.
+        metrics = requests.get(f"http://127.0.0.1:{server.metrics_port}/metrics", timeout=1).text
+        assert "remove_bg_inflight 1.0" in metrics
         assert first.result().status_code == 200
     assert server.health("/_/ready") == 200
     assert server.post(images.jpeg()).status_code == 200
