@@ -1,6 +1,8 @@
 """The optional token: `Authorization: Bearer <token>`, or HTTP Basic with the token as the password.
 
-Basic with any user name is what Pixian-style clients send. Compared in constant time.
+Basic with any user name is what Pixian-style clients send. Compared in constant time. The token
+file is watched: Kubernetes updates a mounted Secret in place, so a rotated token takes effect
+without a restart.
 """
 
 from __future__ import annotations
@@ -8,6 +10,13 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+import logging
+import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+log = logging.getLogger("remove-bg.auth")
 
 # Both schemes are offered, so a client that knows only one of them still learns what to send.
 CHALLENGES = ('Bearer realm="remove-bg"', 'Basic realm="remove-bg", charset="UTF-8"')
@@ -32,3 +41,48 @@ def presented(header: str | None) -> str | None:
 def authorized(header: str | None, token: str) -> bool:
     given = presented(header)
     return given is not None and hmac.compare_digest(given.encode("utf-8"), token.encode("utf-8"))
+
+
+class TokenFile:
+    """The token in a file, read again whenever the file changes.
+
+    A file that is gone, empty or unreadable after a change keeps the last good token (with a
+    warning): a half-done update must not switch the check off.
+    """
+
+    def __init__(self, path: Path, token: str, read: Callable[[Path], str | None]) -> None:
+        self._path = path
+        self._token = token
+        self._read = read
+        self._stamp = self._stat()
+        self._lock = threading.Lock()
+
+    def current(self) -> str:
+        stamp = self._stat()
+        if stamp == self._stamp:
+            return self._token
+        with self._lock:
+            if stamp != self._stamp:
+                self._stamp = stamp
+                self._reload()
+        return self._token
+
+    def _reload(self) -> None:
+        try:
+            token = self._read(self._path)
+        except ValueError as exc:
+            log.warning("kept the last token: %s", exc)
+            return
+        if token is None:
+            log.warning("kept the last token: %s is gone", self._path)
+            return
+        if token != self._token:
+            self._token = token
+            log.info("the token changed; the new one is in use")
+
+    def _stat(self) -> tuple[int, int, int] | None:
+        try:
+            found = os.stat(self._path)
+        except OSError:
+            return None
+        return (found.st_mtime_ns, found.st_size, found.st_ino)

@@ -36,7 +36,7 @@ from errors import JSON_TYPE, Refusal, busy, error_body, not_found, retry_after,
 from function import handler
 from lifecycle import Lifecycle
 from serve import Limits, Refused, Server
-from settings import ServerSettings, SettingError
+from settings import ServerSettings, SettingError, read_token
 
 log = logging.getLogger("remove-bg")
 
@@ -63,7 +63,7 @@ class Context:
     fields: dict[str, Any] = field(default_factory=dict)  # the function's facts for the log line
 
 
-def create_app(function: Any, lifecycle: Lifecycle, token: str | None = None) -> Flask:
+def create_app(function: Any, lifecycle: Lifecycle, token: auth.TokenFile | None = None) -> Flask:
     app = Flask(__name__)
     # Flask answers OPTIONS on every route by itself; this function has nothing to say to it but 405.
     app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
@@ -111,7 +111,7 @@ def create_app(function: Any, lifecycle: Lifecycle, token: str | None = None) ->
     @app.post("/", defaults={"path": ""})
     @app.post("/<path:path>")
     def invoke(path: str) -> Response:
-        if token is not None and not auth.authorized(request.headers.get("Authorization"), token):
+        if token is not None and not auth.authorized(request.headers.get("Authorization"), token.current()):
             raise unauthorized()
         if path.startswith("_/"):
             raise not_found(request.path)
@@ -184,7 +184,11 @@ class Service:
         self.lifecycle = Lifecycle(settings.max_inflight, function.ready)
         self.routes = metrics.Routes(getattr(function, "routes", ("/",)))
         self.server = Server(
-            create_app(function, self.lifecycle, settings.token),
+            create_app(
+                function,
+                self.lifecycle,
+                None if settings.token is None else auth.TokenFile(settings.token_file, settings.token, read_token),
+            ),
             host=settings.host,
             port=settings.port,
             threads=settings.max_inflight + SPARE_THREADS,

@@ -54,7 +54,8 @@ class ServerSettings:
     log_level: str = DEFAULT_LOG_LEVEL
     log_format: str = "json"
     metrics_port: int = DEFAULT_METRICS_PORT
-    token: str | None = None  # POSTs must carry it when set; read from the token file
+    token_file: Path = Path(DEFAULT_TOKEN_FILE)
+    token: str | None = None  # POSTs must carry it when set; read from token_file
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ServerSettings:
@@ -73,7 +74,8 @@ class ServerSettings:
             log_level=read.level("LOG_LEVEL", DEFAULT_LOG_LEVEL),
             log_format=read.one_of("LOG_FORMAT", "json", LOG_FORMATS),
             metrics_port=read.metrics_port(),
-            token=read_token(Path(read.text("TOKEN_FILE") or DEFAULT_TOKEN_FILE)),
+            token_file=(token_file := Path(read.text("TOKEN_FILE") or DEFAULT_TOKEN_FILE)),
+            token=read_token(token_file),
         )
 
 

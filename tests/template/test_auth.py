@@ -81,3 +81,28 @@ def test_an_empty_or_unreadable_token_file_stops_start_up(start_echo, tmp_path: 
     server = start_echo(TOKEN_FILE=str(token_file))
     assert server.wait_exit(30) == 2
     assert "TOKEN_FILE=" in server.log() and message in server.log()
+
+
+def _replace(path: Path, text: str) -> None:
+    """As Kubernetes updates a mounted Secret: a new file swapped in at once."""
+    fresh = path.with_name(path.name + ".new")
+    fresh.write_text(text)
+    fresh.replace(path)
+
+
+def test_a_rotated_token_takes_effect_without_a_restart(start_echo, tmp_path: Path) -> None:
+    token_file = tmp_path / "remove-bg-token"
+    token_file.write_text("first-token")
+    server = start_echo(TOKEN_FILE=str(token_file)).wait_ready()
+    assert server.post(b"a", headers={"Authorization": "Bearer first-token"}).status_code == 200
+    _replace(token_file, "second-token\n")
+    assert server.post(b"a", headers={"Authorization": "Bearer first-token"}).status_code == 401
+    assert server.post(b"a", headers={"Authorization": "Bearer second-token"}).status_code == 200
+    # A half-done update never switches the check off: the last good token stays.
+    _replace(token_file, "")
+    assert server.post(b"a", headers={"Authorization": "Bearer second-token"}).status_code == 200
+    token_file.unlink()
+    assert server.post(b"a").status_code == 401
+    assert server.post(b"a", headers={"Authorization": "Bearer second-token"}).status_code == 200
+    assert "kept the last token" in server.log()
+    assert "second-token" not in server.log() and "first-token" not in server.log()
