@@ -63,11 +63,12 @@ class Context:
     fields: dict[str, Any] = field(default_factory=dict)  # the function's facts for the log line
 
 
-def create_app(function: Any, lifecycle: Lifecycle, token: auth.TokenFile | None = None) -> Flask:
+def create_app(
+    function: Any, lifecycle: Lifecycle, routes: metrics.Routes, token: auth.TokenFile | None = None
+) -> Flask:
     app = Flask(__name__)
     # Flask answers OPTIONS on every route by itself; this function has nothing to say to it but 405.
     app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
-    routes = metrics.Routes(getattr(function, "routes", ("/",)))
 
     @app.before_request
     def begin() -> None:
@@ -187,6 +188,7 @@ class Service:
             create_app(
                 function,
                 self.lifecycle,
+                self.routes,
                 None if settings.token is None else auth.TokenFile(settings.token_file, settings.token, read_token),
             ),
             host=settings.host,

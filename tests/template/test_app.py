@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 import pytest
+from metrics import Routes
 
 from index import create_app
 from lifecycle import Lifecycle
@@ -13,7 +14,7 @@ from tests.support.echo import handler
 
 def test_an_unexpected_error_is_a_bare_500_and_the_traceback_is_logged(caplog: pytest.LogCaptureFixture) -> None:
     lifecycle = Lifecycle(max_inflight=1, function_ready=lambda: True)
-    client = create_app(handler.new(), lifecycle).test_client()
+    client = create_app(handler.new(), lifecycle, Routes(("/",))).test_client()
     with caplog.at_level(logging.ERROR):
         response = client.post("/boom", data=b"\xff\xd8\xff")
     assert response.status_code == 500
