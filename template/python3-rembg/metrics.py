@@ -37,9 +37,7 @@ class Routes:
         return path if path in self._declared else OTHER
 
 
-def code_label(code: str | None) -> str | None:
-    if code is None:
-        return None
+def code_label(code: str) -> str:
     return code if _CODE.fullmatch(code) else OTHER
 
 

@@ -63,7 +63,7 @@ class ServerSettings:
         max_body_bytes = read.integer("MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, low=1024)
         return cls(
             host=read.text("HOST") or DEFAULT_HOST,
-            port=read.integer("PORT", DEFAULT_PORT, low=1, high=65535),
+            port=(port := read.integer("PORT", DEFAULT_PORT, low=1, high=65535)),
             max_inflight=read.integer("MAX_INFLIGHT", DEFAULT_MAX_INFLIGHT, low=1, high=64),
             max_body_bytes=max_body_bytes,
             max_buffered_bytes=read.integer("MAX_BUFFERED_BYTES", BUFFERED_BODIES * max_body_bytes, low=max_body_bytes),
@@ -73,7 +73,7 @@ class ServerSettings:
             drain_seconds=read.seconds("DRAIN_SECONDS", read.duration("write_timeout", DEFAULT_DRAIN_SECONDS)),
             log_level=read.level("LOG_LEVEL", DEFAULT_LOG_LEVEL),
             log_format=read.one_of("LOG_FORMAT", "json", LOG_FORMATS),
-            metrics_port=read.metrics_port(),
+            metrics_port=read.metrics_port(port),
             token_file=(token_file := Path(read.text("TOKEN_FILE") or DEFAULT_TOKEN_FILE)),
             token=read_token(token_file),
         )
@@ -120,13 +120,13 @@ class _Env:
             raise SettingError(f"{name}={value!r}: expected one of {', '.join(allowed)}")
         return value
 
-    def metrics_port(self) -> int:
-        port = self.integer("METRICS_PORT", DEFAULT_METRICS_PORT, low=1, high=65535)
-        if port == self.integer("PORT", DEFAULT_PORT, low=1, high=65535):
+    def metrics_port(self, port: int) -> int:
+        metrics_port = self.integer("METRICS_PORT", DEFAULT_METRICS_PORT, low=1, high=65535)
+        if metrics_port == port:
             raise SettingError(
-                f"METRICS_PORT={port}: must differ from PORT, so the function's route never serves metrics"
+                f"METRICS_PORT={metrics_port}: must differ from PORT, so the function's route never serves metrics"
             )
-        return port
+        return metrics_port
 
     def _read(
         self, name: str, default: Number, convert: Callable[[str], Number], form: str, low: float, *, high: float | None

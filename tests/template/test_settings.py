@@ -92,3 +92,12 @@ def test_openfaas_timeouts_set_the_drain_and_read_timeouts() -> None:
 def test_bad_durations_name_the_variable(value: str) -> None:
     with pytest.raises(SettingError, match="write_timeout"):
         ServerSettings.from_env({"write_timeout": value})
+
+
+def test_the_metrics_port_is_never_the_function_s_port() -> None:
+    assert ServerSettings.from_env({}).metrics_port == 8081
+    assert ServerSettings.from_env({"PORT": "9000", "METRICS_PORT": "9001"}).metrics_port == 9001
+    with pytest.raises(SettingError, match="METRICS_PORT=9000: must differ from PORT"):
+        ServerSettings.from_env({"PORT": "9000", "METRICS_PORT": "9000"})
+    with pytest.raises(SettingError, match="METRICS_PORT=8081"):
+        ServerSettings.from_env({"PORT": "8081"})
