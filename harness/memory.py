@@ -46,7 +46,7 @@ baseline = peak()
 class Event:
     body = Path(sys.argv[1]).read_bytes()
     headers = {"Content-Type": "application/octet-stream"}
-    method, path = "POST", "/"
+    method, path, query = "POST", "/", {}
 class Context:
     fields = {}
 status = function.handle(Event(), Context())["statusCode"]

@@ -1,4 +1,4 @@
-"""RGBA rows → PNG bytes, fast: the "Up" filter on every row, and ISA-L's deflate.
+"""RGBA (or grayscale) rows → PNG bytes, fast: the "Up" filter on every row, and ISA-L's deflate.
 
 Pillow's PNG encoder tries every filter on every row and uses stock zlib, which is slow for a
 large cut-out even at its fastest level. Filtering every row with "Up" (a vectorised subtraction)
@@ -24,7 +24,8 @@ import numpy as np
 from isal import isal_zlib
 
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
-RGBA_8BIT = (8, 6)  # bit depth, colour type
+# PNG colour type by bytes per pixel, all 8 bits deep: grayscale, RGBA.
+COLOUR_TYPES = {1: 0, 4: 6}
 FILTER_UP = 2
 LEVELS = range(4)  # ISA-L's deflate levels 0..3
 BAND_BYTES = 4 << 20
@@ -43,18 +44,17 @@ class Deflated:
     final: bool  # its last block ends the deflate stream
 
 
-def rows_per_band(width: int) -> int:
-    """How many RGBA rows make a band of about BAND_BYTES."""
-    return max(1, BAND_BYTES // (width * 4))
+def rows_per_band(row_bytes: int) -> int:
+    """How many rows of `row_bytes` make a band of about BAND_BYTES."""
+    return max(1, BAND_BYTES // row_bytes)
 
 
 def deflate_rows(
-    width: int, bands: Iterable[np.ndarray], row_above: np.ndarray | None, compress_level: int, final: bool
+    row_bytes: int, bands: Iterable[np.ndarray], row_above: np.ndarray | None, compress_level: int, final: bool
 ) -> Deflated:
-    """Filter and deflate a range of RGBA rows; `row_above` is the row before the range (None: the first)."""
+    """Filter and deflate a range of rows; `row_above` is the row before the range (None: the first)."""
     if compress_level not in LEVELS:
         raise ValueError(f"compress_level must be in 0..3, got {compress_level}")
-    row_bytes = width * 4
     compressor = isal_zlib.compressobj(compress_level, isal_zlib.DEFLATED, RAW_DEFLATE)
     previous = np.zeros(row_bytes, dtype=np.uint8) if row_above is None else row_above
     parts, rows_done, adler = [], 0, 1
@@ -74,8 +74,8 @@ def deflate_rows(
     return Deflated(data=b"".join(parts), rows=rows_done, adler=adler, final=final)
 
 
-def png_from_parts(size: tuple[int, int], parts: Sequence[Deflated]) -> bytes:
-    """The PNG whose scanlines are `parts`, top to bottom; only the last may be final."""
+def png_from_parts(size: tuple[int, int], parts: Sequence[Deflated], channels: int = 4) -> bytes:
+    """The PNG whose scanlines (`channels` bytes a pixel) are `parts`, top to bottom; only the last may be final."""
     width, height = size
     if sum(part.rows for part in parts) != height:
         raise ValueError(f"got {sum(part.rows for part in parts)} rows for an image {height} rows high")
@@ -83,9 +83,9 @@ def png_from_parts(size: tuple[int, int], parts: Sequence[Deflated]) -> bytes:
         raise ValueError("only the last part may, and must, end the deflate stream")
     adler = parts[0].adler
     for part in parts[1:]:
-        adler = adler32_combine(adler, part.adler, part.rows * (width * 4 + 1))
+        adler = adler32_combine(adler, part.adler, part.rows * (width * channels + 1))
     idat = b"".join([ZLIB_HEADER, *(part.data for part in parts), struct.pack(">I", adler)])
-    header = struct.pack(">IIBBBBB", width, height, *RGBA_8BIT, 0, 0, 0)
+    header = struct.pack(">IIBBBBB", width, height, 8, COLOUR_TYPES[channels], 0, 0, 0)
     return SIGNATURE + _chunk(b"IHDR", header) + _chunk(b"IDAT", idat) + _chunk(b"IEND", b"")
 
 

@@ -47,6 +47,20 @@ class UnsupportedImage(ApiError, status=415, code="unsupported_image"): ...
 class ImageTooLarge(ApiError, status=413, code="image_too_large"): ...
 
 
+class MultipleImages(ApiError, status=400, code="multiple_images"): ...
+
+
+class UnsupportedOption(ApiError, status=400, code="unsupported_option"): ...
+
+
+class InvalidOption(ApiError, status=400, code="invalid_option"):
+    """A request option whose value does not parse; `field` is its name as the client sent it."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}")
+        self.field = field
+
+
 def error_body(status: int, code: str, message: str) -> bytes:
     """The JSON body of an error response."""
     payload = {"error": {"status": status, "code": code, "message": message}}

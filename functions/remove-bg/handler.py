@@ -17,15 +17,17 @@ from . import metrics
 from .config import Settings
 from .cpu import usable_cpus
 from .errors import JSON_TYPE, ApiError
-from .intake import image_bytes
 from .model import locate, open_session
-from .pipeline import Pipeline, PipelineOptions
+from .options import PLAIN, Options
+from .pipeline import Pipeline, PipelineOptions, Result
+from .routes import OWN_PATHS, PIXIAN_PATH, REMOVEBG_PATH, route_for
 
 
 class Event(Protocol):
     body: bytes
     headers: Any  # a case-insensitive mapping of the request's headers
     method: str
+    query: Mapping[str, str]
     path: str
 
 
@@ -33,8 +35,8 @@ class Context(Protocol):
     fields: dict[str, Any]  # facts for the request's log line; never image bytes
 
 
-# The routes clients are told about (`/` and the name of what it does); any other path is served too.
-ROUTES = ("/", "/remove-background")
+# The routes clients are told about: ours, and Pixian's and remove.bg's; any other path is served as ours.
+ROUTES = (*OWN_PATHS, PIXIAN_PATH, REMOVEBG_PATH)
 
 
 def new() -> RemoveBg:
@@ -78,11 +80,13 @@ class RemoveBg:
         if self._pipeline is None:
             raise RuntimeError("handle() called before start()")
         context.fields["model"] = self._model
+        route = route_for(event.path)
         try:
-            result = self._pipeline.run(image_bytes(event.body, event.headers.get("Content-Type")))
+            request = route.read(event.body, event.headers.get("Content-Type"), event.query)
+            result = self._pipeline.run(request.image, request.options)
         except ApiError as error:
-            context.fields["detail"] = error.message
-            return {"statusCode": error.status, "body": error.body(), "headers": {"Content-Type": JSON_TYPE}}
+            context.fields.update({"code": error.code, "detail": error.message})
+            return {"statusCode": error.status, "body": route.error(error), "headers": {"Content-Type": JSON_TYPE}}
         metrics.image_done(result.seconds, result.source_size)
         context.fields.update(
             {
@@ -90,17 +94,35 @@ class RemoveBg:
                 "input": "{}x{}".format(*result.source_size),
                 "output": "{}x{}".format(*result.size),
                 "megapixels": round(result.source_size[0] * result.source_size[1] / 1e6, 2),
+                **({} if request.options.plain else {"options": _described(request.options)}),
                 **{f"{stage}_ms": round(seconds * 1000, 1) for stage, seconds in result.seconds.items()},
             }
         )
+        headers = {"Content-Type": result.content_type, **self._headers(result)}
+        if route.credits_header:
+            headers["X-Credits-Charged"] = "0"
+        return {"statusCode": 200, "body": result.body, "headers": headers}
+
+    def error_body(self, path: str, status: int, code: str, message: str) -> bytes:
+        """The body of an error the template answers itself (401, 413, 429, 503), in the route's own shape."""
+        return route_for(path).error_body(status, code, message)
+
+    def _headers(self, result: Result) -> dict[str, str]:
+        box = result.foreground
         return {
-            "statusCode": 200,
-            "body": result.png,
-            "headers": {
-                "Content-Type": "image/png",
-                "X-Width": str(result.size[0]),
-                "X-Height": str(result.size[1]),
-                "X-Input-Width": str(result.source_size[0]),
-                "X-Input-Height": str(result.source_size[1]),
-            },
+            "X-Width": str(result.size[0]),
+            "X-Height": str(result.size[1]),
+            "X-Input-Width": str(result.source_size[0]),
+            "X-Input-Height": str(result.source_size[1]),
+            "X-Foreground-Top": str(box.top if box else 0),
+            "X-Foreground-Left": str(box.left if box else 0),
+            "X-Foreground-Width": str(box.width if box else 0),
+            "X-Foreground-Height": str(box.height if box else 0),
+            "X-Model": self._model,
         }
+
+
+def _described(options: Options) -> str:
+    """The options that differ from the plain PNG, for the log line: `format=webp crop=True`."""
+    chosen = {name: value for name, value in vars(options).items() if value != getattr(PLAIN, name)}
+    return " ".join(f"{name}={value}" for name, value in chosen.items())

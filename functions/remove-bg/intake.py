@@ -1,41 +1,80 @@
-"""Find the image in a request body: the raw body, or one file part of a multipart form."""
+"""A request body as the routes read it: the raw image, or a form's files and fields.
+
+Multipart forms are read on every route; urlencoded and JSON bodies only where a route asks,
+because `curl --data-binary @photo.jpg` labels a raw image as urlencoded. The first value of a
+repeated name wins. Base64 images (Pixian's `image.base64`, remove.bg's `image_file_b64`) are
+decoded here, a data: URL prefix allowed.
+"""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import io
+import json
+from dataclasses import dataclass, field
 
 from werkzeug.formparser import FormDataParser
 from werkzeug.http import parse_options_header
 
-from .errors import EmptyBody, NoImage
+from .errors import CorruptImage, EmptyBody, InvalidOption
 
-# The worker posts `image`; rembg's own server takes `file`; remove.bg takes `image_file`.
-FILE_FIELDS = ("image", "file", "image_file")
 MAX_FORM_PARTS = 100
+MULTIPART = "multipart/form-data"
+URLENCODED = "application/x-www-form-urlencoded"
+JSON = "application/json"
 
 
-def image_bytes(body: bytes, content_type: str | None) -> bytes:
-    """The image bytes a request carries, whatever its Content-Type but multipart/form-data."""
+@dataclass(frozen=True)
+class Form:
+    files: dict[str, bytes] = field(default_factory=dict)
+    fields: dict[str, str] = field(default_factory=dict)
+
+
+def read_form(body: bytes, content_type: str | None, also: tuple[str, ...] = ()) -> Form | None:
+    """The form in `body` if it is multipart (or one of the types in `also`); None for a raw body."""
     if not body:
         raise EmptyBody("the request body is empty: send the image as the body or as a form part named 'image'")
     mimetype, options = parse_options_header(content_type or "")
-    if mimetype != "multipart/form-data":
-        return body
-    data = _form_file(body, mimetype, options)
+    if mimetype == JSON and JSON in also:
+        return _json_form(body)
+    if mimetype != MULTIPART and mimetype not in also:
+        return None
+    parser = FormDataParser(max_content_length=len(body), max_form_parts=MAX_FORM_PARTS)
+    _, fields, files = parser.parse(io.BytesIO(body), mimetype, len(body), options)
+    try:
+        found = {name: files[name].read() for name in files}
+    finally:
+        for _, part in files.items(multi=True):
+            part.close()
+    return Form(files=found, fields={name: fields[name] for name in fields})
+
+
+def decode_base64(name: str, text: str) -> bytes:
+    """The bytes of a base64 field (whitespace and a data: URL prefix allowed)."""
+    payload = text.strip()
+    if payload.startswith("data:"):
+        payload = payload.partition(",")[2]
+    try:
+        data = base64.b64decode("".join(payload.split()), validate=True)
+    except (binascii.Error, ValueError):
+        raise CorruptImage(f"{name} is not valid base64") from None
     if not data:
-        raise EmptyBody("the form part holding the image is empty")
+        raise EmptyBody(f"{name} is empty")
     return data
 
 
-def _form_file(body: bytes, mimetype: str, options: dict[str, str]) -> bytes:
-    parser = FormDataParser(max_content_length=len(body), max_form_parts=MAX_FORM_PARTS)
-    _, _, files = parser.parse(io.BytesIO(body), mimetype, len(body), options)
+def _json_form(body: bytes) -> Form:
     try:
-        for field in FILE_FIELDS:
-            part = files.get(field)
-            if part is not None:
-                return part.read()
-    finally:
-        for part in files.values():
-            part.close()
-    raise NoImage(f"the multipart form has no file part named {', '.join(FILE_FIELDS)}")
+        found = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidOption("body", "the JSON body does not parse") from None
+    if not isinstance(found, dict):
+        raise InvalidOption("body", "the JSON body must be an object of fields")
+    return Form(fields={str(name): _text(value) for name, value in found.items() if value is not None})
+
+
+def _text(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value if isinstance(value, str) else json.dumps(value)

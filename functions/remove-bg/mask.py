@@ -9,6 +9,7 @@ is scaled up once, bilinearly, which is faster than LANCZOS and stays within rem
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from PIL import Image
@@ -20,19 +21,25 @@ if TYPE_CHECKING:
 DYNAMIC_INPUT_SIDE = 1024
 
 
+@dataclass(frozen=True)
+class Mask:
+    full: Image.Image  # "L" at the picture's size: 255 is foreground
+    small: Image.Image  # the model's own mask, which `full` is scaled up from
+
+
 class Masker:
     def __init__(self, session: BaseSession) -> None:
         self._session = session
         self._input_size = model_input_size(session)
 
-    def mask(self, rgb: Image.Image) -> Image.Image:
-        """An "L" mask the size of `rgb`: 255 is foreground."""
+    def mask(self, rgb: Image.Image) -> Mask:
+        """The mask of `rgb`, at its size and at the model's."""
         size = self._input_size or _fit(rgb.size, DYNAMIC_INPUT_SIDE)
         small = rgb.resize(size, Image.Resampling.LANCZOS)
         masks = self._session.predict(small)
         if len(masks) != 1:
             raise RuntimeError(f"model {self._session.model_name} gave {len(masks)} masks, expected 1")
-        return masks[0].resize(rgb.size, Image.Resampling.BILINEAR)
+        return Mask(full=masks[0].resize(rgb.size, Image.Resampling.BILINEAR), small=masks[0])
 
 
 def model_input_size(session: BaseSession) -> tuple[int, int] | None:

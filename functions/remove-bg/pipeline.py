@@ -1,4 +1,4 @@
-"""decode → mask → cut-out: one image in, one PNG cut-out out."""
+"""decode → mask → cut-out: one image in, one cut-out out, in the form the options ask for."""
 
 from __future__ import annotations
 
@@ -6,9 +6,14 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from PIL import Image
+
 from .cutout import CutoutWriter, cutout_alpha
 from .decode import decode
+from .layout import Box, foreground_box
 from .mask import Masker
+from .options import Options
+from .output import Renderer
 from .workers import Workers
 
 if TYPE_CHECKING:
@@ -25,8 +30,10 @@ class PipelineOptions:
 
 @dataclass(frozen=True)
 class Result:
-    png: bytes
+    body: bytes
+    content_type: str
     size: tuple[int, int]
+    foreground: Box | None  # in the output's pixels; None when nothing was found
     source_size: tuple[int, int]
     source_format: str
     seconds: dict[str, float]  # by stage: decode, mask, cutout (composing and encoding)
@@ -36,21 +43,33 @@ class Pipeline:
     def __init__(self, session: BaseSession, options: PipelineOptions) -> None:
         self._workers = Workers(options.threads)
         self._masker = Masker(session)
-        self._writer = CutoutWriter(self._workers, options.png_compress_level)
+        self._renderer = Renderer(CutoutWriter(self._workers, options.png_compress_level))
         self._options = options
 
-    def run(self, data: bytes) -> Result:
-        options = self._options
+    def run(self, data: bytes, options: Options) -> Result:
+        settings = self._options
+        max_pixels = min(settings.max_pixels, options.max_pixels or settings.max_pixels)
         clock = time.perf_counter()
-        picture = decode(data, options.max_input_pixels, options.max_pixels)
+        picture = decode(data, settings.max_input_pixels, max_pixels)
         decoded = time.perf_counter()
         mask = self._masker.mask(picture.rgb)
         masked = time.perf_counter()
-        png = self._writer.png(picture.rgb, cutout_alpha(mask, picture.alpha))
+        alpha = cutout_alpha(mask.full, picture.alpha)
+        foreground = foreground_box(alpha, mask.small)
+        if foreground is None:  # nothing found: a fully transparent picture, not the model's faint noise
+            alpha = Image.new("L", alpha.size, 0)
+        if options.plain:
+            rendered = self._renderer.plain(picture.rgb, alpha, foreground)
+        else:
+            # A target size is the caller's explicit output size: only the function's own limit bounds it.
+            canvas_limit = settings.max_pixels if options.target_size else max_pixels
+            rendered = self._renderer.render(picture.rgb, alpha, foreground, options, canvas_limit)
         done = time.perf_counter()
         return Result(
-            png=png,
-            size=picture.rgb.size,
+            body=rendered.body,
+            content_type=rendered.content_type,
+            size=rendered.size,
+            foreground=rendered.foreground,
             source_size=picture.source_size,
             source_format=picture.format,
             seconds={"decode": decoded - clock, "mask": masked - decoded, "cutout": done - masked},

@@ -1,8 +1,9 @@
-"""The optional token: `Authorization: Bearer <token>`, or HTTP Basic with the token as the password.
+"""The optional token: `Authorization: Bearer <token>`, HTTP Basic with the token as the password,
+or `X-Api-Key: <token>`.
 
-Basic with any user name is what Pixian-style clients send. Compared in constant time. The token
-file is watched: Kubernetes updates a mounted Secret in place, so a rotated token takes effect
-without a restart.
+Basic with any user name is what Pixian's clients send; X-Api-Key is remove.bg's header.
+Compared in constant time. The token file is watched: Kubernetes updates a mounted Secret in
+place, so a rotated token takes effect without a restart.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ import hmac
 import logging
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 log = logging.getLogger("remove-bg.auth")
 
+API_KEY_HEADER = "X-Api-Key"
 # Both schemes are offered, so a client that knows only one of them still learns what to send.
 CHALLENGES = ('Bearer realm="remove-bg"', 'Basic realm="remove-bg", charset="UTF-8"')
 
@@ -38,8 +40,9 @@ def presented(header: str | None) -> str | None:
     return None
 
 
-def authorized(header: str | None, token: str) -> bool:
-    given = presented(header)
+def authorized(headers: Mapping[str, str], token: str) -> bool:
+    """True when the request's Authorization (or, failing that, its X-Api-Key) carries `token`."""
+    given = presented(headers.get("Authorization")) or headers.get(API_KEY_HEADER, "").strip() or None
     return given is not None and hmac.compare_digest(given.encode("utf-8"), token.encode("utf-8"))
 
 

@@ -32,7 +32,17 @@ from werkzeug.datastructures import Headers
 from werkzeug.exceptions import HTTPException
 
 from arenas import limit_arenas
-from errors import JSON_TYPE, Refusal, busy, error_body, not_found, retry_after, unauthorized, unavailable
+from errors import (
+    JSON_TYPE,
+    ErrorBody,
+    Refusal,
+    any_path_error_body,
+    busy,
+    not_found,
+    retry_after,
+    unauthorized,
+    unavailable,
+)
 from function import handler
 from lifecycle import Lifecycle
 from serve import Limits, Refused, Server
@@ -66,6 +76,7 @@ class Context:
 def create_app(
     function: Any, lifecycle: Lifecycle, routes: metrics.Routes, token: auth.TokenFile | None = None
 ) -> Flask:
+    """The Flask app around `function`; its errors shaped by the function's error_body() when it has one."""
     app = Flask(__name__)
     # Flask answers OPTIONS on every route by itself; this function has nothing to say to it but 405.
     app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
@@ -75,6 +86,7 @@ def create_app(
         g.started = time.perf_counter()
         g.call_id = outcome.call_id(request.headers.get("X-Call-Id"))
         g.fields = {}
+        g.code = None  # an error's code when it is known here; else read from the JSON body
 
     @app.after_request
     def finish(response: Response) -> Response:
@@ -92,7 +104,7 @@ def create_app(
                 seconds=time.perf_counter() - g.started,
                 bytes_in=g.get("bytes_in", request.content_length or 0),
                 bytes_out=response.content_length or 0,
-                code=outcome.error_code(status, response.content_type, body),
+                code=outcome.error_code(status, response.content_type, body, g.code),
                 fields=g.fields,
             ),
             counted=request.method == "POST",
@@ -112,7 +124,7 @@ def create_app(
     @app.post("/", defaults={"path": ""})
     @app.post("/<path:path>")
     def invoke(path: str) -> Response:
-        if token is not None and not auth.authorized(request.headers.get("Authorization"), token.current()):
+        if token is not None and not auth.authorized(request.headers, token.current()):
             raise unauthorized()
         if path.startswith("_/"):
             raise not_found(request.path)
@@ -137,19 +149,29 @@ def create_app(
             result: dict[str, Any] = function.handle(event, context)
         finally:
             lifecycle.leave()
-        return Response(result["body"], result.get("statusCode", 200), result.get("headers"))
+        status = result.get("statusCode", 200)
+        if status >= 400:
+            g.code = context.fields.get("code")
+        return Response(result["body"], status, result.get("headers"))
 
-    _answer_errors(app)
+    _answer_errors(app, getattr(function, "error_body", any_path_error_body))
     return app
 
 
-def _answer_errors(app: Flask) -> None:
-    """Every error as the JSON body, whoever raised it."""
+def _answer_errors(app: Flask, shaped: ErrorBody) -> None:
+    """Every error as a JSON body, whoever raised it, in the shape the function gives the path."""
+
+    def error_response(status: int, code: str, message: str) -> Response:
+        g.code = code
+        response = Response(shaped(request.path, status, code, message), status, content_type=JSON_TYPE)
+        if (seconds := retry_after(status)) is not None:
+            response.headers["Retry-After"] = seconds
+        return response
 
     @app.errorhandler(Refusal)
     def refused(error: Refusal) -> Response:
         log.debug("%s %s -> %d %s: %s", request.method, request.path, error.status, error.code, error.message)
-        response = _error_response(error.status, error.code, error.message)
+        response = error_response(error.status, error.code, error.message)
         if error.status == 401:
             response.headers.extend(("WWW-Authenticate", challenge) for challenge in auth.CHALLENGES)
         return response
@@ -159,21 +181,15 @@ def _answer_errors(app: Flask) -> None:
         response = error.get_response()  # keeps what HTTP asks of the status, such as a 405's Allow
         status = error.code or 500
         code = (error.name or "error").lower().replace(" ", "_")
-        response.set_data(error_body(status, code, error.description or error.name))
+        g.code = code
+        response.set_data(shaped(request.path, status, code, error.description or error.name))
         response.content_type = JSON_TYPE
         return response
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> Response:
         log.exception("unexpected error on %s %s", request.method, request.path)
-        return _error_response(500, "internal", "internal error")
-
-
-def _error_response(status: int, code: str, message: str) -> Response:
-    response = Response(error_body(status, code, message), status, content_type=JSON_TYPE)
-    if (seconds := retry_after(status)) is not None:
-        response.headers["Retry-After"] = seconds
-    return response
+        return error_response(500, "internal", "internal error")
 
 
 class Service:
@@ -184,6 +200,7 @@ class Service:
         self.function = function
         self.lifecycle = Lifecycle(settings.max_inflight, function.ready)
         self.routes = metrics.Routes(getattr(function, "routes", ("/",)))
+        error_body: ErrorBody = getattr(function, "error_body", any_path_error_body)
         self.server = Server(
             create_app(
                 function,
@@ -201,6 +218,7 @@ class Service:
                 read_timeout=settings.read_timeout_seconds,
             ),
             on_refusal=self._refused,
+            error_body=error_body,
         )
         self.exit_code = 0
 

@@ -25,10 +25,13 @@ def call_id(given: str | None) -> str:
     return given if given and _CALL_ID.fullmatch(given) else uuid.uuid4().hex
 
 
-def error_code(status: int, content_type: str | None, body: bytes) -> str | None:
-    """The `code` of a JSON error body (the shape every error here has); None for a success."""
+def error_code(status: int, content_type: str | None, body: bytes, known: str | None = None) -> str | None:
+    """The error's code: `known` when the caller has it, else the `code` of a JSON error body in
+    the template's shape; None for a success."""
     if status < 400:
         return None
+    if known:
+        return metrics.code_label(known)
     if content_type and content_type.startswith("application/json") and len(body) < 65536:
         try:
             found = json.loads(body)["error"]["code"]

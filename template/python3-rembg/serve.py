@@ -42,7 +42,7 @@ from waitress.server import TcpWSGIServer
 from waitress.task import ErrorTask
 from waitress.utilities import Error
 
-from errors import JSON_TYPE, error_body
+from errors import JSON_TYPE, ErrorBody, any_path_error_body
 
 log = logging.getLogger("remove-bg.serve")
 
@@ -123,14 +123,14 @@ class _JsonErrorTask(ErrorTask):
         else:
             message = f"{error.reason}: {error.body}"
         code = WAITRESS_CODES.get(status, "internal")
-        body = error_body(status, code, message)
+        # A request refused while its request line was still unparsed has no method or path yet.
+        request = self.request
+        body = self.channel.server.error_body(getattr(request, "path", None) or "", status, code, message)
         self.status = f"{status} {HTTPStatus(status).phrase}"
         self.response_headers.append(("Content-Type", JSON_TYPE))
         self.set_close_on_finish()
         self.content_length = len(body)
         self.write(body)
-        # A request refused while its request line was still unparsed has no method or path yet.
-        request = self.request
         self.channel.server.on_refusal(
             Refused(
                 method=getattr(request, "command", None) or "",
@@ -197,6 +197,7 @@ class _Server(TcpWSGIServer):
     channel_class = _Channel
     limits: Limits
     on_refusal: Callable[[Refused], None]
+    error_body: ErrorBody
     evictions = 0
 
     def reserve(self, request: _Request, need: int) -> bool:
@@ -263,6 +264,7 @@ class Server:
         threads: int,
         limits: Limits,
         on_refusal: Callable[[Refused], None] = lambda refused: None,
+        error_body: ErrorBody = any_path_error_body,
     ) -> None:
         self._map: dict[int, Any] = {}
         self._stopping = threading.Event()
@@ -285,6 +287,7 @@ class Server:
         )
         self._wsgi.limits = limits
         self._wsgi.on_refusal = on_refusal
+        self._wsgi.error_body = error_body
 
     @property
     def port(self) -> int:

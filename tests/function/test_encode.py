@@ -21,7 +21,7 @@ def _bands(pixels: np.ndarray, rows: int) -> list[np.ndarray]:
 
 def png_bytes(size: tuple[int, int], bands: list[np.ndarray], level: int) -> bytes:
     """The whole image as one range of rows."""
-    return png_from_parts(size, [deflate_rows(size[0], bands, None, level, final=True)])
+    return png_from_parts(size, [deflate_rows(size[0] * 4, bands, None, level, final=True)])
 
 
 def _decode(body: bytes) -> np.ndarray:
@@ -40,7 +40,7 @@ def test_parts_deflated_apart_join_into_one_png() -> None:
     flat = pixels.reshape(211, -1)
     cuts = [0, 1, 90, 91, 211]
     parts = [
-        deflate_rows(333, _bands(pixels[top:bottom], 13), flat[top - 1] if top else None, 2, final=bottom == 211)
+        deflate_rows(333 * 4, _bands(pixels[top:bottom], 13), flat[top - 1] if top else None, 2, final=bottom == 211)
         for top, bottom in pairwise(cuts)
     ]
     assert np.array_equal(_decode(png_from_parts((333, 211), parts)), pixels)

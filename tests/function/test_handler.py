@@ -23,6 +23,7 @@ class Event:
     headers: Headers = field(default_factory=Headers)
     method: str = "POST"
     path: str = "/"
+    query: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass

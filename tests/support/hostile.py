@@ -29,7 +29,7 @@ def _png_with(extra: list[bytes], size: tuple[int, int] = (64, 64)) -> bytes:
     return png[:idat] + b"".join(extra) + png[idat:]
 
 
-def _jpeg_claiming(width: int, height: int) -> bytes:
+def jpeg_claiming(width: int, height: int) -> bytes:
     """A real JPEG whose SOF0 frame header claims another size."""
     data = bytearray(images.jpeg(images.photo().resize((64, 64))))
     sof = data.index(b"\xff\xc0")
@@ -147,7 +147,7 @@ MULTIPART = "multipart/form-data; boundary=b0undary"
 BODY_CASES: list[Case] = [
     ("PNG header 100000x100000", lambda: header_claiming(100_000, 100_000), OCTETS),
     ("PNG header 2^31-1 wide", lambda: header_claiming(2**31 - 1, 1), OCTETS),
-    ("JPEG SOF 65535x65535", lambda: _jpeg_claiming(65535, 65535), OCTETS),
+    ("JPEG SOF 65535x65535", lambda: jpeg_claiming(65535, 65535), OCTETS),
     ("GIF screen 65535x65535", lambda: _gif_claiming(65535, 65535), OCTETS),
     ("BMP header 30000x30000", lambda: _bmp_claiming(30000, 30000), OCTETS),
     ("BMP header negative size", lambda: _bmp_claiming(-30000, -30000), OCTETS),

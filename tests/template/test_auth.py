@@ -38,12 +38,23 @@ def test_the_token_a_header_carries(header: str | None, token: str | None) -> No
     assert presented(header) == token
 
 
+def _with(header: str) -> dict[str, str]:
+    return {"Authorization": header}
+
+
 def test_only_the_exact_token_is_authorized() -> None:
-    assert authorized(f"Bearer {TOKEN}", TOKEN)
-    assert not authorized(f"Bearer {TOKEN}x", TOKEN)
-    assert not authorized(f"Bearer {TOKEN[:-1]}", TOKEN)
-    assert not authorized(_basic(TOKEN, "wrong"), TOKEN), "the token is the password, not the user"
-    assert not authorized(None, TOKEN)
+    assert authorized(_with(f"Bearer {TOKEN}"), TOKEN)
+    assert not authorized(_with(f"Bearer {TOKEN}x"), TOKEN)
+    assert not authorized(_with(f"Bearer {TOKEN[:-1]}"), TOKEN)
+    assert not authorized(_with(_basic(TOKEN, "wrong")), TOKEN), "the token is the password, not the user"
+    assert not authorized({}, TOKEN)
+
+
+def test_remove_bg_s_api_key_header_carries_the_token_too() -> None:
+    assert authorized({"X-Api-Key": TOKEN}, TOKEN)
+    assert not authorized({"X-Api-Key": TOKEN + "x"}, TOKEN)
+    assert not authorized({"X-Api-Key": ""}, TOKEN)
+    assert not authorized({"Authorization": "Bearer wrong", "X-Api-Key": ""}, TOKEN)
 
 
 def test_with_a_token_file_every_post_needs_the_token_and_probes_stay_open(start_echo, tmp_path: Path) -> None:
@@ -58,6 +69,7 @@ def test_with_a_token_file_every_post_needs_the_token_and_probes_stay_open(start
         )
     assert server.post(b"abc", headers={"Authorization": f"Bearer {TOKEN}"}).json()["bytes"] == 3
     assert server.post(b"abcd", headers={"Authorization": _basic("pixian-user", TOKEN)}).json()["bytes"] == 4
+    assert server.post(b"abcde", headers={"X-Api-Key": TOKEN}).json()["bytes"] == 5
     assert requests.get(server.url + "/_/health", timeout=2).status_code == 200
     assert requests.get(server.url + "/_/ready", timeout=2).status_code == 200
     metrics = server.metrics()

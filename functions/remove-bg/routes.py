@@ -1,0 +1,208 @@
+"""The three request dialects: ours, Pixian's and remove.bg's, each read into (image, Options).
+
+A route knows its field names, its defaults and its error shape, nothing about pixels; the
+pipeline behind all three is the same. Paths other than the two compatible ones are ours.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+
+from . import options as parse
+from .errors import ApiError, EmptyBody, InvalidOption, MultipleImages, NoImage, UnsupportedOption
+from .intake import JSON, URLENCODED, Form, decode_base64, read_form
+from .options import Options
+
+PIXIAN_PATH = "/api/v2/remove-background"
+REMOVEBG_PATH = "/v1.0/removebg"
+OWN_PATHS = ("/", "/remove-background")
+NO_FETCHING = "this function never fetches URLs: send the image itself"
+# Our own route's files, first found wins: the worker posts `image`, rembg's server takes `file`.
+OWN_FILE_FIELDS = ("image", "file", "image_file")
+OWN_FORMATS = ("auto", "png", "webp", "jpeg", "jpg", "delta_png", "zip")
+PIXIAN_FORMATS = ("auto", "png", "jpeg", "delta_png")
+PIXIAN_MAX_PIXELS = (100, 25_000_000)
+PIXIAN_JPEG_QUALITY = 75
+REMOVEBG_FORMATS = ("auto", "png", "jpg", "webp", "zip")
+# remove.bg options that would change what is cut out or from where; refused rather than ignored.
+REMOVEBG_UNSUPPORTED = ("image_url", "bg_image_url", "bg_image_file", "roi", "scale", "position")
+# Our codes as remove.bg names them (its own names where it has one for the same thing).
+REMOVEBG_CODES = {
+    "empty_body": "missing_source",
+    "no_image": "missing_source",
+    "multiple_images": "multiple_sources",
+    "corrupt_image": "failed_to_read_image",
+    "unsupported_image": "invalid_file_type",
+    "image_too_large": "resolution_too_high",
+    "body_too_large": "file_too_large",
+    "unauthorized": "auth_failed",
+    "busy": "rate_limit_exceeded",
+}
+
+
+@dataclass(frozen=True)
+class Request:
+    image: bytes
+    options: Options
+
+
+@dataclass(frozen=True)
+class Field:
+    """A request field, the Options attribute it sets (None: checked only) and its parser (name, text → value)."""
+
+    name: str
+    attribute: str | None
+    parse: Callable[[str, str], object]
+
+
+ALIGNMENTS = ("top", "middle", "bottom")
+_SHARED = (
+    Field("margin", "margin", parse.margin),
+    Field("target_size", "target_size", parse.size_pair),
+    Field("vertical_alignment", "vertical_alignment", lambda name, text: parse.choice(name, text, ALIGNMENTS)),
+)
+OWN_FIELDS = (
+    Field("format", "format", lambda name, text: _jpeg_named(parse.choice(name, text, OWN_FORMATS))),
+    Field("quality", "quality", lambda name, text: parse.whole(name, text, 1, 100)),
+    Field("bg_color", "bg_color", parse.color),
+    Field("crop", "crop", parse.boolean),
+    Field("only_mask", "only_mask", parse.boolean),
+    Field("size", "max_pixels", parse.named_size),
+    Field("max_pixels", "max_pixels", lambda name, text: parse.whole(name, text, 100, 1_000_000_000)),
+    *_SHARED,
+)
+PIXIAN_FIELDS = (
+    Field("test", None, parse.boolean),  # accepted and checked; there is no watermark here
+    Field("max_pixels", "max_pixels", lambda name, text: parse.whole(name, text, *PIXIAN_MAX_PIXELS)),
+    Field("background.color", "bg_color", parse.color),
+    Field("result.crop_to_foreground", "crop", parse.boolean),
+    *(Field(f"result.{field.name}", field.attribute, field.parse) for field in _SHARED),
+    Field("output.format", "format", lambda name, text: parse.choice(name, text, PIXIAN_FORMATS)),
+    Field("output.jpeg_quality", "quality", lambda name, text: parse.whole(name, text, 1, 100)),
+)
+REMOVEBG_FIELDS = (
+    Field("size", "max_pixels", parse.named_size),
+    Field("format", "format", lambda name, text: _jpeg_named(parse.choice(name, text, REMOVEBG_FORMATS))),
+    Field("crop", "crop", parse.boolean),
+    Field("crop_margin", "margin", parse.margin),
+    Field("channels", "only_mask", lambda name, text: parse.choice(name, text, ("rgba", "alpha")) == "alpha"),
+    Field("bg_color", "bg_color", parse.color),
+)
+
+
+class Route:
+    """Our own dialect: the raw body or a form part, options as query parameters or form fields."""
+
+    credits_header = False
+    fields = OWN_FIELDS
+    defaults = Options()
+    format_field = "format"
+
+    def read(self, body: bytes, content_type: str | None, query: Mapping[str, str]) -> Request:
+        form = read_form(body, content_type)
+        if form is None:
+            return Request(body, self.options(query))
+        image = next((form.files[name] for name in OWN_FILE_FIELDS if name in form.files), None)
+        if image is None:
+            raise NoImage(f"the multipart form has no file part named {', '.join(OWN_FILE_FIELDS)}")
+        if not image:
+            raise EmptyBody("the form part holding the image is empty")
+        return Request(image, self.options({**query, **form.fields}))
+
+    def options(self, given: Mapping[str, str]) -> Options:
+        found_fields = [field for field in self.fields if field.name in given]
+        values = {field.attribute: field.parse(field.name, given[field.name]) for field in found_fields}
+        values.pop(None, None)  # fields that are only checked
+        found = replace(self.defaults, **values)
+        if (problem := parse.conflict(found)) is not None:
+            raise InvalidOption(self.format_field, problem)
+        return found
+
+    def error(self, error: ApiError) -> bytes:
+        return self.error_body(error.status, error.code, error.message)
+
+    def error_body(self, status: int, code: str, message: str) -> bytes:
+        return _json({"error": {"status": status, "code": code, "message": message}})
+
+
+class PixianRoute(Route):
+    """Pixian's POST /api/v2/remove-background: a form (multipart or urlencoded), its field names."""
+
+    credits_header = True
+    fields = PIXIAN_FIELDS
+    defaults = Options(format="auto", quality=PIXIAN_JPEG_QUALITY)
+    format_field = "output.format"
+
+    def read(self, body: bytes, content_type: str | None, query: Mapping[str, str]) -> Request:
+        form = read_form(body, content_type, also=(URLENCODED,)) or Form(files={"image": body})
+        fields = {**query, **form.fields}
+        if "image.url" in fields:
+            raise UnsupportedOption(f"image.url: {NO_FETCHING} as image or image.base64")
+        image = _one_source(form, fields, "image", "image.base64")
+        return Request(image, self.options(fields))
+
+    def error_body(self, status: int, code: str, message: str) -> bytes:
+        """Pixian's shape, whose `code` is a number: the HTTP status here."""
+        return _json({"error": {"status": status, "code": status, "message": message}})
+
+
+class RemoveBgRoute(Route):
+    """remove.bg's POST /v1.0/removebg: multipart, urlencoded or JSON, its field names and error shape."""
+
+    credits_header = True
+    fields = REMOVEBG_FIELDS
+    defaults = Options(format="auto")
+
+    def read(self, body: bytes, content_type: str | None, query: Mapping[str, str]) -> Request:
+        form = read_form(body, content_type, also=(URLENCODED, JSON)) or Form(files={"image_file": body})
+        fields = {name: value for name, value in {**query, **form.fields}.items() if value.strip()}
+        for name in REMOVEBG_UNSUPPORTED:
+            if name in fields or name in form.files:
+                reason = NO_FETCHING if name.endswith("_url") else "not supported by this function"
+                raise UnsupportedOption(f"{name}: {reason}")
+        if not parse.boolean("crop", fields.get("crop", "false")):
+            fields.pop("crop_margin", None)  # remove.bg adds the margin only around a crop
+        image = _one_source(form, fields, "image_file", "image_file_b64")
+        return Request(image, self.options(fields))
+
+    def error(self, error: ApiError) -> bytes:
+        code = "invalid_bg_color" if isinstance(error, InvalidOption) and error.field == "bg_color" else error.code
+        return self.error_body(error.status, code, error.message)
+
+    def error_body(self, status: int, code: str, message: str) -> bytes:
+        return _json({"errors": [{"code": REMOVEBG_CODES.get(code, code), "title": message}]})
+
+
+ROUTES: dict[str, Route] = {PIXIAN_PATH: PixianRoute(), REMOVEBG_PATH: RemoveBgRoute()}
+OWN = Route()
+
+
+def route_for(path: str) -> Route:
+    return ROUTES.get(path, OWN)
+
+
+def _one_source(form: Form, fields: Mapping[str, str], file_field: str, base64_field: str) -> bytes:
+    given = [name for name in (file_field, base64_field) if name in form.files or name in fields]
+    if not given:
+        raise NoImage(f"send the image as {file_field} (a file) or {base64_field}")
+    if len(given) > 1:
+        raise MultipleImages(f"send the image once: as {file_field} or as {base64_field}, not both")
+    if file_field in form.files:
+        image = form.files[file_field]
+    elif base64_field in form.files:  # a base64 text sent as a file part
+        image = decode_base64(base64_field, form.files[base64_field].decode("ascii", errors="replace"))
+    else:
+        image = decode_base64(base64_field, fields[base64_field])
+    if not image:
+        raise EmptyBody(f"{given[0]} is empty")
+    return image
+
+
+def _jpeg_named(kind: str) -> str:
+    return "jpeg" if kind == "jpg" else kind
+
+
+def _json(payload: object) -> bytes:
+    return json.dumps(payload).encode("utf-8")

@@ -1,0 +1,81 @@
+"""The foreground's box (found through the small mask, checked against a full search) and the canvas layout."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from function.layout import FOREGROUND_ALPHA, Box, foreground_box, plan
+from function.mask import Masker
+from function.model import open_session
+from function.options import Options, margin
+from tests.support import images
+
+
+@pytest.fixture(scope="module")
+def masker() -> Masker:
+    return Masker(open_session("u2netp", 2))
+
+
+def _full_search(alpha: Image.Image) -> Box | None:
+    found = np.argwhere(np.asarray(alpha) >= FOREGROUND_ALPHA)
+    if not len(found):
+        return None
+    (top, left), (bottom, right) = found.min(axis=0), found.max(axis=0)
+    return Box(int(left), int(top), int(right - left + 1), int(bottom - top + 1))
+
+
+@pytest.mark.parametrize("name", images.PHOTOS)
+@pytest.mark.parametrize("size", [(2000, 1500), (333, 1777), (160, 90), (40, 7), (1, 300), (300, 1)])
+def test_the_box_is_the_one_a_full_search_finds(masker: Masker, name: str, size: tuple[int, int]) -> None:
+    picture = images.photo(name).resize(size, Image.Resampling.BICUBIC)
+    mask = masker.mask(picture)
+    assert foreground_box(mask.full, mask.small) == _full_search(mask.full)
+
+
+def test_a_box_made_by_hand_and_an_empty_mask() -> None:
+    small = Image.new("L", (32, 32))
+    small.paste(255, (10, 12, 20, 16))
+    full = small.resize((320, 640), Image.Resampling.BILINEAR)
+    assert foreground_box(full, small) == _full_search(full)
+    assert foreground_box(Image.new("L", (320, 640), FOREGROUND_ALPHA - 1), Image.new("L", (32, 32), 255)) is None
+    assert foreground_box(full, Image.new("L", (32, 32), FOREGROUND_ALPHA - 1)) is None
+
+
+FOREGROUND = Box(100, 50, 200, 100)
+
+
+def test_no_options_is_the_identity() -> None:
+    layout = plan((640, 480), FOREGROUND, Options(), 25_000_000, 65535)
+    assert layout.identity
+    assert layout.place(FOREGROUND) == FOREGROUND
+
+
+def test_crop_with_margins_in_pixels_and_percent() -> None:
+    layout = plan((640, 480), FOREGROUND, Options(crop=True, margin=margin("m", "10px 10%")), 25_000_000, 65535)
+    assert layout.region == FOREGROUND
+    assert layout.canvas == (200 + 2 * 20, 100 + 2 * 10)
+    assert layout.placed == Box(20, 10, 200, 100)
+    assert layout.place(FOREGROUND) == Box(20, 10, 200, 100)
+
+
+def test_crop_without_a_foreground_keeps_the_whole_picture() -> None:
+    assert plan((640, 480), None, Options(crop=True), 25_000_000, 65535).identity
+
+
+@pytest.mark.parametrize(("alignment", "top"), [("top", 0), ("middle", 150), ("bottom", 300)])
+def test_a_target_size_fits_the_result_and_aligns_it(alignment: str, top: int) -> None:
+    options = Options(crop=True, target_size=(400, 500), vertical_alignment=alignment)  # type: ignore[arg-type]
+    layout = plan((640, 480), FOREGROUND, options, 25_000_000, 65535)
+    assert layout.canvas == (400, 500)
+    assert layout.placed == Box(0, top, 400, 200)  # 200×100 scaled by 2, centred across, aligned down
+
+
+def test_the_canvas_never_exceeds_the_pixel_limit_or_the_side_limit() -> None:
+    wide = plan((4000, 3000), FOREGROUND, Options(margin=margin("m", "2000px")), 12_000_000, 65535)
+    assert wide.canvas[0] * wide.canvas[1] <= 12_000_000
+    assert wide.placed.width / 4000 == pytest.approx(wide.canvas[0] / 8000, abs=1e-3)
+    strip = plan((30000, 100), None, Options(), 25_000_000, 16383)
+    assert strip.canvas[0] <= 16383
+    assert strip.placed.size == strip.canvas
