@@ -19,12 +19,13 @@ RUN := PYTHONPATH=$(PYPATH) $(PY)
 REQUIREMENTS := requirements-dev.txt requirements.lock functions/remove-bg/requirements.txt \
 	template/python3-rembg/requirements.txt
 
-.PHONY: help venv model serve test prometheus monitor test-load soak capacity memory lint format lock bench image test-container clean
+.PHONY: help venv model serve test test-ts prometheus monitor test-load soak capacity memory lint format lock bench image test-container clean
 IMAGE ?= remove-bg:latest
 
 help:
 	@echo "make serve   - install, fetch the model (MODEL=$(MODEL)) and serve on $(HOST):$(PORT)"
 	@echo "make test    - install, fetch the test models and run lint + the test suite"
+	@echo "make test-ts - the TypeScript client's tests (part of make test) against the real function"
 	@echo "make model   - fetch MODEL into U2NET_HOME ($(U2NET_HOME)), md5-checked"
 	@echo "make lint    - ruff check and format check"
 	@echo "make monitor - Prometheus on 127.0.0.1:9090 with the alert rules, scraping make serve"
@@ -44,6 +45,12 @@ $(VENV)/.installed: $(REQUIREMENTS)
 # axios, the worker's HTTP client, for the tests that check what it sees (Node.js and npm from the machine).
 tests/js/node_modules/.installed: tests/js/package.json tests/js/package-lock.json
 	npm ci --prefix tests/js --no-audit --no-fund --loglevel=error
+	touch $@
+
+# The worker's TypeScript client (clients/typescript): its dev tools (tsc, Node's types) from the lock.
+TS_CLIENT := clients/typescript
+$(TS_CLIENT)/node_modules/.installed: $(TS_CLIENT)/package.json $(TS_CLIENT)/package-lock.json
+	npm ci --prefix $(TS_CLIENT) --no-audit --no-fund --loglevel=error
 	touch $@
 
 $(PYPATH)/function:
@@ -70,6 +77,12 @@ format: venv
 test: venv lint tests/js/node_modules/.installed prometheus
 	$(RUN) -m function.fetch u2netp u2net
 	$(RUN) -m pytest
+	$(MAKE) --no-print-directory test-ts
+
+# The TypeScript client's tests (Node's test runner) against the real function, which they start.
+test-ts: venv $(TS_CLIENT)/node_modules/.installed
+	$(RUN) -m function.fetch u2netp u2net
+	REMOVE_BG_ROOT=$(CURDIR) REMOVE_BG_PYTHON=$(abspath $(PY)) npm test --prefix $(TS_CLIENT)
 
 # Debian's Prometheus server and promtool (rule tests, the real-Prometheus test, make monitor).
 prometheus:
@@ -134,4 +147,4 @@ lock:
 	build/lock-runtime/bin/pip freeze --exclude-editable | sort > functions/remove-bg/requirements.lock
 
 clean:
-	rm -rf $(VENV) build .pytest_cache .ruff_cache
+	rm -rf $(VENV) build .pytest_cache .ruff_cache $(TS_CLIENT)/node_modules $(TS_CLIENT)/dist $(TS_CLIENT)/build-test

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import socket
 import time
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -63,6 +64,33 @@ def assert_still_serving(server: ServerProcess) -> None:
 def test_hostile_body(target: ServerProcess, name: str, make, content_type: str) -> None:
     response = target.post(make(), headers={"Content-Type": content_type})
     assert_answered_well(response)
+    assert_still_serving(target)
+
+
+def assert_answered_well_on_any_route(response: requests.Response) -> None:
+    """A decodable image (or zip) of the size it claims, or a 4xx JSON error in one of the routes' shapes."""
+    assert response.status_code < 500, response.text[:300]
+    if response.status_code == 200:
+        if response.headers["Content-Type"] == "application/zip":
+            with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
+                assert sorted(archive.namelist()) == ["alpha.png", "color.jpg"]
+            return
+        image = Image.open(io.BytesIO(response.content))
+        image.load()
+        assert image.size == (int(response.headers["X-Width"]), int(response.headers["X-Height"]))
+        return
+    assert response.headers["Content-Type"] == "application/json"
+    body = response.json()
+    assert body.get("error", {}).get("message") or body["errors"][0]["title"]
+    assert "Traceback" not in response.text
+
+
+@pytest.mark.parametrize(
+    ("name", "path", "make", "content_type"), hostile.ROUTE_CASES, ids=[c[0] for c in hostile.ROUTE_CASES]
+)
+def test_hostile_route_request(target: ServerProcess, name: str, path: str, make, content_type: str) -> None:
+    response = target.post(make(), path=path, headers={"Content-Type": content_type})
+    assert_answered_well_on_any_route(response)
     assert_still_serving(target)
 
 

@@ -67,7 +67,7 @@ def decode_base64(name: str, text: str) -> bytes:
 def _json_form(body: bytes) -> Form:
     try:
         found = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # RecursionError: nesting deeper than the parser's stack
         raise InvalidOption("body", "the JSON body does not parse") from None
     if not isinstance(found, dict):
         raise InvalidOption("body", "the JSON body must be an object of fields")

@@ -184,19 +184,21 @@ def route_for(path: str) -> Route:
 
 
 def _one_source(form: Form, fields: Mapping[str, str], file_field: str, base64_field: str) -> bytes:
-    given = [name for name in (file_field, base64_field) if name in form.files or name in fields]
+    given = {name for name in (file_field, base64_field) if name in form.files or name in fields}
     if not given:
         raise NoImage(f"send the image as {file_field} (a file) or {base64_field}")
     if len(given) > 1:
         raise MultipleImages(f"send the image once: as {file_field} or as {base64_field}, not both")
-    if file_field in form.files:
+    if file_field in given:
+        if file_field not in form.files:  # a part without a filename arrives as text, its bytes mangled
+            raise NoImage(f"{file_field} must be a file part (with a filename); base64 text goes in {base64_field}")
         image = form.files[file_field]
-    elif base64_field in form.files:  # a base64 text sent as a file part
-        image = decode_base64(base64_field, form.files[base64_field].decode("ascii", errors="replace"))
-    else:
+    elif base64_field in fields:
         image = decode_base64(base64_field, fields[base64_field])
+    else:  # base64 text sent as a file part
+        image = decode_base64(base64_field, form.files[base64_field].decode("ascii", errors="replace"))
     if not image:
-        raise EmptyBody(f"{given[0]} is empty")
+        raise EmptyBody(f"{given.pop()} is empty")
     return image
 
 

@@ -44,7 +44,9 @@ class Refusal(Exception):
 
 
 def unauthorized() -> Refusal:
-    message = "this function needs its token: Authorization: Bearer <token>, or Basic with the token as password"
+    message = (
+        "this function needs its token: Authorization: Bearer <token>, Basic with the token as password, or X-Api-Key"
+    )
     return Refusal(HTTPStatus.UNAUTHORIZED, "unauthorized", message)
 
 

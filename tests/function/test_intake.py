@@ -70,3 +70,8 @@ def test_bad_or_empty_base64_is_a_clear_error() -> None:
         decode_base64("image.base64", "@@@not base64")
     with pytest.raises(EmptyBody, match="image_file_b64 is empty"):
         decode_base64("image_file_b64", "")
+
+
+def test_json_nested_past_the_parser_s_stack_is_an_invalid_option() -> None:
+    with pytest.raises(InvalidOption, match="JSON body"):
+        read_form(b"[" * 200_000 + b"]" * 200_000, JSON, also=(JSON,))

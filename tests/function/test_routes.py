@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from urllib.parse import urlencode
 
 import pytest
 from urllib3 import encode_multipart_formdata
@@ -44,19 +45,20 @@ def test_our_route_names_the_file_fields_it_looks_for() -> None:
 
 def test_pixian_fields_and_defaults() -> None:
     assert PIXIAN.read(PICTURE, "image/jpeg", {}).options == Options(format="auto", quality=75)
-    fields = {
-        "image.base64": base64.b64encode(PICTURE).decode(),
-        "test": "true",
-        "max_pixels": "1000000",
-        "background.color": "#00ff00",
-        "result.crop_to_foreground": "true",
-        "result.margin": "10px 5%",
-        "result.target_size": "800 600",
-        "result.vertical_alignment": "bottom",
-        "output.format": "jpeg",
-        "output.jpeg_quality": "60",
-    }
-    body = "&".join(f"{name}={value}" for name, value in fields.items()).replace("+", "%2B").replace("#", "%23")
+    body = urlencode(
+        [
+            ("image.base64", base64.b64encode(PICTURE).decode()),
+            ("test", "true"),
+            ("max_pixels", "1000000"),
+            ("background.color", "#00ff00"),
+            ("result.crop_to_foreground", "true"),
+            ("result.margin", "10px 5%"),
+            ("result.target_size", "800 600"),
+            ("result.vertical_alignment", "bottom"),
+            ("output.format", "jpeg"),
+            ("output.jpeg_quality", "60"),
+        ]
+    )
     request = PIXIAN.read(body.encode(), "application/x-www-form-urlencoded", {})
     assert request.image == PICTURE
     assert request.options == Options(
@@ -132,3 +134,11 @@ def test_each_route_s_error_shape() -> None:
         "errors": [{"code": "multiple_sources", "title": "once"}]
     }
     assert json.loads(REMOVEBG.error_body(413, "body_too_large", "too big"))["errors"][0]["code"] == "file_too_large"
+
+
+def test_an_image_sent_as_a_text_part_is_refused_clearly() -> None:
+    body, content_type = encode_multipart_formdata({"image": "\xff\xd8 text, no filename"})
+    with pytest.raises(NoImage, match="must be a file part"):
+        PIXIAN.read(body, content_type, {})
+    body, content_type = encode_multipart_formdata({"image_file_b64": ("b64.txt", base64.b64encode(PICTURE))})
+    assert REMOVEBG.read(body, content_type, {}).image == PICTURE

@@ -6,12 +6,15 @@ written by Pillow, pillow-heif or by hand from the formats' specifications.
 
 from __future__ import annotations
 
+import base64
 import io
+import json
 import random
 import struct
 import zipfile
 import zlib
 from collections.abc import Callable
+from urllib.parse import urlencode
 
 from PIL import Image
 
@@ -202,4 +205,78 @@ BODY_CASES: list[Case] = [
         MULTIPART,
     ),
     ("multipart never closed", lambda: _multipart([_file_part("image", images.jpeg())])[:-12], MULTIPART),
+]
+
+PIXIAN_PATH = "/api/v2/remove-background"
+REMOVEBG_PATH = "/v1.0/removebg"
+URLENCODED = "application/x-www-form-urlencoded"
+
+
+def _b64(payload: bytes) -> str:
+    return base64.b64encode(payload).decode()
+
+
+def _urlencoded(fields: dict[str, str]) -> bytes:
+    return urlencode(fields).encode()
+
+
+# (name, path and query, body, content type): the compatible routes' own parsers, and options
+# that ask for outputs far larger than any input.
+ROUTE_CASES: list[tuple[str, str, Callable[[], bytes], str]] = [
+    ("JSON nested 200000 deep", REMOVEBG_PATH, lambda: b"[" * 200_000 + b"]" * 200_000, "application/json"),
+    (
+        "JSON of the wrong types",
+        REMOVEBG_PATH,
+        lambda: b'{"image_file_b64": [1, {"a": null}], "size": 7}',
+        "application/json",
+    ),
+    (
+        "JSON base64 pixel bomb",
+        REMOVEBG_PATH,
+        lambda: json.dumps({"image_file_b64": _b64(jpeg_claiming(65535, 65535))}).encode(),
+        "application/json",
+    ),
+    (
+        "JSON 5 MB of not-base64",
+        REMOVEBG_PATH,
+        lambda: json.dumps({"image_file_b64": "@" * 5_000_000}).encode(),
+        "application/json",
+    ),
+    ("urlencoded 20000 fields", PIXIAN_PATH, lambda: _urlencoded({f"f{i}": "x" for i in range(20_000)}), URLENCODED),
+    (
+        "urlencoded base64 zlib bomb",
+        PIXIAN_PATH,
+        lambda: _urlencoded({"image.base64": _b64(_zlib_bomb_png())}),
+        URLENCODED,
+    ),
+    (
+        "Pixian image as a text part",
+        PIXIAN_PATH,
+        lambda: _multipart([('Content-Disposition: form-data; name="image"', images.jpeg(), "")]),
+        MULTIPART,
+    ),
+    (
+        "Pixian 65535x65535 target, WebP-sized",
+        PIXIAN_PATH + "?result.target_size=65535+65535&result.margin=100%25",
+        images.jpeg,
+        "image/jpeg",
+    ),
+    (
+        "10000 px margins on a 1x1 image",
+        "/?margin=10000px&format=webp",
+        lambda: images.encode(Image.new("RGB", (1, 1)), "PNG"),
+        OCTETS,
+    ),
+    (
+        "every option at its edge",
+        "/?format=jpeg&quality=1&bg_color=%2300000000&crop=1&margin=100%25&max_pixels=100",
+        images.jpeg,
+        OCTETS,
+    ),
+    (
+        "remove.bg zip of a 30000x1 strip",
+        REMOVEBG_PATH + "?format=zip",
+        lambda: images.encode(Image.new("RGB", (30000, 1), "red"), "PNG"),
+        OCTETS,
+    ),
 ]

@@ -1,0 +1,60 @@
+/** What went wrong, as the caller can act on it: the function's JSON error code, and whether to try again. */
+
+export type Source = "remove-bg" | "pixian";
+
+/** Statuses that say "not now": the in-flight limit, a gateway without a replica, a cold start, a timeout. */
+export const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([429, 502, 503, 504]);
+
+export interface RemoveBgErrorDetails {
+  code: string;
+  status?: number;
+  retryAfterMs?: number;
+  attempts: number;
+  source: Source;
+  cause?: unknown;
+}
+
+export class RemoveBgError extends Error {
+  /** The JSON error's code (`corrupt_image`, `busy`…), or `network_error` / `timeout` when no answer came. */
+  readonly code: string;
+  /** The HTTP status; absent when no answer came. */
+  readonly status?: number;
+  /** What the server's Retry-After asked for, in milliseconds. */
+  readonly retryAfterMs?: number;
+  /** True when trying again later may succeed (429, 502, 503, 504, network errors, timeouts). */
+  readonly retryable: boolean;
+  /** Calls made to the service that failed last, this one included. */
+  readonly attempts: number;
+  readonly source: Source;
+
+  constructor(message: string, details: RemoveBgErrorDetails) {
+    super(message, { cause: details.cause });
+    this.name = "RemoveBgError";
+    this.code = details.code;
+    this.status = details.status;
+    this.retryAfterMs = details.retryAfterMs;
+    this.attempts = details.attempts;
+    this.source = details.source;
+    this.retryable = details.status === undefined || RETRYABLE_STATUSES.has(details.status);
+  }
+}
+
+/** The code and message of an error body in any of the shapes this client meets (ours, Pixian's, remove.bg's). */
+export function describeErrorBody(status: number, text: string): { code: string; message: string } {
+  try {
+    const body = JSON.parse(text) as {
+      error?: { code?: unknown; message?: unknown };
+      errors?: { code?: unknown; title?: unknown }[];
+    };
+    const error = body.error ?? {};
+    const first = body.errors?.[0] ?? {};
+    const code = typeof error.code === "string" ? error.code : typeof first.code === "string" ? first.code : undefined;
+    const message = typeof error.message === "string" ? error.message : first.title;
+    if (code !== undefined || typeof message === "string") {
+      return { code: code ?? `http_${status}`, message: typeof message === "string" ? message : `HTTP ${status}` };
+    }
+  } catch {
+    // not JSON: a proxy's page, for one
+  }
+  return { code: `http_${status}`, message: text.slice(0, 200) || `HTTP ${status}` };
+}
