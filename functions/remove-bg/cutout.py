@@ -63,8 +63,8 @@ class CutoutWriter:
         ranges = row_ranges(size, self._workers.threads)
 
         def deflate(rows: range) -> Deflated:
-            above = next(bands(range(rows.start - 1, rows.start), 1))[0] if rows.start > 0 else None
             # The "Up" filter of the range's first row needs the row above it (None: the image's first).
+            above = next(bands(range(rows.start - 1, rows.start), 1))[0] if rows.start > 0 else None
             per_band = rows_per_band(row_bytes)
             return deflate_rows(row_bytes, bands(rows, per_band), above, self._level, rows.stop == height)
 

@@ -123,6 +123,8 @@ class RemoveBg:
 
 
 def _described(options: Options) -> str:
-    """The options that differ from the plain PNG, for the log line: `format=webp crop=True`."""
+    """The options that differ from the plain PNG, for the log line: `format=webp crop=True margin=5% …`."""
     chosen = {name: value for name, value in vars(options).items() if value != getattr(PLAIN, name)}
+    if (color := chosen.get("bg_color")) is not None:
+        chosen["bg_color"] = "#{:02x}{:02x}{:02x}{:02x}".format(*color)
     return " ".join(f"{name}={value}" for name, value in chosen.items())

@@ -47,6 +47,9 @@ class Length:
     def pixels(self, side: int) -> int:
         return round(side * self.value / 100) if self.percent else round(self.value)
 
+    def __str__(self) -> str:
+        return f"{self.value:g}{'%' if self.percent else 'px'}"
+
 
 @dataclass(frozen=True)
 class Margin:
@@ -58,6 +61,9 @@ class Margin:
     @property
     def empty(self) -> bool:
         return all(length.value == 0 for length in (self.top, self.right, self.bottom, self.left))
+
+    def __str__(self) -> str:
+        return " ".join(str(length) for length in (self.top, self.right, self.bottom, self.left))
 
 
 NO_LENGTH = Length(0.0, percent=False)

@@ -3,7 +3,9 @@ and draining around one function.
 
 The function is `function.handler`: its new() returns an object with start(env), handle(event,
 context) → {statusCode, body, headers}, ready() and stop(), and may name its POST routes in
-`routes` (for the metrics' route label). The server listens on $PORT at once and runs start() in
+`routes` (for the metrics' route label) and shape the server's own errors per path with
+`error_body(path, status, code, message)`; an error it answers itself names its code in
+`context.fields["code"]` for the metrics. The server listens on $PORT at once and runs start() in
 the background (health says 503 until ready() is true), hands each POST to handle(), and on
 SIGTERM stops taking work, finishes what is in flight, calls stop() and exits 0. What the function
 puts in `context.fields` joins the request's log line.

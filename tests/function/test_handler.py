@@ -82,3 +82,21 @@ def test_a_bad_setting_is_a_value_error_naming_it() -> None:
     with pytest.raises(ConfigError, match="MAX_PIXELS") as caught:
         handler.new().start({"MAX_PIXELS": "many"})
     assert isinstance(caught.value, ValueError)
+
+
+def test_the_chosen_options_and_an_error_s_code_reach_the_log_fields(function) -> None:
+    context = Context()
+    query = {"format": "webp", "margin": "5%", "bg_color": "red"}
+    result = function.handle(Event(images.jpeg(), query=query), context)
+    assert result["headers"]["Content-Type"] == "image/webp"
+    assert context.fields["options"] == "format=webp bg_color=#ff0000ff margin=5% 5% 5% 5%"
+    context = Context()
+    result = function.handle(Event(images.jpeg(), path="/v1.0/removebg", query={"bg_color": "nope"}), context)
+    assert b'"invalid_bg_color"' in result["body"]
+    assert context.fields["code"] == "invalid_option", "counted by our code, whatever the route's shape"
+
+
+def test_the_template_s_own_errors_take_the_route_s_shape(function) -> None:
+    assert b'"code": 429' in function.error_body("/api/v2/remove-background", 429, "busy", "busy")
+    assert b'"rate_limit_exceeded"' in function.error_body("/v1.0/removebg", 429, "busy", "busy")
+    assert b'"code": "busy"' in function.error_body("/anything", 429, "busy", "busy")
