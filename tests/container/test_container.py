@@ -97,6 +97,26 @@ def test_bad_input_gets_json_and_the_container_keeps_serving(container_factory) 
     assert container.post(images.jpeg()).status_code == 200
 
 
+def test_every_output_format_and_both_compatible_routes_work_in_the_image(container_factory) -> None:
+    """The image's own Pillow (libwebp, libjpeg) and the routes, on the read-only root."""
+    container: Container = container_factory()
+    container.wait_ready()
+    photo = images.jpeg(images.photo("astronaut"))
+    for query, kind in (("format=webp", "WEBP"), ("format=jpeg&crop=1", "JPEG"), ("only_mask=1", "PNG")):
+        response = requests.post(f"{container.url}/?{query}", data=photo, timeout=120)
+        assert response.status_code == 200, response.text[:300]
+        assert Image.open(io.BytesIO(response.content)).format == kind
+    files = {"image": ("photo.jpg", photo)}
+    pixian = requests.post(container.url + "/api/v2/remove-background", files=files, timeout=120)
+    assert pixian.status_code == 200 and pixian.headers["X-Credits-Charged"] == "0"
+    files = {"image_file": ("photo.jpg", photo)}
+    zipped = requests.post(container.url + "/v1.0/removebg", files=files, data={"format": "zip"}, timeout=120)
+    assert zipped.status_code == 200 and zipped.headers["Content-Type"] == "application/zip"
+    fetch = {"image_url": "http://example.com/a.jpg"}
+    refused = requests.post(container.url + "/v1.0/removebg", data=fetch, timeout=10)
+    assert refused.json()["errors"][0]["code"] == "unsupported_option"
+
+
 def test_docker_stop_lets_the_request_in_flight_finish(container_factory) -> None:
     container: Container = container_factory()
     container.wait_ready()
