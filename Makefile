@@ -13,13 +13,14 @@ export U2NET_HOME ?= $(CURDIR)/.models
 # For the tests and benchmarks, which import rembg themselves: it compiles pymatting's numba code on
 # import (35 s), and nothing here uses pymatting. (The function sets it in model.py, the image in its Dockerfile.)
 export NUMBA_DISABLE_JIT := 1
+comma := ,
 # The function is the package `function`, as OpenFaaS lays it out beside index.py.
 PYPATH := $(CURDIR)/build/pythonpath
 RUN := PYTHONPATH=$(PYPATH) $(PY)
-REQUIREMENTS := requirements-dev.txt requirements.lock functions/remove-bg/requirements.txt \
+REQUIREMENTS := requirements-dev.txt requirements-quality.txt requirements.lock functions/remove-bg/requirements.txt \
 	template/python3-rembg/requirements.txt
 
-.PHONY: help venv model serve test test-ts prometheus monitor test-load soak capacity memory lint format lock bench image test-container clean
+.PHONY: help venv model serve test test-ts quality prometheus monitor test-load soak capacity memory lint format lock bench image test-container clean
 IMAGE ?= remove-bg:latest
 
 help:
@@ -32,6 +33,7 @@ help:
 	@echo "make test-load - overload and SIGTERM under load on loopback (about 2 min)"
 	@echo "make soak    - $(SOAK_SECONDS) s at 2x one replica's capacity: lost requests, memory drift, p95"
 	@echo "make capacity - service times, replicas for a rate at a p95 target, cost per 1000 images"
+	@echo "make quality DATA=<set> - masks scored against true ones (MAE, IoU, S, wF, boundary F), soft edges"
 	@echo "make memory  - peak memory per input format and mode at the largest accepted size"
 	@echo "make bench   - our server vs rembg's server and remove(), u2net and u2netp (about 6 min)"
 	@echo "make image   - build the container image (MODEL=$(MODEL)), Docker engine included"
@@ -40,6 +42,7 @@ help:
 $(VENV)/.installed: $(REQUIREMENTS)
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet -r requirements-dev.txt -c requirements.lock
+	$(PY) -m pip install --quiet --no-deps -r requirements-quality.txt
 	touch $@
 
 # axios, the worker's HTTP client, for the tests that check what it sees (Node.js and npm from the machine).
@@ -124,6 +127,15 @@ capacity: venv
 memory: venv
 	$(RUN) -m function.fetch u2net
 	$(RUN) -m bench.memory $(MEGAPIXELS)
+
+# The function's masks scored against a set's true masks (image/<stem>.* + alpha/<stem>.png), per model,
+# and the soft-edge composites made from it: make quality DATA=../shared/quality/grabcut50
+MODELS ?= u2net,u2netp
+# QUALITY_FLAGS=--reference adds rembg's own remove() per model: the published baseline's masks.
+quality: venv
+	@test -n "$(DATA)" || { echo "make quality DATA=<set>: a folder with image/ and alpha/"; exit 2; }
+	$(RUN) -m function.fetch $(subst $(comma), ,$(MODELS))
+	$(RUN) -m bench.quality $(DATA) --models $(MODELS) $(QUALITY_FLAGS)
 
 # The container image, built as `faas-cli build --shrinkwrap` lays the function out; installs and
 # starts a Docker engine if there is none, and builds a local Debian base if no registry answers.

@@ -1,0 +1,65 @@
+"""make quality's tool end to end: a set whose truth is the function's own masks scores perfectly."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+from PIL import Image
+
+from harness.processes import PYTHONPATH, ROOT
+from tests.support import images
+from tests.support.server import ServerProcess
+
+
+@pytest.fixture(scope="module")
+def own_masks(server: ServerProcess, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Three photos, each with the u2netp server's own mask, thresholded at one half, as its truth."""
+    root: Path = tmp_path_factory.mktemp("set")
+    (root / "image").mkdir()
+    (root / "alpha").mkdir()
+    for name in images.PHOTOS:
+        body = images.encode(images.photo(name), "PNG")
+        (root / "image" / f"{name}.png").write_bytes(body)
+        mask = requests.post(server.url + "/", data=body, params={"only_mask": "true"}, timeout=120)
+        assert mask.status_code == 200
+        truth = Image.open(io.BytesIO(mask.content)).point(lambda value: 255 if value >= 128 else 0)
+        truth.save(root / "alpha" / f"{name}.png")
+    (root / "image" / "no-truth.png").write_bytes(images.encode(images.photo(), "PNG"))  # skipped: no alpha
+    return root
+
+
+def test_a_set_scored_against_the_function_s_own_masks(own_masks: Path, tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "bench.quality", str(own_masks), "--models", "u2netp", "--soft-edges", "1"]
+    result = subprocess.run(
+        [*command, "--out", str(tmp_path)],
+        cwd=ROOT,
+        env={
+            "PYTHONPATH": str(PYTHONPATH),
+            "PATH": "/usr/bin:/bin",
+            "U2NET_HOME": str(ROOT / ".models"),
+            "NUMBA_DISABLE_JIT": "1",
+        },
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    found = json.loads((tmp_path / "quality.json").read_text())
+    masks = found["masks"]["u2netp"]
+    assert masks["images"] == len(images.PHOTOS)
+    assert masks["mae"] < 0.05, "only the soft values' distance to the thresholded truth"
+    assert masks["iou_mean"] == 1.0 and masks["iou_failures"] == 0
+    assert masks["boundary_f"] == 1.0 and masks["s_measure"] > 0.9
+    soft = found["soft_edges"]["u2netp"]
+    assert soft["composites"] == 4 and 0 < soft["band_alpha_error"] < 1 and soft["halo"] > 0
+    assert "| u2netp | 0.0" in result.stdout and "| 1.000 | 1.000 | 0/3 |" in result.stdout
+    assert "Soft edges: 4 composites" in result.stdout
+    with Image.open(tmp_path / "worst-u2netp.png") as sheet:
+        assert sheet.height == 160 * len(images.PHOTOS)
