@@ -20,7 +20,7 @@ RUN := PYTHONPATH=$(PYPATH) $(PY)
 REQUIREMENTS := requirements-dev.txt requirements-quality.txt requirements.lock functions/remove-bg/requirements.txt \
 	template/python3-rembg/requirements.txt
 
-.PHONY: help venv model serve test test-ts quality prometheus monitor test-load soak capacity memory lint format lock bench image test-container clean
+.PHONY: help venv model serve test test-ts quality prometheus chromium monitor test-load soak capacity memory lint format lock bench image test-container clean
 IMAGE ?= remove-bg:latest
 
 help:
@@ -45,7 +45,8 @@ $(VENV)/.installed: $(REQUIREMENTS)
 	$(PY) -m pip install --quiet --no-deps -r requirements-quality.txt
 	touch $@
 
-# axios, the worker's HTTP client, for the tests that check what it sees (Node.js and npm from the machine).
+# axios, the worker's HTTP client, for the tests that check what it sees, and playwright-core, which
+# drives Chromium through the try-it page (Node.js and npm from the machine).
 tests/js/node_modules/.installed: tests/js/package.json tests/js/package-lock.json
 	npm ci --prefix tests/js --no-audit --no-fund --loglevel=error
 	touch $@
@@ -77,7 +78,7 @@ format: venv
 	$(PY) -m ruff check --fix .
 	$(PY) -m ruff format .
 
-test: venv lint tests/js/node_modules/.installed prometheus
+test: venv lint tests/js/node_modules/.installed prometheus chromium
 	$(RUN) -m function.fetch u2netp u2net
 	$(RUN) -m pytest
 	$(MAKE) --no-print-directory test-ts
@@ -90,6 +91,10 @@ test-ts: venv $(TS_CLIENT)/node_modules/.installed
 # Debian's Prometheus server and promtool (rule tests, the real-Prometheus test, make monitor).
 prometheus:
 	scripts/prometheus.sh
+
+# Debian's Chromium, driven by playwright-core (tests/js) in the try-it page's browser test.
+chromium:
+	scripts/chromium.sh
 
 # A local Prometheus on 127.0.0.1:9090 with monitoring/prometheus.yml and the alert rules,
 # scraping `make serve` (run that in another terminal) on its metrics port 8081.

@@ -24,7 +24,7 @@ from PIL import Image
 from werkzeug.datastructures import Headers
 
 from harness import softedges
-from harness.quality import Scores, Summary, score, summarize
+from harness.quality import Scores, Summary, markdown_table, score, summarize
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
 WORST_SHOWN = 8
@@ -155,18 +155,22 @@ def _file_name(name: str) -> str:
 
 
 def table(results: dict[str, Summary], title: str) -> str:
-    lines = [
-        f"#### {title}",
-        "",
-        "| model | MAE | IoU mean | IoU median | IoU < 0.5 | S-measure | weighted F | boundary F (3 px) | s / image |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    columns = ["model", "MAE", "IoU mean", "IoU median", "IoU < 0.5", "S-measure", "weighted F", "boundary F (3 px)"]
+    rows = [
+        [
+            name,
+            f"{one.mae:.4f}",
+            f"{one.iou_mean:.3f}",
+            f"{one.iou_median:.3f}",
+            f"{one.iou_failures}/{one.images}",
+            f"{one.s_measure:.3f}",
+            f"{one.weighted_f:.3f}",
+            f"{one.boundary_f:.3f}",
+            f"{one.seconds_mean:.3f}",
+        ]
+        for name, one in results.items()
     ]
-    for name, one in results.items():
-        lines.append(
-            f"| {name} | {one.mae:.4f} | {one.iou_mean:.3f} | {one.iou_median:.3f} | {one.iou_failures}/{one.images} "
-            f"| {one.s_measure:.3f} | {one.weighted_f:.3f} | {one.boundary_f:.3f} | {one.seconds_mean:.3f} |"
-        )
-    return "\n".join(lines)
+    return markdown_table(title, [*columns, "s / image"], rows)
 
 
 def main(argv: list[str] | None = None) -> int:

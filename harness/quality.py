@@ -102,3 +102,10 @@ def summarize(scores: list[Scores], seconds: list[float]) -> Summary:
         boundary_f=statistics.fmean(one.boundary_f for one in scores),
         seconds_mean=statistics.fmean(seconds),
     )
+
+
+def markdown_table(title: str, columns: list[str], rows: list[list[str]]) -> str:
+    """A titled markdown table: the first column left-aligned, the figures right-aligned."""
+    lines = [f"#### {title}", "", "| " + " | ".join(columns) + " |", "|---|" + "---:|" * (len(columns) - 1)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)

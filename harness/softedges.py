@@ -20,6 +20,8 @@ from typing import Protocol
 import numpy as np
 from PIL import Image, ImageFilter
 
+from harness.quality import markdown_table
+
 FEATHER_RADIUS = 4
 DEFAULT_IMAGES = 12
 BAND = (0.02, 0.98)  # true alpha strictly inside this: the soft band
@@ -108,11 +110,7 @@ def measure(answer: Callable[[bytes], bytes], made: list[Composite]) -> SoftSumm
 
 
 def table(results: dict[str, SoftSummary], count: int) -> str:
-    lines = [
-        f"#### Soft edges: {count} composites (feathered {FEATHER_RADIUS} px, 4 backgrounds)",
-        "",
-        "| model | alpha error in the soft band | halo: foreground colour error there (0–255) |",
-        "|---|---:|---:|",
-    ]
-    lines += [f"| {name} | {one.band_alpha_error:.4f} | {one.halo:.1f} |" for name, one in results.items()]
-    return "\n".join(lines)
+    title = f"Soft edges: {count} composites (feathered {FEATHER_RADIUS} px, 4 backgrounds)"
+    columns = ["model", "alpha error in the soft band", "halo: foreground colour error there (0–255)"]
+    rows = [[name, f"{one.band_alpha_error:.4f}", f"{one.halo:.1f}"] for name, one in results.items()]
+    return markdown_table(title, columns, rows)

@@ -26,6 +26,7 @@ class Settings:
     max_input_pixels: int = DEFAULT_MAX_INPUT_PIXELS
     max_pixels: int = DEFAULT_MAX_PIXELS
     png_compress_level: int = DEFAULT_PNG_COMPRESS_LEVEL
+    try_page: bool = True  # TRY_PAGE: the try-it page at GET /
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -35,6 +36,7 @@ class Settings:
             max_pixels=_whole(env, "MAX_PIXELS", 100, 1_000_000_000) or DEFAULT_MAX_PIXELS,
             png_compress_level=_level(env),
             threads=_whole(env, "ORT_THREADS", 1, 256),
+            try_page=_switch(env, "TRY_PAGE", default=True),
         )
 
 
@@ -59,6 +61,17 @@ def _whole(env: Mapping[str, str], name: str, low: int, high: int) -> int | None
     if not low <= value <= high:
         raise ConfigError(f"{name}={raw!r}: must be from {low} to {high}")
     return value
+
+
+def _switch(env: Mapping[str, str], name: str, *, default: bool) -> bool:
+    raw = _given(env, name)
+    if raw is None:
+        return default
+    if raw.lower() in ("1", "true", "on", "yes"):
+        return True
+    if raw.lower() in ("0", "false", "off", "no"):
+        return False
+    raise ConfigError(f"{name}={raw!r}: expected on or off")
 
 
 def _level(env: Mapping[str, str]) -> int:

@@ -13,7 +13,7 @@ import time
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from . import metrics
+from . import metrics, page
 from .config import Settings
 from .cpu import usable_cpus
 from .errors import JSON_TYPE, ApiError
@@ -49,6 +49,7 @@ class RemoveBg:
     def __init__(self) -> None:
         self._pipeline: Pipeline | None = None
         self._model = ""
+        self._try_page = False
 
     def start(self, env: Mapping[str, str]) -> None:
         """Read the settings (ConfigError names a bad one) and load the model, once per process."""
@@ -58,6 +59,7 @@ class RemoveBg:
         session = open_session(settings.model, settings.threads or cpus)
         metrics.model_loaded(settings.model, locate(settings.model), time.perf_counter() - started)
         self._model = settings.model
+        self._try_page = settings.try_page
         self._pipeline = Pipeline(
             session,
             PipelineOptions(
@@ -102,6 +104,21 @@ class RemoveBg:
         if route.credits_header:
             headers["X-Credits-Charged"] = "0"
         return {"statusCode": 200, "body": result.body, "headers": headers}
+
+    def handle_get(self, event: Event, context: Context) -> dict[str, Any]:
+        """The try-it page at / (TRY_PAGE); every other GET is a 405, the function's paths taking POST only."""
+        if self._pipeline is None:  # its settings, TRY_PAGE among them, are read by start()
+            body = self.error_body(event.path, 503, "unavailable", "the function is still loading; retry")
+            return {"statusCode": 503, "body": body, "headers": {"Content-Type": JSON_TYPE, "Retry-After": "1"}}
+        if event.path == "/" and self._try_page:
+            return {"statusCode": 200, "body": page.HTML, "headers": page.HEADERS}
+        message = f"{event.path} takes POST" + ("" if self._try_page else "; the try-it page is off (TRY_PAGE)")
+        headers = {"Content-Type": JSON_TYPE, "Allow": "POST"}
+        return {
+            "statusCode": 405,
+            "body": self.error_body(event.path, 405, "method_not_allowed", message),
+            "headers": headers,
+        }
 
     def error_body(self, path: str, status: int, code: str, message: str) -> bytes:
         """The body of an error the template answers itself (401, 413, 429, 503), in the route's own shape."""

@@ -5,10 +5,13 @@ The function is `function.handler`: its new() returns an object with start(env),
 context) → {statusCode, body, headers}, ready() and stop(), and may name its POST routes in
 `routes` (for the metrics' route label) and shape the server's own errors per path with
 `error_body(path, status, code, message)`; an error it answers itself names its code in
-`context.fields["code"]` for the metrics. The server listens on $PORT at once and runs start() in
-the background (health says 503 until ready() is true), hands each POST to handle(), and on
-SIGTERM stops taking work, finishes what is in flight, calls stop() and exits 0. What the function
-puts in `context.fields` joins the request's log line.
+`context.fields["code"]` for the metrics. A function with `handle_get(event, context)` answers
+GET too (a page, say), outside the in-flight slots and the token, neither counted nor limited.
+
+The server listens on $PORT at once and runs start() in the background (health says 503 until
+ready() is true), hands each POST to handle(), and on SIGTERM stops taking work, finishes what is
+in flight, calls stop() and exits 0. What the function puts in `context.fields` joins the
+request's log line.
 
 start() raising ValueError means a bad setting (exit 2, its message names the variable); any
 other exception means the function cannot start (exit 1).
@@ -156,8 +159,24 @@ def create_app(
             g.code = context.fields.get("code")
         return Response(result["body"], status, result.get("headers"))
 
+    if (handle_get := getattr(function, "handle_get", None)) is not None:
+        _answer_gets(app, handle_get)  # without it, a GET on the function's paths is Flask's 405
     _answer_errors(app, getattr(function, "error_body", any_path_error_body))
     return app
+
+
+def _answer_gets(app: Flask, handle_get: Any) -> None:
+    @app.get("/", defaults={"path": ""})
+    @app.get("/<path:path>")
+    def look(path: str) -> Response:
+        if path.startswith("_/"):
+            raise not_found(request.path)
+        context = Context(call_id=g.call_id)
+        g.fields = context.fields
+        query = request.args.to_dict()
+        event = Event(body=b"", headers=request.headers, method=request.method, query=query, path=request.path)
+        result: dict[str, Any] = handle_get(event, context)
+        return Response(result["body"], result.get("statusCode", 200), result.get("headers"))
 
 
 def _answer_errors(app: Flask, shaped: ErrorBody) -> None:
