@@ -20,7 +20,7 @@ RUN := PYTHONPATH=$(PYPATH) $(PY)
 REQUIREMENTS := requirements-dev.txt requirements-quality.txt requirements.lock functions/remove-bg/requirements.txt \
 	template/python3-rembg/requirements.txt
 
-.PHONY: help venv model serve test test-ts quality prometheus chromium monitor test-load soak capacity memory lint format lock bench image test-container clean
+.PHONY: help venv model serve test test-ts quality models prometheus chromium monitor test-load soak capacity memory lint format lock bench image test-container clean
 IMAGE ?= remove-bg:latest
 
 help:
@@ -34,6 +34,7 @@ help:
 	@echo "make soak    - $(SOAK_SECONDS) s at 2x one replica's capacity: lost requests, memory drift, p95"
 	@echo "make capacity - service times, replicas for a rate at a p95 target, cost per 1000 images"
 	@echo "make quality DATA=<set> - masks scored against true ones (MAE, IoU, S, wF, boundary F), soft edges"
+	@echo "make models  - per model (u2net, u2netp, MODNet): time at 1280x960 and 12 MP, peak memory"
 	@echo "make memory  - peak memory per input format and mode at the largest accepted size"
 	@echo "make bench   - our server vs rembg's server and remove(), u2net and u2netp (about 6 min)"
 	@echo "make image   - build the container image (MODEL=$(MODEL)), Docker engine included"
@@ -141,6 +142,11 @@ quality: venv
 	@test -n "$(DATA)" || { echo "make quality DATA=<set>: a folder with image/ and alpha/"; exit 2; }
 	$(RUN) -m function.fetch $(subst $(comma), ,$(MODELS))
 	$(RUN) -m bench.quality $(DATA) --models $(MODELS) $(QUALITY_FLAGS)
+
+# Per model (MODELS, and MODNet): time per image at 1280×960 and 12 MP, and peak memory.
+models: venv
+	$(RUN) -m function.fetch u2net u2netp
+	$(RUN) -m bench.models --models u2net,u2netp,modnet
 
 # The container image, built as `faas-cli build --shrinkwrap` lays the function out; installs and
 # starts a Docker engine if there is none, and builds a local Debian base if no registry answers.

@@ -2,27 +2,29 @@
 
 A set is `image/<stem>.*` + `alpha/<stem>.png`. Each image goes through the function object as
 the server drives it (handler.new(), start() with the environment's settings, handle() with
-`only_mask=true`), so what is measured is what the server answers. Writes a markdown table, JSON
+`only_mask=true`), so what is measured is what the server answers; `modnet` runs through the
+function's pipeline too (bench/answerers.py). Writes a markdown table, JSON
 and, per model, a contact sheet of the worst cases (photo, truth, ours) into OUT.
 """
 
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import io
 import json
 import os
 import sys
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import NamedTuple
 
 import numpy as np
 from PIL import Image
-from werkzeug.datastructures import Headers
 
+from bench import answerers
+from bench.answerers import Answerer
 from harness import softedges
 from harness.quality import Scores, Summary, markdown_table, score, summarize
 
@@ -32,25 +34,12 @@ SHEET_HEIGHT = 160
 DEFAULT_OUT = Path("bench/results/quality")
 
 
-@dataclass(frozen=True)
-class Sample:
+class Sample(NamedTuple):
+    """One photo of a set and its true mask."""
+
     stem: str
     image: Path
     alpha: Path
-
-
-@dataclass
-class Event:
-    body: bytes
-    query: dict[str, str]
-    headers: Headers = field(default_factory=Headers)
-    method: str = "POST"
-    path: str = "/"
-
-
-@dataclass
-class Context:
-    fields: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -71,56 +60,7 @@ def load_set(root: Path) -> list[Sample]:
     return found
 
 
-class Function:
-    """The remove-bg function for one model, started as the server starts it."""
-
-    def __init__(self, model: str, env: dict[str, str]) -> None:
-        from function import handler
-
-        self.model = model
-        self._function = handler.new()
-        self._function.start({**env, "REMBG_MODEL": model})
-
-    def answer(self, body: bytes, query: dict[str, str]) -> tuple[bytes, float]:
-        started = time.perf_counter()
-        result = self._function.handle(Event(body=body, query=query), Context())
-        seconds = time.perf_counter() - started
-        if result["statusCode"] != 200:
-            raise RuntimeError(f"{self.model}: {result['statusCode']} {result['body'][:200]!r}")
-        return result["body"], seconds
-
-    def cutout(self, query: dict[str, str]) -> Callable[[bytes], bytes]:
-        """The function's answer to `body` with `query`, as one argument's function."""
-        return lambda body: self.answer(body, query)[0]
-
-    def stop(self) -> None:
-        self._function.stop()
-
-
-class Rembg:
-    """rembg's own remove() with a cached session: the reference the published baseline was made with."""
-
-    def __init__(self, model: str) -> None:
-        from rembg import new_session
-
-        self.model = f"{model} (rembg remove())"
-        self._session = new_session(model)
-
-    def answer(self, body: bytes, query: dict[str, str]) -> tuple[bytes, float]:
-        from rembg import remove
-
-        started = time.perf_counter()
-        out = remove(body, session=self._session, only_mask=query.get("only_mask") == "true")
-        return out, time.perf_counter() - started
-
-    def cutout(self, query: dict[str, str]) -> Callable[[bytes], bytes]:
-        return lambda body: self.answer(body, query)[0]
-
-    def stop(self) -> None:
-        pass
-
-
-def measure(function: Function | Rembg, samples: list[Sample], query: dict[str, str]) -> list[Measured]:
+def measure(function: Answerer, samples: list[Sample], query: dict[str, str]) -> list[Measured]:
     measured = []
     for sample in samples:
         body, seconds = function.answer(sample.image.read_bytes(), {**query, "only_mask": "true"})
@@ -179,10 +119,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--models", default="u2net,u2netp", help="comma-separated rembg model names")
     parser.add_argument("--variants", default="", help="extra request options to compare, e.g. 'edges=rembg'")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--subset", default="*", help="only the stems matching this pattern, e.g. 'person*'")
     parser.add_argument("--reference", action="store_true", help="also score rembg's own remove() per model")
     parser.add_argument("--soft-edges", type=int, default=softedges.DEFAULT_IMAGES, help="images for the soft-edge set")
     args = parser.parse_args(argv)
-    samples = load_set(args.data)
+    samples = [sample for sample in load_set(args.data) if fnmatch.fnmatchcase(sample.stem, args.subset)]
+    if not samples:
+        raise SystemExit(f"no stem in {args.data} matches {args.subset!r}")
     args.out.mkdir(parents=True, exist_ok=True)
     variants = [{}] + [
         dict(pair.split("=", 1) for pair in text.split("&")) for text in args.variants.split(",") if text
@@ -191,11 +134,11 @@ def main(argv: list[str] | None = None) -> int:
     soft: dict[str, softedges.SoftSummary] = {}
     composites = softedges.composites(samples[: args.soft_edges])
     models = [name.strip() for name in args.models.split(",") if name.strip()]
-    runs: list[tuple[Callable[[], Function | Rembg], list[dict[str, str]]]] = []
+    runs: list[tuple[Callable[[], Answerer], list[dict[str, str]]]] = []
     for model in models:
-        runs.append((lambda model=model: Function(model, dict(os.environ)), variants))
-        if args.reference:
-            runs.append((lambda model=model: Rembg(model), [{}]))
+        runs.append((lambda model=model: answerers.start(model, dict(os.environ)), variants))
+        if args.reference and model != answerers.MODNET:
+            runs.append((lambda model=model: answerers.start(model, {}, reference=True), [{}]))
     for start, queries in runs:
         function = start()
         try:
@@ -209,7 +152,10 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             function.stop()
     report = "\n\n".join(
-        [table(grabcut, f"{args.data.name}: {len(samples)} photos"), softedges.table(soft, len(composites))]
+        [
+            table(grabcut, f"{args.data.name}{'' if args.subset == '*' else ' ' + args.subset}: {len(samples)} photos"),
+            softedges.table(soft, len(composites)),
+        ]
     )
     (args.out / "quality.md").write_text(report + "\n")
     found = {

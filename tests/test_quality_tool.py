@@ -1,4 +1,5 @@
-"""make quality's tool end to end: a set whose truth is the function's own masks scores perfectly."""
+"""make quality and make models end to end: a set whose truth is the function's own masks scores
+perfectly; MODNet runs through the function's pipeline and is measured beside u2netp."""
 
 from __future__ import annotations
 
@@ -35,21 +36,7 @@ def own_masks(server: ServerProcess, tmp_path_factory: pytest.TempPathFactory) -
 
 
 def test_a_set_scored_against_the_function_s_own_masks(own_masks: Path, tmp_path: Path) -> None:
-    command = [sys.executable, "-m", "bench.quality", str(own_masks), "--models", "u2netp", "--soft-edges", "1"]
-    result = subprocess.run(
-        [*command, "--out", str(tmp_path)],
-        cwd=ROOT,
-        env={
-            "PYTHONPATH": str(PYTHONPATH),
-            "PATH": "/usr/bin:/bin",
-            "U2NET_HOME": str(ROOT / ".models"),
-            "NUMBA_DISABLE_JIT": "1",
-        },
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    result = _run("bench.quality", str(own_masks), "--models", "u2netp", "--soft-edges", "1", "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr
     found = json.loads((tmp_path / "quality.json").read_text())
     masks = found["masks"]["u2netp"]
@@ -63,3 +50,38 @@ def test_a_set_scored_against_the_function_s_own_masks(own_masks: Path, tmp_path
     assert "Soft edges: 4 composites" in result.stdout
     with Image.open(tmp_path / "worst-u2netp.png") as sheet:
         assert sheet.height == 160 * len(images.PHOTOS)
+
+
+def _run(*arguments: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    env = {"PYTHONPATH": str(PYTHONPATH), "PATH": "/usr/bin:/bin", "U2NET_HOME": str(ROOT / ".models")}
+    return subprocess.run(
+        [sys.executable, "-m", *arguments],
+        cwd=ROOT,
+        env={**env, "NUMBA_DISABLE_JIT": "1", "HOME": str(ROOT / "build")},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def test_make_models_measures_each_model_in_a_process_of_its_own() -> None:
+    result = _run("bench.models", "--models", "u2netp,modnet")
+    assert result.returncode == 0, result.stderr
+    rows = {
+        line.split("|")[1].strip(): line
+        for line in result.stdout.splitlines()
+        if line.startswith("| u2netp") or line.startswith("| modnet")
+    }
+    assert set(rows) == {"u2netp", "modnet"}
+    for line in rows.values():
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        low, high, peak = float(cells[1]), float(cells[2]), float(cells[3])
+        assert 0 < low <= high * 1.5 and 200 < peak < 1500
+
+
+def test_modnet_is_scored_through_the_function_s_pipeline(own_masks: Path, tmp_path: Path) -> None:
+    result = _run("bench.quality", str(own_masks), "--models", "modnet", "--soft-edges", "1", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    masks = json.loads((tmp_path / "quality.json").read_text())["masks"]["modnet"]
+    assert masks["images"] == len(images.PHOTOS) and 0 < masks["iou_mean"] <= 1
