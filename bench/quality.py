@@ -25,6 +25,7 @@ from PIL import Image
 
 from bench import answerers
 from bench.answerers import Answerer
+from bench.edges import CANDIDATES, Refined
 from harness import softedges
 from harness.quality import Scores, Summary, markdown_table, score, summarize
 
@@ -121,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--subset", default="*", help="only the stems matching this pattern, e.g. 'person*'")
     parser.add_argument("--reference", action="store_true", help="also score rembg's own remove() per model")
+    parser.add_argument("--edges", default="", help=f"edge refinements to score too: {', '.join(CANDIDATES)}")
     parser.add_argument("--soft-edges", type=int, default=softedges.DEFAULT_IMAGES, help="images for the soft-edge set")
     args = parser.parse_args(argv)
     samples = [sample for sample in load_set(args.data) if fnmatch.fnmatchcase(sample.stem, args.subset)]
@@ -139,16 +141,19 @@ def main(argv: list[str] | None = None) -> int:
         runs.append((lambda model=model: answerers.start(model, dict(os.environ)), variants))
         if args.reference and model != answerers.MODNET:
             runs.append((lambda model=model: answerers.start(model, {}, reference=True), [{}]))
+    candidates = [name for name in args.edges.split(",") if name]
     for start, queries in runs:
         function = start()
         try:
             for query in queries:
-                name = " ".join([function.model, *(f"{key}={value}" for key, value in query.items())])
-                measured = measure(function, samples, query)
-                grabcut[name] = summarize([one.scores for one in measured], [one.seconds for one in measured])
-                contact_sheet(measured, args.out / f"worst-{_file_name(name)}.png")
-                soft[name] = softedges.measure(function.cutout(query), composites)
-                print(f"{name}: done", file=sys.stderr)
+                answerers_here = [function, *(Refined(function, name) for name in candidates if query == {})]
+                for answerer in answerers_here:
+                    name = " ".join([answerer.model, *(f"{key}={value}" for key, value in query.items())])
+                    measured = measure(answerer, samples, query)
+                    grabcut[name] = summarize([one.scores for one in measured], [one.seconds for one in measured])
+                    contact_sheet(measured, args.out / f"worst-{_file_name(name)}.png")
+                    soft[name] = softedges.measure(answerer.cutout(query), composites)
+                    print(f"{name}: done", file=sys.stderr)
         finally:
             function.stop()
     report = "\n\n".join(

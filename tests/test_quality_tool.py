@@ -85,3 +85,18 @@ def test_modnet_is_scored_through_the_function_s_pipeline(own_masks: Path, tmp_p
     assert result.returncode == 0, result.stderr
     masks = json.loads((tmp_path / "quality.json").read_text())["masks"]["modnet"]
     assert masks["images"] == len(images.PHOTOS) and 0 < masks["iou_mean"] <= 1
+
+
+def test_edge_refinements_are_scored_beside_the_plain_function(own_masks: Path, tmp_path: Path) -> None:
+    arguments = ["--models", "u2netp", "--edges", "guided-gray,fusion", "--soft-edges", "1", "--out", str(tmp_path)]
+    result = _run("bench.quality", str(own_masks), *arguments)
+    assert result.returncode == 0, result.stderr
+    found = json.loads((tmp_path / "quality.json").read_text())
+    plain, guided, fusion = (
+        found["masks"][name] for name in ("u2netp", "u2netp edges=guided-gray", "u2netp edges=fusion")
+    )
+    assert guided["mae"] != plain["mae"], "the guided filter changes the mask"
+    assert fusion["mae"] == plain["mae"], "blur-fusion changes only the colours"
+    soft = found["soft_edges"]
+    assert soft["u2netp edges=fusion"]["halo"] != soft["u2netp"]["halo"]
+    assert soft["u2netp edges=fusion"]["band_alpha_error"] == soft["u2netp"]["band_alpha_error"]
