@@ -1,7 +1,8 @@
-"""The errors a client can cause with an image, and the JSON body handle() answers them with.
+"""The errors a client can cause with an image or an option, and our own route's JSON body for them.
 
 Body: {"error": {"status": N, "code": "snake_case", "message": "..."}}, the shape the template's
-own errors (404, 413, 429, 503...) have too, so a client reads every error the same way.
+own errors (404, 413, 429, 503...) have too, so a client reads every error the same way. The
+Pixian and remove.bg routes shape the same errors their way (routes.py).
 """
 
 from __future__ import annotations
@@ -27,9 +28,6 @@ class ApiError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
-
-    def body(self) -> bytes:
-        return error_body(self.status, self.code, self.message)
 
 
 class EmptyBody(ApiError, status=400, code="empty_body"): ...

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
 from . import options as parse
-from .errors import ApiError, EmptyBody, InvalidOption, MultipleImages, NoImage, UnsupportedOption
+from .errors import ApiError, EmptyBody, InvalidOption, MultipleImages, NoImage, UnsupportedOption, error_body
 from .intake import JSON, URLENCODED, Form, decode_base64, read_form
 from .options import Options
 
@@ -124,7 +124,7 @@ class Route:
         return self.error_body(error.status, error.code, error.message)
 
     def error_body(self, status: int, code: str, message: str) -> bytes:
-        return _json({"error": {"status": status, "code": code, "message": message}})
+        return error_body(status, code, message)
 
 
 class PixianRoute(Route):
