@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -20,10 +23,10 @@ TRYIT = ROOT / "tests" / "js" / "tryit.mjs"
 SCREENSHOT = ROOT / "build" / "try-it.png"
 
 
-def _drive(server: ServerProcess, photo: Path, screenshot: Path, prefix: str = "") -> dict:
+def _drive(server: ServerProcess, photo: Path, screenshot: Path, prefix: str = "", token: str = "") -> dict:
     node = shutil.which("node")
     assert node, "Node.js drives the browser (make test installs playwright-core; scripts/chromium.sh, Chromium)"
-    command = [node, str(TRYIT), server.url, str(photo), str(screenshot), prefix]
+    command = [node, str(TRYIT), server.url, str(photo), str(screenshot), prefix, token]
     result = subprocess.run(command, check=False, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
@@ -79,3 +82,33 @@ def test_try_page_off(start_server) -> None:
     response = requests.get(server.url + "/", timeout=10)
     assert_error(response, 405, "method_not_allowed")
     assert "TRY_PAGE" in response.json()["error"]["message"]
+
+
+def test_the_page_waits_out_a_busy_function_and_sends_the_token(start_server, tmp_path: Path) -> None:
+    token = tmp_path / "token"
+    token.write_text("page-token")
+    server: ServerProcess = start_server(REMBG_MODEL="u2netp", MAX_INFLIGHT="1", TOKEN_FILE=str(token)).wait_ready()
+    photo = tmp_path / "chelsea.jpg"
+    photo.write_bytes(images.jpeg(images.photo("chelsea")))
+    refused = _drive(server, photo, tmp_path / "refused.png")["first"]
+    assert refused["state"] == "error" and "token" in refused["status"]
+    slow = images.jpeg(images.photo("astronaut").resize((5000, 5000)))
+    headers = {"Authorization": "Bearer page-token"}
+    stop = threading.Event()
+
+    def keep_busy() -> None:  # the one slot taken almost all the time for 6 s
+        deadline = time.monotonic() + 6
+        while time.monotonic() < deadline and not stop.is_set():
+            server.post(slow, headers=headers)
+
+    with ThreadPoolExecutor(1) as pool:
+        busy = pool.submit(keep_busy)
+        server.wait_in_flight()
+        try:
+            seen = _drive(server, photo, tmp_path / "busy.png", token="page-token")
+        finally:
+            stop.set()
+        busy.result()
+    assert seen["first"]["state"] == "done", seen["first"]["status"]
+    assert seen["first"]["transparent"] > 0 and seen["first"]["opaque"] > 0
+    assert 'remove_bg_requests_total{route="/remove-background",status="429"}' in server.metrics()

@@ -40,6 +40,17 @@ def presented(header: str | None) -> str | None:
     return None
 
 
+def challenges(headers: Mapping[str, str]) -> tuple[str, ...]:
+    """The WWW-Authenticate challenges for a 401: both schemes, except to a page's own script.
+
+    A browser answers a Basic challenge by opening its login dialog, even over a page's fetch();
+    the try-it page has a token field of its own. A browser marks a script's request with
+    Sec-Fetch-Mode (cors, same-origin...); a navigation or any other client still gets both.
+    """
+    mode = headers.get("Sec-Fetch-Mode", "navigate").strip().lower()
+    return CHALLENGES if mode == "navigate" else CHALLENGES[:1]
+
+
 def authorized(headers: Mapping[str, str], token: str) -> bool:
     """True when the request's Authorization (or, failing that, its X-Api-Key) carries `token`."""
     given = presented(headers.get("Authorization")) or headers.get(API_KEY_HEADER, "").strip() or None

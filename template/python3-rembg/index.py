@@ -194,7 +194,7 @@ def _answer_errors(app: Flask, shaped: ErrorBody) -> None:
         log.debug("%s %s -> %d %s: %s", request.method, request.path, error.status, error.code, error.message)
         response = error_response(error.status, error.code, error.message)
         if error.status == 401:
-            response.headers.extend(("WWW-Authenticate", challenge) for challenge in auth.CHALLENGES)
+            response.headers.extend(("WWW-Authenticate", challenge) for challenge in auth.challenges(request.headers))
         return response
 
     @app.errorhandler(HTTPException)

@@ -1,11 +1,11 @@
 // Drives the try-it page in headless Chromium, as a person would: pick a photo, wait for the cut-out,
 // then change options. Prints what the page showed as JSON; saves a screenshot.
-// Usage: node tryit.mjs <server url> <photo path> <screenshot path> [gateway prefix]
+// Usage: node tryit.mjs <server url> <photo path> <screenshot path> [gateway prefix] [token]
 // With a prefix (/function/remove-bg), the page is loaded under it and the browser maps every request
 // under it to the server's root, as OpenFaaS' gateway does: the page must use relative URLs only.
 import { chromium } from "playwright-core";
 
-const [server, photo, screenshot, prefix = ""] = process.argv.slice(2);
+const [server, photo, screenshot, prefix = "", token = ""] = process.argv.slice(2);
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
   args: ["--headless", "--no-sandbox", "--disable-gpu"],
@@ -34,8 +34,11 @@ try {
       canvas.width = after.naturalWidth;
       canvas.height = after.naturalHeight;
       const context = canvas.getContext("2d");
-      context.drawImage(after, 0, 0);
-      const { data } = context.getImageData(0, 0, canvas.width, canvas.height);
+      let data = [];
+      if (canvas.width > 0) {  // nothing is shown after an error
+        context.drawImage(after, 0, 0);
+        data = context.getImageData(0, 0, canvas.width, canvas.height).data;
+      }
       let transparent = 0;
       let opaque = 0;
       for (let index = 3; index < data.length; index += 4) {
@@ -55,9 +58,14 @@ try {
       };
     });
   };
+  if (token) await page.fill("input[name=token]", token);
   await page.setInputFiles("#file", photo);
   const first = await seen();
   await page.screenshot({ path: screenshot, fullPage: true });
+  if (first.state !== "done") {
+    console.log(JSON.stringify({ first, second: null, outside }));
+    process.exit(0);
+  }
   await page.evaluate(() => { document.body.dataset.state = "idle"; });
   await page.selectOption("select[name=format]", "webp");
   await page.check("input[name=crop]");

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from auth import authorized, presented
+from auth import CHALLENGES, authorized, challenges, presented
 
 from tests.support.checks import assert_error
 
@@ -48,6 +48,13 @@ def test_only_the_exact_token_is_authorized() -> None:
     assert not authorized(_with(f"Bearer {TOKEN[:-1]}"), TOKEN)
     assert not authorized(_with(_basic(TOKEN, "wrong")), TOKEN), "the token is the password, not the user"
     assert not authorized({}, TOKEN)
+
+
+def test_a_page_s_own_script_is_not_offered_basic() -> None:
+    assert challenges({}) == CHALLENGES
+    assert challenges({"Sec-Fetch-Mode": "navigate"}) == CHALLENGES
+    for mode in ("cors", "same-origin", "no-cors"):
+        assert challenges({"Sec-Fetch-Mode": mode}) == ('Bearer realm="remove-bg"',), "no browser login dialog"
 
 
 def test_remove_bg_s_api_key_header_carries_the_token_too() -> None:
