@@ -132,8 +132,7 @@ class Modnet(Answerer):
         settings = Settings.from_env(env)
         cpus = usable_cpus()
         session = ModnetSession(fetch_modnet(), settings.threads or cpus)
-        options = PipelineOptions(settings.max_input_pixels, settings.max_pixels, settings.png_compress_level, cpus)
-        self._pipeline = Pipeline(session, options)  # type: ignore[arg-type]
+        self._pipeline = Pipeline(session, PipelineOptions.of(settings, cpus))  # type: ignore[arg-type]
 
     def _answer(self, body: bytes, query: dict[str, str]) -> bytes:
         from function.routes import OWN

@@ -60,15 +60,7 @@ class RemoveBg:
         metrics.model_loaded(settings.model, locate(settings.model), time.perf_counter() - started)
         self._model = settings.model
         self._try_page = settings.try_page
-        self._pipeline = Pipeline(
-            session,
-            PipelineOptions(
-                max_input_pixels=settings.max_input_pixels,
-                max_pixels=settings.max_pixels,
-                png_compress_level=settings.png_compress_level,
-                threads=cpus,
-            ),
-        )
+        self._pipeline = Pipeline(session, PipelineOptions.of(settings, cpus))
 
     def ready(self) -> bool:
         return self._pipeline is not None

@@ -86,7 +86,7 @@ class Options:
 
     @property
     def plain(self) -> bool:
-        """True for the default output: the full-size RGBA PNG the fast path writes."""
+        """True for the default output, the full-size RGBA PNG (the log line then names no options)."""
         return self == PLAIN
 
 

@@ -1,8 +1,8 @@
 """The cut-out in the form a request asks for: laid out, over a colour, as PNG, WebP, JPEG, Delta PNG or zip.
 
-Only the plain full-size PNG skips this module (the pipeline writes it straight from the picture
-and its alpha). Everything else costs what it must: a crop or a margin makes a canvas-size copy,
-a background colour one composite, and JPEG, WebP and zip are Pillow's encoders.
+The plain full-size PNG (no options) lays nothing out and goes straight from the picture and its
+alpha to the banded PNG writer. Everything else costs what it must: a crop or a margin makes a
+canvas-size copy, a background colour one composite, and JPEG, WebP and zip are Pillow's encoders.
 """
 
 from __future__ import annotations
@@ -46,10 +46,6 @@ class Rendered:
 class Renderer:
     def __init__(self, writer: CutoutWriter) -> None:
         self._writer = writer
-
-    def plain(self, rgb: Image.Image, alpha: Image.Image, foreground: Box | None) -> Rendered:
-        """The default output: the full-size RGBA PNG, written straight from the picture and its alpha."""
-        return Rendered(self._writer.png(rgb, alpha), "image/png", rgb.size, foreground)
 
     def render(
         self, rgb: Image.Image, alpha: Image.Image, foreground: Box | None, options: Options, max_pixels: int

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from PIL import Image
 
+from .config import Settings
 from .cutout import CutoutWriter, cutout_alpha
 from .decode import decode
 from .layout import Box, foreground_box
@@ -26,6 +27,10 @@ class PipelineOptions:
     max_pixels: int
     png_compress_level: int
     threads: int  # how many threads share the composing and deflating of one cut-out
+
+    @classmethod
+    def of(cls, settings: Settings, threads: int) -> PipelineOptions:
+        return cls(settings.max_input_pixels, settings.max_pixels, settings.png_compress_level, threads)
 
 
 @dataclass(frozen=True)
@@ -58,12 +63,9 @@ class Pipeline:
         foreground = foreground_box(alpha, mask.small)
         if foreground is None:  # nothing found: a fully transparent picture, not the model's faint noise
             alpha = Image.new("L", alpha.size, 0)
-        if options.plain:
-            rendered = self._renderer.plain(picture.rgb, alpha, foreground)
-        else:
-            # A target size is the caller's explicit output size: only the function's own limit bounds it.
-            canvas_limit = settings.max_pixels if options.target_size else max_pixels
-            rendered = self._renderer.render(picture.rgb, alpha, foreground, options, canvas_limit)
+        # A target size is the caller's explicit output size: only the function's own limit bounds it.
+        canvas_limit = settings.max_pixels if options.target_size else max_pixels
+        rendered = self._renderer.render(picture.rgb, alpha, foreground, options, canvas_limit)
         done = time.perf_counter()
         return Result(
             body=rendered.body,

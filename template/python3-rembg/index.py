@@ -79,9 +79,13 @@ class Context:
 
 
 def create_app(
-    function: Any, lifecycle: Lifecycle, routes: metrics.Routes, token: auth.TokenFile | None = None
+    function: Any,
+    lifecycle: Lifecycle,
+    routes: metrics.Routes,
+    token: auth.TokenFile | None = None,
+    error_body: ErrorBody = any_path_error_body,
 ) -> Flask:
-    """The Flask app around `function`; its errors shaped by the function's error_body() when it has one."""
+    """The Flask app around `function`; its errors shaped by `error_body` (the function's, if it has one)."""
     app = Flask(__name__)
     # Flask answers OPTIONS on every route by itself; this function has nothing to say to it but 405.
     app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
@@ -161,7 +165,7 @@ def create_app(
 
     if (handle_get := getattr(function, "handle_get", None)) is not None:
         _answer_gets(app, handle_get)  # without it, a GET on the function's paths is Flask's 405
-    _answer_errors(app, getattr(function, "error_body", any_path_error_body))
+    _answer_errors(app, error_body)
     return app
 
 
@@ -228,6 +232,7 @@ class Service:
                 self.lifecycle,
                 self.routes,
                 None if settings.token is None else auth.TokenFile(settings.token_file, settings.token, read_token),
+                error_body,
             ),
             host=settings.host,
             port=settings.port,
