@@ -1,4 +1,4 @@
-"""make quality and make models end to end: a set whose truth is the function's own masks scores
+"""make quality, make models and bench.options end to end: a set whose truth is the function's own masks scores
 perfectly; MODNet runs through the function's pipeline and is measured beside u2netp."""
 
 from __future__ import annotations
@@ -100,3 +100,12 @@ def test_edge_refinements_are_scored_beside_the_plain_function(own_masks: Path, 
     soft = found["soft_edges"]
     assert soft["u2netp edges=fusion"]["halo"] != soft["u2netp"]["halo"]
     assert soft["u2netp edges=fusion"]["band_alpha_error"] == soft["u2netp"]["band_alpha_error"]
+
+
+def test_the_options_table_costs_each_option_through_the_function() -> None:
+    result = _run("bench.options", "--model", "u2netp", "--size", "640x480")
+    assert result.returncode == 0, result.stderr
+    rows = [line for line in result.stdout.splitlines() if line.startswith("| ") and "---" not in line][1:]
+    assert len(rows) == 10 and rows[0].startswith("| plain PNG |")
+    megabytes = {row.split("|")[1].strip(): float(row.split("|")[3]) for row in rows}
+    assert megabytes["only_mask=true"] < megabytes["plain PNG"], "a gray mask is smaller than the RGBA cut-out"
