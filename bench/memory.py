@@ -1,25 +1,35 @@
-"""`make memory`: peak RSS per input format and mode at MEGAPIXELS, each in a fresh process (the README's table)."""
+"""`make memory`: peak RSS per input format and mode at MEGAPIXELS, each in a fresh process (the README's table).
+
+The function's settings in the environment reach the child (ORT_MEMORY_ARENA=on, say), so a
+setting's cost in memory is measured by the same command."""
 
 from __future__ import annotations
 
+import argparse
 import json
-import os
 import sys
 
 from function.config import DEFAULT_MAX_INPUT_PIXELS
+from harness import models
 from harness.memory import CASES, MB, ROOT, measure_case
 
 
 def main() -> int:
-    megapixels = float(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_MAX_INPUT_PIXELS / MB
-    env = {"REMBG_MODEL": os.environ.get("REMBG_MODEL", "u2net"), "MAX_INPUT_PIXELS": str(10**9)}
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("megapixels", nargs="?", type=float, default=DEFAULT_MAX_INPUT_PIXELS / MB)
+    parser.add_argument("--model", default="u2net", help="as harness/models.py names them, e.g. isnet+u2netp")
+    parser.add_argument("--cases", default="", help="only these cases, comma-separated (e.g. 'JPEG RGB')")
+    args = parser.parse_args()
+    megapixels, model = args.megapixels, args.model
+    chosen = [case for case in CASES if not args.cases or case.name in args.cases.split(",")]
+    env = {**models.settings(model), "MAX_INPUT_PIXELS": str(10**9)}
     work = ROOT / "build" / "memory"
     work.mkdir(parents=True, exist_ok=True)
     pixels = int(megapixels * MB)
-    print(f"| input ({megapixels:g} MP, {env['REMBG_MODEL']}) | body MB | peak RSS MB | bytes / input pixel |")
+    print(f"| input ({megapixels:g} MP, {model}) | body MB | peak RSS MB | bytes / input pixel |")
     print("|---|---:|---:|---:|")
     rows = []
-    for case in CASES:
+    for case in chosen:
         row = measure_case(case, pixels, env, work)
         rows.append(row)
         print(

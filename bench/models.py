@@ -23,6 +23,7 @@ from harness.quality import markdown_table
 
 SIZES = ((1280, 960), (4000, 3000))
 RUNS = 5
+PAIRED_RUNS = 9
 
 
 def _photo(size: tuple[int, int]) -> bytes:
@@ -55,11 +56,43 @@ def child(model: str) -> dict[str, float]:
     return found
 
 
+def paired(first: str, second: str) -> str:
+    """Two models in one process, their requests alternating (A, B, A, B…): what the second adds, as a ratio.
+
+    The machine is shared and noisy; alternating puts both under the same noise, so a few percent
+    (a core model's cost) can be told from it. Memory is not measured here: two models are loaded.
+    """
+    one, other = (answerers.start(model, dict(os.environ)) for model in (first, second))
+    rows = []
+    try:
+        for size in SIZES:
+            body = _photo(size)
+            one.answer(body, {})
+            other.answer(body, {})
+            times: dict[str, list[float]] = {first: [], second: []}
+            for _ in range(PAIRED_RUNS):
+                times[first].append(one.answer(body, {})[1])
+                times[second].append(other.answer(body, {})[1])
+            low, high = (statistics.median(times[model]) for model in (first, second))
+            rows.append([f"{size[0]}×{size[1]}", f"{low:.3f}", f"{high:.3f}", f"{high / low - 1:+.1%}"])
+    finally:
+        one.stop()
+        other.stop()
+    columns = ["photo", f"{first} s", f"{second} s", "added"]
+    return markdown_table(f"{second} against {first}: {PAIRED_RUNS} alternating runs each, median", columns, rows)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--models", default="u2net,u2netp,modnet")
+    parser.add_argument(
+        "--models", default="u2net,u2netp,isnet,isnet+u2netp,modnet", help="as bench/answerers.py names them"
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--pair", help="two models, e.g. isnet,isnet+u2netp: the second's cost against the first's")
     args = parser.parse_args(argv)
+    if args.pair:
+        print(paired(*args.pair.split(",", 1)))
+        return 0
     if args.child:
         print(json.dumps(child(args.child)))
         return 0

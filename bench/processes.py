@@ -11,6 +11,7 @@ from pathlib import Path
 
 import requests
 
+from harness import models
 from harness.processes import INDEX, PYTHONPATH, free_port, peak_rss_kb, terminate
 
 
@@ -33,12 +34,11 @@ class Server:
 def start_ours(python: str, model: str, env: dict[str, str], log: Path, max_inflight: int = 1) -> Server:
     port = free_port()
     full_env = {
-        **env,
+        **models.environment(env, model),
         "PYTHONPATH": str(PYTHONPATH),
         "HOST": "127.0.0.1",
         "PORT": str(port),
         "METRICS_PORT": str(free_port()),
-        "REMBG_MODEL": model,
         "MAX_INFLIGHT": str(max_inflight),
         "LOG_LEVEL": "WARNING",
     }

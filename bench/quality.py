@@ -1,10 +1,18 @@
-"""make quality DATA=<set>: the function's own masks scored against a set's true masks, per model.
+"""make quality DATA=<set>: the function's own cut-outs scored against a set's truth, per model.
 
 A set is `image/<stem>.*` + `alpha/<stem>.png`. Each image goes through the function object as
-the server drives it (handler.new(), start() with the environment's settings, handle() with
-`only_mask=true`), so what is measured is what the server answers; `modnet` runs through the
-function's pipeline too (bench/answerers.py). Writes a markdown table, JSON
-and, per model, a contact sheet of the worst cases (photo, truth, ours) into OUT.
+the server drives it (handler.new(), start() with the environment's settings, handle()), so what
+is measured is what the server answers; `modnet` runs through the function's pipeline too
+(bench/answerers.py). The alpha of each cut-out is scored:
+
+- against a binary truth (GrabCut): MAE, IoU, S-measure, weighted F, boundary F, then the
+  soft-edge composites made from the set (harness/softedges.py), and a sheet of the worst masks;
+- against a soft truth (measured mattes): SAD, soft-band MSE, gradient error and the halo
+  against the true foreground colours (harness/foregrounds.py), and sheets of full-resolution
+  crops of the edges, every model side by side: the worst, and the last model's gains and
+  losses against the first (bench/sheets.py).
+
+Writes a markdown table, JSON and the sheets into OUT.
 """
 
 from __future__ import annotations
@@ -23,15 +31,26 @@ from typing import NamedTuple
 import numpy as np
 from PIL import Image
 
-from bench import answerers
+from bench import answerers, sheets
 from bench.answerers import Answerer
 from bench.edges import CANDIDATES, Refined
 from harness import softedges
-from harness.quality import Scores, Summary, markdown_table, score, summarize
+from harness.foregrounds import foregrounds
+from harness.quality import (
+    MatteSummary,
+    Scores,
+    Summary,
+    is_soft,
+    markdown_table,
+    score,
+    soft_band,
+    soft_score,
+    summarize,
+    summarize_mattes,
+)
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
 WORST_SHOWN = 8
-SHEET_HEIGHT = 160
 DEFAULT_OUT = Path("bench/results/quality")
 
 
@@ -46,9 +65,12 @@ class Sample(NamedTuple):
 @dataclass(frozen=True)
 class Measured:
     sample: Sample
-    scores: Scores
+    cutout: np.ndarray  # the function's RGBA answer
     seconds: float
-    mask: np.ndarray
+
+    @property
+    def alpha(self) -> np.ndarray:
+        return self.cutout[..., 3]
 
 
 def load_set(root: Path) -> list[Sample]:
@@ -64,31 +86,31 @@ def load_set(root: Path) -> list[Sample]:
 def measure(function: Answerer, samples: list[Sample], query: dict[str, str]) -> list[Measured]:
     measured = []
     for sample in samples:
-        body, seconds = function.answer(sample.image.read_bytes(), {**query, "only_mask": "true"})
-        mask = np.asarray(Image.open(io.BytesIO(body)).convert("L"))
-        truth = np.asarray(softedges.opened(sample.alpha, "L"))
-        if mask.shape != truth.shape:
-            raise RuntimeError(f"{sample.stem}: mask {mask.shape} against truth {truth.shape}")
-        measured.append(Measured(sample, score(mask, truth), seconds, mask))
+        body, seconds = function.answer(sample.image.read_bytes(), query)
+        cutout = np.asarray(Image.open(io.BytesIO(body)).convert("RGBA"))
+        measured.append(Measured(sample, cutout, seconds))
     return measured
 
 
-def contact_sheet(measured: list[Measured], path: Path) -> None:
-    """The worst cases by IoU, one row each: photo, truth, ours."""
-    rows = []
-    for one in sorted(measured, key=lambda item: item.scores.iou)[:WORST_SHOWN]:
-        photo = softedges.opened(one.sample.image, "RGB")
-        truth = softedges.opened(one.sample.alpha, "RGB")
-        ours = Image.fromarray(one.mask).convert("RGB")
-        width = round(photo.width * SHEET_HEIGHT / photo.height)
-        rows.append([part.resize((width, SHEET_HEIGHT)) for part in (photo, truth, ours)])
-    sheet = Image.new("RGB", (max(sum(p.width for p in row) for row in rows), SHEET_HEIGHT * len(rows)), "white")
-    for index, row in enumerate(rows):
-        left = 0
-        for part in row:
-            sheet.paste(part, (left, index * SHEET_HEIGHT))
-            left += part.width
-    sheet.save(path)
+def scored(measured: list[Measured], truths: dict[str, np.ndarray]) -> list[Scores]:
+    found = []
+    for one in measured:
+        truth = truths[one.sample.stem]
+        if one.alpha.shape != truth.shape:
+            raise RuntimeError(f"{one.sample.stem}: mask {one.alpha.shape} against truth {truth.shape}")
+        found.append(score(one.alpha, truth))
+    return found
+
+
+def mattes(measured: list[Measured], truths: dict[str, np.ndarray], colours: dict[str, np.ndarray]) -> MatteSummary:
+    scores, halos = [], []
+    for one in measured:
+        truth = truths[one.sample.stem]
+        if one.alpha.shape != truth.shape:
+            raise RuntimeError(f"{one.sample.stem}: alpha {one.alpha.shape} against truth {truth.shape}")
+        scores.append(soft_score(one.alpha, truth))
+        halos.append(softedges.halo(one.cutout, truth / 255.0, colours[one.sample.stem], soft_band(truth)))
+    return summarize_mattes(scores, halos, [one.seconds for one in measured])
 
 
 def _file_name(name: str) -> str:
@@ -114,17 +136,78 @@ def table(results: dict[str, Summary], title: str) -> str:
     return markdown_table(title, [*columns, "s / image"], rows)
 
 
-def main(argv: list[str] | None = None) -> int:
+def soft_table(results: dict[str, MatteSummary], title: str) -> str:
+    columns = ["model", "SAD (÷1000)", "soft-band MSE", "gradient error (÷1000)", "halo (0–255)", "s / image"]
+    rows = [
+        [name, f"{one.sad:.2f}", f"{one.mse:.4f}", f"{one.gradient:.2f}", f"{one.halo:.1f}", f"{one.seconds_mean:.3f}"]
+        for name, one in results.items()
+    ]
+    return markdown_table(title, columns, rows)
+
+
+def arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("data", type=Path, help="a set laid out as image/<stem>.* + alpha/<stem>.png")
-    parser.add_argument("--models", default="u2net,u2netp", help="comma-separated rembg model names")
+    parser.add_argument("--models", default="u2net,u2netp", help="comma-separated models (bench/answerers.py)")
     parser.add_argument("--variants", default="", help="extra request options to compare, e.g. 'edges=rembg'")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--subset", default="*", help="only the stems matching this pattern, e.g. 'person*'")
     parser.add_argument("--reference", action="store_true", help="also score rembg's own remove() per model")
     parser.add_argument("--edges", default="", help=f"edge refinements to score too: {', '.join(CANDIDATES)}")
     parser.add_argument("--soft-edges", type=int, default=softedges.DEFAULT_IMAGES, help="images for the soft-edge set")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+class Report:
+    """What every answerer scored on the set, and the pictures of it."""
+
+    def __init__(self, samples: list[Sample], out: Path, soft_edge_images: int) -> None:
+        self.samples, self.out = samples, out
+        self.truths = {sample.stem: np.asarray(softedges.opened(sample.alpha, "L")) for sample in samples}
+        self.soft = any(is_soft(truth) for truth in self.truths.values())
+        self.colours = foregrounds(samples) if self.soft else {}
+        self.composites = [] if self.soft else softedges.composites(samples[:soft_edge_images])
+        self.masks: dict[str, Summary] = {}
+        self.edges: dict[str, softedges.SoftSummary] = {}
+        self.mattes: dict[str, MatteSummary] = {}
+        self.alphas: dict[str, dict[str, np.ndarray]] = {}
+
+    def add(self, name: str, answerer: Answerer, query: dict[str, str]) -> None:
+        measured = measure(answerer, self.samples, query)
+        if self.soft:
+            self.mattes[name] = mattes(measured, self.truths, self.colours)
+            self.alphas[name] = {one.sample.stem: one.alpha for one in measured}
+            return
+        scores = scored(measured, self.truths)
+        self.masks[name] = summarize(scores, [one.seconds for one in measured])
+        worst = sorted(zip(measured, scores, strict=True), key=lambda pair: pair[1].iou)[:WORST_SHOWN]
+        rows = [(one.sample.image, one.sample.alpha, one.alpha) for one, _ in worst]
+        sheets.worst_masks(rows, self.out / f"worst-{_file_name(name)}.png")
+        self.edges[name] = softedges.measure(answerer.cutout(query), self.composites)
+
+    def write(self, title: str, data: Path) -> str:
+        if self.soft:
+            text = soft_table(self.mattes, f"{title}, measured mattes")
+            photos = {one.stem: one.image for one in self.samples}
+            sheets.edge_crops(photos, self.truths, self.alphas, self.out / "edges.jpg")
+            if len(self.alphas) > 1:
+                for view in ("gains", "losses"):
+                    sheets.edge_crops(photos, self.truths, self.alphas, self.out / f"{view}.jpg", view=view, rows=4)
+        else:
+            text = "\n\n".join([table(self.masks, title), softedges.table(self.edges, len(self.composites))])
+        (self.out / "quality.md").write_text(text + "\n")
+        found = {
+            "set": str(data),
+            "masks": {name: one.as_dict() for name, one in self.masks.items()},
+            "soft_edges": {name: one.as_dict() for name, one in self.edges.items()},
+            "mattes": {name: one.as_dict() for name, one in self.mattes.items()},
+        }
+        (self.out / "quality.json").write_text(json.dumps(found, indent=2))
+        return text
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = arguments(argv)
     samples = [sample for sample in load_set(args.data) if fnmatch.fnmatchcase(sample.stem, args.subset)]
     if not samples:
         raise SystemExit(f"no stem in {args.data} matches {args.subset!r}")
@@ -132,44 +215,28 @@ def main(argv: list[str] | None = None) -> int:
     variants = [{}] + [
         dict(pair.split("=", 1) for pair in text.split("&")) for text in args.variants.split(",") if text
     ]
-    grabcut: dict[str, Summary] = {}
-    soft: dict[str, softedges.SoftSummary] = {}
-    composites = softedges.composites(samples[: args.soft_edges])
-    models = [name.strip() for name in args.models.split(",") if name.strip()]
+    report = Report(samples, args.out, args.soft_edges)
     runs: list[tuple[Callable[[], Answerer], list[dict[str, str]]]] = []
-    for model in models:
+    for model in [name.strip() for name in args.models.split(",") if name.strip()]:
         runs.append((lambda model=model: answerers.start(model, dict(os.environ)), variants))
-        if args.reference and model != answerers.MODNET:
+        if args.reference and model != answerers.MODNET and "+" not in model:  # rembg has no core model
             runs.append((lambda model=model: answerers.start(model, {}, reference=True), [{}]))
     candidates = [name for name in args.edges.split(",") if name]
     for start, queries in runs:
         function = start()
         try:
             for query in queries:
-                answerers_here = [function, *(Refined(function, name) for name in candidates if query == {})]
-                for answerer in answerers_here:
+                for answerer in [function, *(Refined(function, name) for name in candidates if query == {})]:
                     name = " ".join([answerer.model, *(f"{key}={value}" for key, value in query.items())])
-                    measured = measure(answerer, samples, query)
-                    grabcut[name] = summarize([one.scores for one in measured], [one.seconds for one in measured])
-                    contact_sheet(measured, args.out / f"worst-{_file_name(name)}.png")
-                    soft[name] = softedges.measure(answerer.cutout(query), composites)
+                    report.add(name, answerer, query)
                     print(f"{name}: done", file=sys.stderr)
         finally:
             function.stop()
-    report = "\n\n".join(
-        [
-            table(grabcut, f"{args.data.name}{'' if args.subset == '*' else ' ' + args.subset}: {len(samples)} photos"),
-            softedges.table(soft, len(composites)),
-        ]
+    print(
+        report.write(
+            f"{args.data.name}{'' if args.subset == '*' else ' ' + args.subset}: {len(samples)} photos", args.data
+        )
     )
-    (args.out / "quality.md").write_text(report + "\n")
-    found = {
-        "set": str(args.data),
-        "masks": {name: one.as_dict() for name, one in grabcut.items()},
-        "soft_edges": {name: one.as_dict() for name, one in soft.items()},
-    }
-    (args.out / "quality.json").write_text(json.dumps(found, indent=2))
-    print(report)
     return 0
 
 

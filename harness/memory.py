@@ -26,15 +26,18 @@ from harness.pngs import raw_png
 ROOT = Path(__file__).resolve().parent.parent
 PYTHONPATH = ROOT / "build" / "pythonpath"
 MB = 1_000_000
-# What a u2net process may use in a 2 GB pod: the rest is for bodies in transit, responses, page cache.
+# What a process of either tier may use in a 2 GB pod: the rest is for bodies in transit, responses, page cache.
 BUDGET_BYTES = 1_500_000_000
 
-# Runs in the child: the handler started as the server starts it, one image, then VmHWM.
+# Runs in the child: the handler started as the server starts it, a small photo first (what a
+# serving process keeps from one request to the next, an arena's high-water mark say, is then
+# there, as it is in a pod), then the image, then VmHWM.
 _CHILD = """
-import json, os, sys
+import io, json, os, sys
 from pathlib import Path
 from arenas import limit_arenas
 limit_arenas()
+from PIL import Image
 from function import handler
 function = handler.new()
 function.start(dict(os.environ))
@@ -42,14 +45,18 @@ def peak():
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) * 1024
-baseline = peak()
 class Event:
-    body = Path(sys.argv[1]).read_bytes()
     headers = {"Content-Type": "application/octet-stream"}
     method, path, query = "POST", "/", {}
+    def __init__(self, body):
+        self.body = body
 class Context:
     fields = {}
-status = function.handle(Event(), Context())["statusCode"]
+warm = io.BytesIO()
+Image.radial_gradient("L").resize((640, 480)).convert("RGB").save(warm, "JPEG")
+assert function.handle(Event(warm.getvalue()), Context())["statusCode"] == 200
+baseline = peak()
+status = function.handle(Event(Path(sys.argv[1]).read_bytes()), Context())["statusCode"]
 print(json.dumps({"baseline": baseline, "peak": peak(), "status": status}))
 """
 

@@ -90,13 +90,21 @@ def opened(path: Path, mode: str) -> Image.Image:
 def errors(cutout: np.ndarray, composite: Composite) -> tuple[float, float]:
     """(alpha error in the soft band, halo) of an RGBA cut-out against the composite's truth."""
     ours_alpha = cutout[..., 3] / 255.0
-    ours_colour = cutout[..., :3].astype(np.float64)
     band = (composite.alpha > BAND[0]) & (composite.alpha < BAND[1])
     alpha_error = float(np.abs(ours_alpha - composite.alpha)[band].mean())
-    weight = np.where(band & (ours_alpha >= SEEN), composite.alpha * ours_alpha, 0.0)
-    colour_error = np.abs(ours_colour - composite.foreground).mean(axis=-1)
-    halo = float((weight * colour_error).sum() / weight.sum()) if weight.sum() else 0.0
-    return alpha_error, halo
+    return alpha_error, halo(cutout, composite.alpha, composite.foreground, band)
+
+
+def halo(cutout: np.ndarray, alpha: np.ndarray, foreground: np.ndarray, band: np.ndarray) -> float:
+    """Mean |our colour − the true foreground colour| (0–255) in `band`, where both alphas see the pixel.
+
+    Weighted by both alphas: where the subject is faint its colour matters little. `alpha` is the
+    true one (0..1), `foreground` the true colours (0..255, h×w×3).
+    """
+    ours_alpha = cutout[..., 3] / 255.0
+    weight = np.where(band & (ours_alpha >= SEEN), alpha * ours_alpha, 0.0)
+    colour_error = np.abs(cutout[..., :3].astype(np.float64) - foreground).mean(axis=-1)
+    return float((weight * colour_error).sum() / weight.sum()) if weight.sum() else 0.0
 
 
 def measure(answer: Callable[[bytes], bytes], made: list[Composite]) -> SoftSummary:

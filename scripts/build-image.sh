@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # make image: lay out the function as `faas-cli build --shrinkwrap` does (the template folder with
 # the handler in function/) and build it with a plain `docker build`.
-#   IMAGE=remove-bg:latest REMBG_MODEL=u2net BASE_IMAGE=... scripts/build-image.sh
+#   IMAGE=remove-bg:latest REMBG_MODEL=u2net REMBG_CORE_MODEL= BASE_IMAGE=... scripts/build-image.sh
+# An operator's own file for a custom model (dis_custom, u2net_custom) is baked in from MODEL_FILE,
+# pinned by MODEL_MD5 when given.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 image=${IMAGE:-remove-bg:latest}
 model=${REMBG_MODEL:-u2net}
+core=${REMBG_CORE_MODEL:-}
+file=${MODEL_FILE:-}
 context=build/image/remove-bg
 
 scripts/docker-engine.sh
@@ -26,7 +30,15 @@ cp -r template/python3-rembg "$context"
 rm -rf "$context/function"
 cp -r functions/remove-bg "$context/function"
 find "$context" -name __pycache__ -prune -exec rm -rf {} +
+path=
+if [ -n "$file" ]; then
+  cp "$file" "$context/models/"
+  path=/opt/models/custom/$(basename "$file")
+  echo "baking $file into $image: mind its licence before pushing this image anywhere" >&2
+fi
 
-echo "building $image (model $model, base $base)" >&2
-docker build --network host --build-arg "BASE_IMAGE=$base" --build-arg "REMBG_MODEL=$model" -t "$image" "$context"
+echo "building $image (model $model${core:+ with the core of $core}${path:+ from $path}, base $base)" >&2
+docker build --network host --build-arg "BASE_IMAGE=$base" --build-arg "REMBG_MODEL=$model" \
+  --build-arg "REMBG_CORE_MODEL=$core" --build-arg "REMBG_MODEL_PATH=$path" --build-arg "REMBG_MODEL_MD5=${MODEL_MD5:-}" \
+  -t "$image" "$context"
 docker image inspect "$image" --format 'image {{.RepoTags}}: {{.Size}} bytes'

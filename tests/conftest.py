@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from harness import models
 from harness.processes import PYTHONPATH
 from tests.support.server import MODEL_HOME, ServerProcess
 
@@ -53,6 +54,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
 def default_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """A server with REMBG_MODEL unset: the default model, u2net."""
     yield from _shared_server(tmp_path_factory, "u2net", {}, unset=("REMBG_MODEL",))
+
+
+@pytest.fixture(scope="session")
+def quality_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """The quality tier: ISNet (the file fetched here, as dis_custom) with u2netp's core."""
+    yield from _shared_server(tmp_path_factory, "quality", models.settings(models.QUALITY))
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,5 @@
-"""Hostile input over real HTTP: every case a 4xx JSON error or a correct cut-out, and the server serves on.
+"""Hostile input over real HTTP: every case a 4xx JSON error or a correct cut-out, and the server serves on;
+for u2netp and for the quality tier (ISNet with u2netp's core), each in a server of its own.
 
 tests/support/hostile.py makes the bodies; the protocol-level cases (lying Content-Length, chunked and
 slow bodies, huge request lines and headers) are written to a raw socket here. A property-based
@@ -20,6 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
+from harness import models
 from harness.memory import BUDGET_BYTES
 from tests.support import hostile, images
 from tests.support.checks import peak_rss_kb
@@ -28,10 +30,10 @@ from tests.support.server import ServerProcess
 GOOD = images.jpeg(images.photo("chelsea"))
 
 
-@pytest.fixture(scope="module")
-def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    """A server of its own, so its peak memory is the hostile cases' alone."""
-    server = ServerProcess(tmp_path_factory.mktemp("hostile") / "server.log", {"REMBG_MODEL": "u2netp"})
+@pytest.fixture(scope="module", params=["u2netp", models.QUALITY])
+def target(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """A server of its own, so its peak memory is the hostile cases' alone: u2netp, then the quality tier."""
+    server = ServerProcess(tmp_path_factory.mktemp("hostile") / "server.log", models.settings(request.param))
     yield server.wait_ready()
     server.stop()
 

@@ -15,12 +15,19 @@ import jsonschema
 import pytest
 import yaml
 
+from harness import models
 from harness.processes import ROOT
 from settings import DEFAULT_METRICS_PORT, DEFAULT_TOKEN_FILE, parse_duration
 
 BIN = Path(sys.executable).parent
 CRD = ROOT / "knative" / "schema" / "knative-serving-service-crd.yaml"
-YAML_FILES = ["stack.yml", "stack.standard.yml", "knative/service.yaml", "template/python3-rembg/template.yml"]
+KNATIVE_FILES = ["knative/service.yaml", "knative/service-fast.yaml"]
+YAML_FILES = ["stack.yml", "stack.standard.yml", *KNATIVE_FILES, "template/python3-rembg/template.yml"]
+# The tiers: the worker's URL (remove-bg) serves the quality tier (README, Quality), remove-bg-fast u2net.
+TIERS = {
+    "remove-bg": {"REMBG_MODEL": "isnet-general-use", "REMBG_CORE_MODEL": models.QUALITY_CORE},
+    "remove-bg-fast": {"REMBG_MODEL": models.FAST},
+}
 
 FUNCTION_FIELDS = {
     "lang", "handler", "image", "fprocess", "environment", "environment_file", "secrets", "labels",
@@ -144,9 +151,9 @@ def knative_schema() -> dict:
     return strict(version["schema"]["openAPIV3Schema"])
 
 
-@pytest.fixture(scope="module")
-def knative_service() -> dict:
-    return yaml.safe_load((ROOT / "knative" / "service.yaml").read_text())
+@pytest.fixture(scope="module", params=KNATIVE_FILES)
+def knative_service(request: pytest.FixtureRequest) -> dict:
+    return yaml.safe_load((ROOT / request.param).read_text())
 
 
 def test_yamllint() -> None:
@@ -173,7 +180,7 @@ def test_stack_files_follow_faas_cli_and_openfaas_rules(name: str, edition: str)
 
 def test_the_stack_checker_catches_what_ce_rejects() -> None:
     broken = load_stack("stack.yml")
-    function = broken["functions"]["remove-bg"]
+    function = broken["functions"]["remove-bg-fast"]
     function["labels"]["com.openfaas.scale.zero"] = "true"
     function["labels"]["com.openfaas.scale.max"] = "20"
     function["limits"]["memory"] = "2GB"
@@ -184,9 +191,30 @@ def test_the_stack_checker_catches_what_ce_rejects() -> None:
         assert expected in problems
 
 
-def test_both_stack_files_deploy_the_same_function() -> None:
-    ce, standard = (load_stack(name)["functions"]["remove-bg"] for name in ("stack.yml", "stack.standard.yml"))
+@pytest.mark.parametrize("name", sorted(TIERS))
+def test_both_stack_files_deploy_the_same_functions(name: str) -> None:
+    ce, standard = (load_stack(stack)["functions"][name] for stack in ("stack.yml", "stack.standard.yml"))
     assert {k: v for k, v in ce.items() if k != "labels"} == {k: v for k, v in standard.items() if k != "labels"}
+
+
+@pytest.mark.parametrize("stack", ["stack.yml", "stack.standard.yml"])
+def test_two_tiers_one_image_per_model(stack: str) -> None:
+    functions = load_stack(stack)["functions"]
+    assert set(functions) == set(TIERS)
+    for name, chosen in TIERS.items():
+        function = functions[name]
+        assert {k: v for k, v in function["environment"].items() if k.startswith("REMBG_")} == chosen
+        assert function["build_args"] == chosen, "the image bakes the models it serves"
+    images = {function["image"] for function in functions.values()}
+    assert len(images) == len(functions), "one image per model"
+
+
+def test_the_knative_services_are_the_stack_s_tiers() -> None:
+    for path in KNATIVE_FILES:
+        service = yaml.safe_load((ROOT / path).read_text())
+        (container,) = service["spec"]["template"]["spec"]["containers"]
+        env = {item["name"]: item["value"] for item in container["env"] if item["name"].startswith("REMBG_")}
+        assert env == TIERS[service["metadata"]["name"]], path
 
 
 def test_knative_service_matches_the_crd_schema(knative_schema: dict, knative_service: dict) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from harness import isnet, models
 from harness.processes import ROOT
 from tests.support import images
 from tests.support.checks import assert_error
@@ -60,6 +61,16 @@ def test_a_photo_dropped_on_the_page_comes_back_cut_out(server: ServerProcess, t
     assert "image/webp" in second["status"] and second["download"]["name"] == "astronaut-cutout.webp"
     assert second["height"] < 512, "cropped to the subject"
     assert SCREENSHOT.stat().st_size > 10_000
+
+
+def test_the_page_says_the_quality_tier_answered(quality_server: ServerProcess, tmp_path: Path) -> None:
+    photo = tmp_path / "chelsea.jpg"
+    photo.write_bytes(images.jpeg(images.photo("chelsea")))
+    seen = _drive(quality_server, photo, tmp_path / "quality.png")
+    first = seen["first"]
+    assert first["state"] == "done", first["status"]
+    assert f"model dis_custom:{isnet.path().name}+{models.QUALITY_CORE}" in first["status"]
+    assert first["transparent"] > 0 and first["opaque"] > 0
 
 
 def test_the_page_works_under_the_gateway_s_path(server: ServerProcess, tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ import io
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -18,10 +19,8 @@ from tests.support import images
 from tests.support.server import ServerProcess
 
 
-@pytest.fixture(scope="module")
-def own_masks(server: ServerProcess, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Three photos, each with the u2netp server's own mask, thresholded at one half, as its truth."""
-    root: Path = tmp_path_factory.mktemp("set")
+def _own_set(server: ServerProcess, root: Path, truth: Callable[[Image.Image], Image.Image]) -> Path:
+    """Three photos, each with the u2netp server's own mask, made into its truth by `truth`."""
     (root / "image").mkdir()
     (root / "alpha").mkdir()
     for name in images.PHOTOS:
@@ -29,8 +28,14 @@ def own_masks(server: ServerProcess, tmp_path_factory: pytest.TempPathFactory) -
         (root / "image" / f"{name}.png").write_bytes(body)
         mask = requests.post(server.url + "/", data=body, params={"only_mask": "true"}, timeout=120)
         assert mask.status_code == 200
-        truth = Image.open(io.BytesIO(mask.content)).point(lambda value: 255 if value >= 128 else 0)
-        truth.save(root / "alpha" / f"{name}.png")
+        truth(Image.open(io.BytesIO(mask.content))).save(root / "alpha" / f"{name}.png")
+    return root
+
+
+@pytest.fixture(scope="module")
+def own_masks(server: ServerProcess, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The server's own masks, thresholded at one half, as a binary truth; and a photo without one."""
+    root = _own_set(server, tmp_path_factory.mktemp("set"), lambda mask: mask.point(lambda v: 255 if v >= 128 else 0))
     (root / "image" / "no-truth.png").write_bytes(images.encode(images.photo(), "PNG"))  # skipped: no alpha
     return root
 
@@ -50,6 +55,29 @@ def test_a_set_scored_against_the_function_s_own_masks(own_masks: Path, tmp_path
     assert "Soft edges: 4 composites" in result.stdout
     with Image.open(tmp_path / "worst-u2netp.png") as sheet:
         assert sheet.height == 160 * len(images.PHOTOS)
+
+
+@pytest.fixture(scope="module")
+def own_mattes(server: ServerProcess, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The server's own soft masks as measured mattes."""
+    return _own_set(server, tmp_path_factory.mktemp("soft-set"), lambda mask: mask)
+
+
+def test_a_soft_set_is_scored_as_mattes_with_crops_of_the_worst_edges(own_mattes: Path, tmp_path: Path) -> None:
+    result = _run("bench.quality", str(own_mattes), "--models", "u2netp,u2net", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    found = json.loads((tmp_path / "quality.json").read_text())
+    assert found["masks"] == {} and found["soft_edges"] == {}, "a matte is not scored as a mask"
+    own, other = found["mattes"]["u2netp"], found["mattes"]["u2net"]
+    assert own["images"] == len(images.PHOTOS)
+    assert own["sad"] == own["mse"] == own["gradient"] == 0, "the truth is u2netp's own matte"
+    assert other["sad"] > 0 and other["mse"] > 0 and other["gradient"] > 0
+    assert 0 < own["halo"] < 255, "the photo's own colours against the estimated true foreground"
+    assert "SAD (÷1000)" in result.stdout and "| u2netp | 0.00 | 0.0000 | 0.00 |" in result.stdout
+    for name in ("edges.jpg", "gains.jpg", "losses.jpg"):
+        with Image.open(tmp_path / name) as sheet:
+            assert sheet.width == 4 * 256, "photo, truth, u2netp, u2net"
+            assert sheet.height == 24 + 256 * len(images.PHOTOS)
 
 
 def _run(*arguments: str, timeout: float = 600) -> subprocess.CompletedProcess:
@@ -78,6 +106,17 @@ def test_make_models_measures_each_model_in_a_process_of_its_own() -> None:
         cells = [cell.strip() for cell in line.strip("|").split("|")]
         low, high, peak = float(cells[1]), float(cells[2]), float(cells[3])
         assert 0 < low <= high * 1.5 and 200 < peak < 1500
+
+
+def test_make_models_times_what_a_core_model_adds_in_one_process() -> None:
+    result = _run("bench.models", "--pair", "u2netp,u2netp+u2netp")
+    assert result.returncode == 0, result.stderr
+    rows = [line for line in result.stdout.splitlines() if line.startswith("| ") and "---" not in line][1:]
+    assert [row.split("|")[1].strip() for row in rows] == ["1280×960", "4000×3000"]
+    for row in rows:
+        cells = [cell.strip() for cell in row.strip("|").split("|")]
+        alone, with_core, added = float(cells[1]), float(cells[2]), float(cells[3].rstrip("%"))
+        assert alone > 0 and with_core > 0 and added == pytest.approx((with_core / alone - 1) * 100, abs=0.1)
 
 
 def test_modnet_is_scored_through_the_function_s_pipeline(own_masks: Path, tmp_path: Path) -> None:

@@ -7,36 +7,59 @@ message that names the variable.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .model import CUSTOM_MODELS, ModelChoice
 
 DEFAULT_MODEL = "u2net"
-# From the README's memory table: the worst format still keeps a u2net process within 1.5 GB.
+# From the README's memory table: the worst format still keeps a process of either tier within 1.5 GB.
 DEFAULT_MAX_INPUT_PIXELS = 50 * 1000 * 1000
 DEFAULT_MAX_PIXELS = 25 * 1000 * 1000
 DEFAULT_PNG_COMPRESS_LEVEL = 1
+MD5 = re.compile(r"[0-9a-f]{32}")
 
 
 @dataclass(frozen=True)
 class Settings:
     """Which model, on how many threads, for pictures of what size, written how."""
 
-    model: str = DEFAULT_MODEL  # REMBG_MODEL
+    model: ModelChoice = field(default_factory=lambda: ModelChoice(DEFAULT_MODEL))  # REMBG_MODEL(_PATH, _MD5)
+    core_model: ModelChoice | None = None  # REMBG_CORE_MODEL: a whole-subject model whose sure foreground is added
+    memory_arena: bool | None = None  # ORT_MEMORY_ARENA; None: as the model needs (model.ARENA_MODELS)
     threads: int | None = None  # ORT_THREADS, ONNX Runtime's intra-op threads; None: one per usable CPU
     max_input_pixels: int = DEFAULT_MAX_INPUT_PIXELS
     max_pixels: int = DEFAULT_MAX_PIXELS
     png_compress_level: int = DEFAULT_PNG_COMPRESS_LEVEL
     try_page: bool = True  # TRY_PAGE: the try-it page at GET /
 
+    @property
+    def label(self) -> str:
+        """The model as responses, logs and metrics name it: `isnet-general-use+u2netp` with a core model."""
+        return self.model.label + ("" if self.core_model is None else f"+{self.core_model.label}")
+
+    @property
+    def arena(self) -> bool:
+        """Whether ONNX Runtime's sessions keep their memory arena: as set, else as the model needs.
+
+        One choice for the process: a core model's arena, kept beside a 1024×1024 model that runs
+        without one, stays resident under the next request's run (README, Models).
+        """
+        return self.model.arena if self.memory_arena is None else self.memory_arena
+
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
         return cls(
-            model=_given(env, "REMBG_MODEL") or DEFAULT_MODEL,
+            model=_model(env),
+            core_model=_core_model(env),
+            memory_arena=_switch(env, "ORT_MEMORY_ARENA"),
             max_input_pixels=_whole(env, "MAX_INPUT_PIXELS", 1, 1_000_000_000) or DEFAULT_MAX_INPUT_PIXELS,
             max_pixels=_whole(env, "MAX_PIXELS", 100, 1_000_000_000) or DEFAULT_MAX_PIXELS,
             png_compress_level=_level(env),
             threads=_whole(env, "ORT_THREADS", 1, 256),
-            try_page=_switch(env, "TRY_PAGE", default=True),
+            try_page=_switch(env, "TRY_PAGE") is not False,  # on unless turned off
         )
 
 
@@ -63,10 +86,37 @@ def _whole(env: Mapping[str, str], name: str, low: int, high: int) -> int | None
     return value
 
 
-def _switch(env: Mapping[str, str], name: str, *, default: bool) -> bool:
+def _model(env: Mapping[str, str]) -> ModelChoice:
+    """REMBG_MODEL, with REMBG_MODEL_PATH for the custom sessions (and only for them), and REMBG_MODEL_MD5."""
+    name = _given(env, "REMBG_MODEL") or DEFAULT_MODEL
+    path = _given(env, "REMBG_MODEL_PATH")
+    md5 = _given(env, "REMBG_MODEL_MD5")
+    if name in CUSTOM_MODELS and path is None:
+        raise ConfigError(f"REMBG_MODEL={name} loads the operator's file: REMBG_MODEL_PATH must name it")
+    if name not in CUSTOM_MODELS and path is not None:
+        raise ConfigError(
+            f"REMBG_MODEL_PATH={path!r} is for the custom models ({', '.join(sorted(CUSTOM_MODELS))}), "
+            f"not {name}; unset it, or set REMBG_MODEL to the custom session for the file"
+        )
+    if md5 is not None and not MD5.fullmatch(md5.lower()):
+        raise ConfigError(f"REMBG_MODEL_MD5={md5!r}: expected 32 hexadecimal digits")
+    return ModelChoice(name, Path(path) if path else None, md5.lower() if md5 else None)
+
+
+def _core_model(env: Mapping[str, str]) -> ModelChoice | None:
+    name = _given(env, "REMBG_CORE_MODEL")
+    if name is None or name.lower() in ("none", "off"):
+        return None
+    if name in CUSTOM_MODELS:
+        raise ConfigError(f"REMBG_CORE_MODEL={name}: the core model is one rembg fetches by name (u2net, u2netp…)")
+    return ModelChoice(name)
+
+
+def _switch(env: Mapping[str, str], name: str) -> bool | None:
+    """on or off (1/0, true/false, yes/no too); None when unset."""
     raw = _given(env, name)
     if raw is None:
-        return default
+        return None
     if raw.lower() in ("1", "true", "on", "yes"):
         return True
     if raw.lower() in ("0", "false", "off", "no"):

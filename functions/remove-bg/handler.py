@@ -13,7 +13,7 @@ import time
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from . import metrics, page
+from . import heap, metrics, page
 from .config import Settings
 from .cpu import usable_cpus
 from .errors import JSON_TYPE, ApiError
@@ -56,11 +56,15 @@ class RemoveBg:
         settings = Settings.from_env(env)
         cpus = usable_cpus()
         started = time.perf_counter()
-        session = open_session(settings.model, settings.threads or cpus)
-        metrics.model_loaded(settings.model, locate(settings.model), time.perf_counter() - started)
-        self._model = settings.model
+        if not settings.arena:
+            heap.release_large_buffers()
+        threads = settings.threads or cpus
+        session = open_session(settings.model, threads, settings.arena)
+        core = None if settings.core_model is None else open_session(settings.core_model, threads, settings.arena)
+        self._model = settings.label
+        metrics.model_loaded(self._model, settings.model, locate(settings.model), time.perf_counter() - started)
         self._try_page = settings.try_page
-        self._pipeline = Pipeline(session, PipelineOptions.of(settings, cpus))
+        self._pipeline = Pipeline(session, PipelineOptions.of(settings, cpus), core)
 
     def ready(self) -> bool:
         return self._pipeline is not None

@@ -5,6 +5,10 @@ and scales the mask back to full resolution with LANCZOS. Here the picture is sq
 model's input size first, exactly as rembg does it, so the model sees the very same tensor (a
 cheaper reduce moved the mask visibly); predict() then has nothing to resize, and the small mask
 is scaled up once, bilinearly, which is faster than LANCZOS and stays within rembg's parity.
+
+A second, whole-subject model (the core model) may add what it is sure of: a model drawn to
+fine structure (ISNet) finds hair and mesh but can leave a smooth body half transparent or out
+altogether, which a salient-object model (u2net) finds whole and sure (README, Quality).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import numpy as np
 from PIL import Image
 
 if TYPE_CHECKING:
@@ -19,6 +24,9 @@ if TYPE_CHECKING:
 
 # Models whose ONNX input has no fixed size get a picture whose longer side is this.
 DYNAMIC_INPUT_SIDE = 1024
+# The core model's mask counts from here (nothing) to 255 (all of it): what it is only half sure
+# of adds nothing, and the ramp leaves no step where its sure part ends.
+CORE_FROM = 128
 
 
 @dataclass(frozen=True)
@@ -28,18 +36,39 @@ class Mask:
 
 
 class Masker:
-    def __init__(self, session: BaseSession) -> None:
+    def __init__(self, session: BaseSession, core: BaseSession | None = None) -> None:
         self._session = session
+        self._core = core
         self._input_size = model_input_size(session)
 
     def mask(self, rgb: Image.Image) -> Mask:
         """The mask of `rgb`, at its size and at the model's."""
         size = self._input_size or _fit(rgb.size, DYNAMIC_INPUT_SIDE)
-        small = rgb.resize(size, Image.Resampling.LANCZOS)
-        masks = self._session.predict(small)
-        if len(masks) != 1:
-            raise RuntimeError(f"model {self._session.model_name} gave {len(masks)} masks, expected 1")
-        return Mask(full=masks[0].resize(rgb.size, Image.Resampling.BILINEAR), small=masks[0])
+        small_picture = rgb.resize(size, Image.Resampling.LANCZOS)
+        small = _only(self._session, small_picture)
+        if self._core is not None:  # its predict() resizes to its own input and back, as rembg's does
+            small = with_core(small, _only(self._core, small_picture))
+        return Mask(full=small.resize(rgb.size, Image.Resampling.BILINEAR), small=small)
+
+
+def with_core(mask: Image.Image, core: Image.Image) -> Image.Image:
+    """`mask`, raised to the core model's sure foreground wherever the model saw anything at all.
+
+    Where the model says a flat 0 it has ruled the pixel out, and the core model's confident
+    mistakes (a background object it takes for the subject) stay out too.
+    """
+    ours = np.asarray(mask, dtype=np.float32)
+    theirs = np.asarray(core, dtype=np.float32)
+    sure = theirs * np.clip((theirs - CORE_FROM) / (255 - CORE_FROM), 0, 1)
+    raised = np.where(ours > 0, np.maximum(ours, sure), ours)
+    return Image.fromarray(np.rint(raised).astype(np.uint8))
+
+
+def _only(session: BaseSession, picture: Image.Image) -> Image.Image:
+    masks = session.predict(picture)
+    if len(masks) != 1:
+        raise RuntimeError(f"model {session.model_name} gave {len(masks)} masks, expected 1")
+    return masks[0]
 
 
 def model_input_size(session: BaseSession) -> tuple[int, int] | None:

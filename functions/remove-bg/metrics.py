@@ -11,7 +11,7 @@ from pathlib import Path
 
 from prometheus_client import Gauge, Histogram, Info
 
-from .fetch import md5_of
+from .model import ModelChoice, md5_of
 
 # One stage of one image: milliseconds for a small decode, seconds for the model on a slow CPU.
 STAGE_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 30.0, 60.0)
@@ -24,11 +24,15 @@ MODEL_LOAD_SECONDS = Gauge("remove_bg_model_load_seconds", "How long loading the
 MODEL = Info("remove_bg_model", "The model this process serves, and its file's md5.")
 
 
-def model_loaded(name: str, path: Path, seconds: float) -> None:
+def model_loaded(label: str, choice: ModelChoice, path: Path, seconds: float) -> None:
+    """The model served (with its core model, if any) and the main model file's md5."""
     MODEL_LOAD_SECONDS.set(seconds)
-    MODEL.info({"model": name, "md5": "pending"})
+    if choice.md5 is not None:  # pinned, and checked before the model was loaded
+        MODEL.info({"model": label, "md5": choice.md5})
+        return
+    MODEL.info({"model": label, "md5": "pending"})
     # The file's md5 takes a few hundred milliseconds for u2net: worked out after ready, not before.
-    threading.Thread(target=lambda: MODEL.info({"model": name, "md5": md5_of(path)}), daemon=True).start()
+    threading.Thread(target=lambda: MODEL.info({"model": label, "md5": md5_of(path)}), daemon=True).start()
 
 
 def image_done(seconds: dict[str, float], source_size: tuple[int, int]) -> None:

@@ -1,14 +1,17 @@
-"""The rembg model: where its file is, and one ONNX Runtime session per process.
+"""The rembg model: which one, where its file is, and one ONNX Runtime session per process.
 
 rembg decides where a model lives (under U2NET_HOME) and downloads it on first use. A server
 must never download at start-up, so `locate` asks rembg's own lookup for the file and fails with
-instructions when it is not there.
+instructions when it is not there. rembg's custom sessions (`dis_custom`, `u2net_custom`) take
+the operator's own file instead, which may be pinned by its md5.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,9 +25,35 @@ log = logging.getLogger(__name__)
 # first imported, which happens only in this module; the image sets it too, in its Dockerfile).
 os.environ.setdefault("NUMBA_DISABLE_JIT", "1")
 
-# Sessions that need more than a model name (a custom path, prompts, a remote API key), or
-# that return several masks per image, do not fit a one-image-in, one-cut-out-out function.
-UNSUPPORTED_MODELS = frozenset({"u2net_custom", "dis_custom", "sam", "u2net_cloth_seg"})
+# rembg's sessions that load a file the operator names (REMBG_MODEL_PATH) rather than one rembg fetches.
+CUSTOM_MODELS = frozenset({"dis_custom", "u2net_custom"})
+# Sessions that need prompts, a remote API key or an untested custom loader, or that return several
+# masks per image, do not fit a one-image-in, one-cut-out-out function.
+UNSUPPORTED_MODELS = frozenset({"sam", "u2net_cloth_seg", "ben_custom"})
+# The models whose ONNX Runtime memory arena pays: their 320×320 activations are small, and the
+# arena saved 10 % of a u2net run. A 1024×1024 model's activations are most of a 2 GB pod, which
+# the arena would keep resident between requests (README, Models).
+ARENA_MODELS = frozenset({"u2net", "u2netp", "u2net_human_seg", "u2net_custom", "silueta"})
+
+CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    """A rembg session by name, and for the custom sessions the operator's file; optionally md5-pinned."""
+
+    name: str
+    path: Path | None = None  # REMBG_MODEL_PATH: the file a custom session loads
+    md5: str | None = None  # REMBG_MODEL_MD5: the file must have this md5, checked before it is loaded
+
+    @property
+    def label(self) -> str:
+        """How responses, logs and metrics name it: rembg's name, with the file's for a custom session."""
+        return f"{self.name}:{self.path.name}" if self.path is not None else self.name
+
+    @property
+    def arena(self) -> bool:
+        return self.name in ARENA_MODELS
 
 
 class ModelError(RuntimeError):
@@ -35,19 +64,43 @@ class ModelMissing(ModelError):
     pass
 
 
-def session_class(name: str) -> type[BaseSession]:
-    """rembg's session class for a model name, if this function can serve it."""
+class ChecksumMismatch(ModelError):
+    pass
+
+
+def md5_of(path: Path) -> str:
+    digest = hashlib.md5(usedforsecurity=False)
+    with path.open("rb") as handle:
+        while chunk := handle.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def verify(path: Path, expected_md5: str) -> None:
+    actual = md5_of(path)
+    if actual != expected_md5:
+        raise ChecksumMismatch(f"{path}: md5 {actual} is not the expected {expected_md5}")
+
+
+def usable_models() -> list[str]:
+    """rembg's session names this function serves: local, no credentials, one mask per image."""
     from rembg.sessions import sessions
 
-    cls = sessions.get(name)
-    usable = sorted(
+    return sorted(
         key
         for key, value in sessions.items()
         if key not in UNSUPPORTED_MODELS and value.is_local() and not value.requires_credentials()
     )
-    if cls is None or name not in usable:
+
+
+def session_class(name: str) -> type[BaseSession]:
+    """rembg's session class for a model name, if this function can serve it."""
+    from rembg.sessions import sessions
+
+    usable = usable_models()
+    if name not in usable:
         raise ModelError(f"REMBG_MODEL={name!r} is not a model this function serves; use one of: {', '.join(usable)}")
-    return cls
+    return sessions[name]
 
 
 def model_dir(name: str) -> Path:
@@ -55,9 +108,11 @@ def model_dir(name: str) -> Path:
     return Path(session_class(name).model_dir())
 
 
-def locate(name: str) -> Path:
-    """The model's file on disk, found by rembg's own lookup; ModelMissing if it is not there."""
-    base = session_class(name)
+def locate(choice: ModelChoice) -> Path:
+    """The model's file on disk: the operator's, or the one rembg's own lookup finds; ModelMissing if absent."""
+    base = session_class(choice.name)
+    if choice.name in CUSTOM_MODELS:
+        return _custom_file(choice, base)
 
     class _LookupOnly(base):  # type: ignore[valid-type, misc]
         """rembg's download_models, stopped where it would start a download."""
@@ -67,8 +122,8 @@ def locate(name: str) -> Path:
             found = super().resolve_existing(fname, *args, **kwargs)
             if found is None:
                 raise ModelMissing(
-                    f"model {name!r} ({fname}) is not in {cls.model_dir()}; fetch it with "
-                    f"`make model MODEL={name}` (or `python -m function.fetch {name}`) and point "
+                    f"model {choice.name!r} ({fname}) is not in {cls.model_dir()}; fetch it with "
+                    f"`make model MODEL={choice.name}` (or `python -m function.fetch {choice.name}`) and point "
                     "U2NET_HOME at the same directory"
                 )
             return found
@@ -76,30 +131,63 @@ def locate(name: str) -> Path:
     return Path(_LookupOnly.download_models())
 
 
-def open_session(name: str, threads: int) -> BaseSession:
-    """Load the model once: an ONNX Runtime session with `threads` intra-op threads."""
+def _custom_file(choice: ModelChoice, base: type[BaseSession]) -> Path:
+    """The operator's file, where rembg's custom sessions accept one: under its models directory."""
+    if choice.path is None:
+        raise ModelError(f"REMBG_MODEL={choice.name} loads the operator's file: set REMBG_MODEL_PATH")
+    try:
+        path = Path(base.validate_model_path(model_path=str(choice.path)))
+    except ValueError:
+        raise ModelError(
+            f"REMBG_MODEL_PATH={choice.path} is outside the models directory {base.rembg_home()}: "
+            "rembg loads custom models only from under U2NET_HOME"
+        ) from None
+    if not path.is_file():
+        raise ModelMissing(f"REMBG_MODEL_PATH={choice.path}: no such file (mount or copy the model there)")
+    return path
+
+
+def open_session(choice: ModelChoice, threads: int, arena: bool) -> BaseSession:
+    """Load the model once: an ONNX Runtime session with `threads` intra-op threads.
+
+    `arena` keeps ONNX Runtime's memory arena: faster runs, and its high-water mark stays resident.
+    """
     import onnxruntime as ort
     from rembg import new_session
 
-    path = locate(name)
+    path = locate(choice)
+    if choice.md5 is not None:
+        verify(path, choice.md5)
     ort.disable_telemetry_events()  # self-hosted: nothing about the host is recorded or sent
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     # Memory patterns pre-plan one arena block per tensor shape: much more resident memory and no
-    # speed-up at a model's fixed input size (the arena itself stays: it is faster).
+    # speed-up at a model's fixed input size.
     options.enable_mem_pattern = False
+    options.enable_cpu_mem_arena = arena
     # ONNX Runtime's threads spin between operators (which pays) and, by default, for a while
     # after each run too, holding the CPUs that the cut-out needs next: stop when the run returns.
     options.add_session_config_entry("session.force_spinning_stop", "1")
+    extra = {"model_path": str(path)} if choice.name in CUSTOM_MODELS else {}
     try:
-        session = new_session(name, sess_opts=options)
+        session = new_session(choice.name, sess_opts=options, **extra)
     except Exception as exc:  # ONNX Runtime's own errors say little more than "failed to parse"
         detail = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+        again = (
+            "supply it again (REMBG_MODEL_MD5 pins its md5)"
+            if choice.name in CUSTOM_MODELS
+            else f"fetch it again with `python -m function.fetch {choice.name}` (md5-checked)"
+        )
         raise ModelError(
-            f"model {name!r} at {path} cannot be loaded ({detail}): the file is damaged or is not this "
-            f"model; fetch it again with `python -m function.fetch {name}` (md5-checked)"
+            f"model {choice.label!r} at {path} cannot be loaded ({detail}): the file is damaged or is not this "
+            f"model; {again}"
         ) from None
-    log.info("model %s loaded with %d ONNX Runtime threads", name, threads)
+    log.info(
+        "model %s loaded with %d ONNX Runtime threads, memory arena %s",
+        choice.label,
+        threads,
+        "on" if options.enable_cpu_mem_arena else "off",
+    )
     return session

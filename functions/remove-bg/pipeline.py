@@ -45,9 +45,9 @@ class Result:
 
 
 class Pipeline:
-    def __init__(self, session: BaseSession, options: PipelineOptions) -> None:
+    def __init__(self, session: BaseSession, options: PipelineOptions, core: BaseSession | None = None) -> None:
         self._workers = Workers(options.threads)
-        self._masker = Masker(session)
+        self._masker = Masker(session, core)
         self._renderer = Renderer(CutoutWriter(self._workers, options.png_compress_level))
         self._options = options
 

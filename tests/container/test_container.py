@@ -15,7 +15,7 @@ import requests
 from PIL import Image
 
 from tests.support import images
-from tests.support.container import Container, docker
+from tests.support.container import Container, baked, docker
 
 pytestmark = pytest.mark.container
 
@@ -70,8 +70,9 @@ def test_the_model_is_baked_in_and_nothing_is_downloaded(container_factory) -> N
     container: Container = container_factory()
     container.wait_ready()
     assert "Downloading" not in container.logs()
-    listing = docker("exec", container.id, "sh", "-c", "ls /opt/models/models/u2net")
-    assert listing == "u2net.onnx"
+    assert f"model {baked().label.split('+')[0]} loaded" in container.logs()
+    for path in baked().files:
+        assert docker("exec", container.id, "ls", path) == path
 
 
 def test_a_25_mp_image_is_served_within_the_memory_limit(container_factory, measurements: dict) -> None:
@@ -155,5 +156,5 @@ def test_metrics_json_logs_and_the_token_under_the_pod_profile(container_factory
     assert "process_resident_memory_bytes" in metrics
     lines = [json.loads(line) for line in container.logs().splitlines() if line.startswith("{")]
     (line,) = [line for line in lines if line.get("call_id") == "c-1"]
-    assert (line["status"], line["model"]) == (200, "u2net")
+    assert (line["status"], line["model"]) == (200, baked().label)
     assert "container-token" not in container.logs()

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from function.config import ConfigError, Settings
+from function.model import ModelChoice
 
 
 def test_defaults() -> None:
     settings = Settings.from_env({})
-    assert settings.model == "u2net"
+    assert settings.model == ModelChoice("u2net")
+    assert settings.core_model is None
+    assert settings.label == "u2net"
+    assert settings.arena, "u2net keeps ONNX Runtime's memory arena"
     assert settings.max_input_pixels == 50_000_000
     assert settings.max_pixels == 25_000_000
     assert settings.png_compress_level == 1
@@ -19,7 +26,10 @@ def test_defaults() -> None:
 @pytest.mark.parametrize(
     ("name", "value", "field", "parsed"),
     [
-        ("REMBG_MODEL", " u2netp ", "model", "u2netp"),
+        ("REMBG_MODEL", " u2netp ", "model", ModelChoice("u2netp")),
+        ("REMBG_CORE_MODEL", "u2netp", "core_model", ModelChoice("u2netp")),
+        ("REMBG_CORE_MODEL", "none", "core_model", None),
+        ("ORT_MEMORY_ARENA", "off", "memory_arena", False),
         ("MAX_INPUT_PIXELS", " 5_000_000 ", "max_input_pixels", 5_000_000),
         ("MAX_PIXELS", "1000000", "max_pixels", 1_000_000),
         ("ORT_THREADS", "3", "threads", 3),
@@ -54,3 +64,31 @@ def test_bad_values_name_the_variable(name: str, value: str) -> None:
     with pytest.raises(ConfigError, match=name) as caught:
         Settings.from_env({name: value})
     assert isinstance(caught.value, ValueError), "the template turns a ValueError from start() into exit code 2"
+
+
+def test_a_custom_model_takes_the_operator_s_file_pinned_by_its_md5() -> None:
+    settings = Settings.from_env(
+        {"REMBG_MODEL": "dis_custom", "REMBG_MODEL_PATH": "/models/isnet.onnx", "REMBG_MODEL_MD5": "AB" * 16}
+    )
+    assert settings.model == ModelChoice("dis_custom", Path("/models/isnet.onnx"), "ab" * 16)
+    assert settings.model.label == "dis_custom:isnet.onnx"
+    assert not settings.arena, "a 1024×1024 model runs without the arena"
+    with_core = Settings.from_env({"REMBG_MODEL": "isnet-general-use", "REMBG_CORE_MODEL": "u2netp"})
+    assert with_core.label == "isnet-general-use+u2netp"
+    assert not with_core.arena, "one choice for the process: the core model's session follows ISNet's"
+    assert Settings.from_env({"REMBG_MODEL": "isnet-general-use", "ORT_MEMORY_ARENA": "on"}).arena
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"REMBG_MODEL": "dis_custom"}, "REMBG_MODEL_PATH must name it"),
+        ({"REMBG_MODEL": "u2net", "REMBG_MODEL_PATH": "/models/x.onnx"}, "REMBG_MODEL_PATH='/models/x.onnx' is for"),
+        ({"REMBG_MODEL_MD5": "not-an-md5"}, "REMBG_MODEL_MD5"),
+        ({"REMBG_CORE_MODEL": "u2net_custom"}, "REMBG_CORE_MODEL"),
+        ({"ORT_MEMORY_ARENA": "sometimes"}, "ORT_MEMORY_ARENA"),
+    ],
+)
+def test_model_settings_that_do_not_go_together(env: dict[str, str], named: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(named)):
+        Settings.from_env(env)

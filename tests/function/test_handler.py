@@ -12,8 +12,7 @@ from werkzeug.datastructures import Headers
 
 from function import handler
 from function.config import ConfigError
-from function.fetch import md5_of
-from function.model import locate
+from function.model import ModelChoice, locate, md5_of
 from tests.support import images
 
 
@@ -62,7 +61,7 @@ def test_a_cutout_with_its_facts_and_metrics(function) -> None:
 
 
 def test_the_model_info_names_the_file_s_md5(function) -> None:
-    expected = md5_of(locate("u2netp"))
+    expected = md5_of(locate(ModelChoice("u2netp")))
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and not _sample("remove_bg_model_info", {"model": "u2netp", "md5": expected}):
         time.sleep(0.05)

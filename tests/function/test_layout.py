@@ -8,14 +8,14 @@ from PIL import Image
 
 from function.layout import FOREGROUND_ALPHA, Box, foreground_box, plan
 from function.mask import Masker
-from function.model import open_session
+from function.model import ModelChoice, open_session
 from function.options import Options, margin
 from tests.support import images
 
 
 @pytest.fixture(scope="module")
 def masker() -> Masker:
-    return Masker(open_session("u2netp", 2))
+    return Masker(open_session(ModelChoice("u2netp"), 2, arena=True))
 
 
 def _full_search(alpha: Image.Image) -> Box | None:

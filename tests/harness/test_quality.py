@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from harness.quality import UNCERTAIN, boundary_f, score, summarize
+from harness.quality import UNCERTAIN, SoftScores, boundary_f, is_soft, score, soft_band, soft_score, summarize
 
 
 def _square(size: int = 200, top: int = 50, left: int = 50, side: int = 100) -> np.ndarray:
@@ -70,3 +70,37 @@ def test_a_summary_counts_failures_and_takes_the_median() -> None:
 def test_masks_of_different_shapes_are_refused() -> None:
     with pytest.raises(ValueError, match="one shape"):
         score(np.zeros((3, 3), np.uint8), np.zeros((3, 4), np.uint8))
+
+
+def _ramp(size: int = 300) -> np.ndarray:
+    """A soft edge: 0 on the left, 255 on the right, a 20-pixel ramp between."""
+    row = np.clip((np.arange(size) - 140) * 255 / 20, 0, 255)
+    return np.rint(np.tile(row, (size, 1))).astype(np.uint8)
+
+
+def test_a_matte_is_soft_and_a_mask_with_its_uncertain_band_is_not() -> None:
+    mask = _square()
+    assert not is_soft(mask)
+    mask[48:52] = UNCERTAIN
+    assert not is_soft(mask)
+    assert is_soft(_ramp())
+
+
+def test_the_soft_band_is_the_ramp_grown_with_the_picture_s_size() -> None:
+    truth = _ramp(300)  # 300 px on the long side: grown by round(10 × 300 / 3000) = 1 pixel each side
+    band = soft_band(truth)
+    inner = (truth > 0) & (truth < 255)
+    assert band[0].sum() == inner[0].sum() + 2
+    big = _ramp(3000)
+    assert soft_band(big)[0].sum() == ((big[0] > 0) & (big[0] < 255)).sum() + 20
+
+
+def test_soft_scores_of_a_perfect_and_a_hard_matte() -> None:
+    truth = _ramp()
+    assert soft_score(truth.copy(), truth) == SoftScores(0.0, 0.0, 0.0)
+    hard = np.where(truth >= 128, 255, 0).astype(np.uint8)
+    scores = soft_score(hard, truth)
+    difference = np.abs(hard / 255.0 - truth / 255.0)
+    assert scores.sad == pytest.approx(difference.sum() / 1000)
+    assert scores.mse == pytest.approx((difference[soft_band(truth)] ** 2).mean())
+    assert scores.gradient > 0, "a hard edge's gradient is not the ramp's"

@@ -1,4 +1,4 @@
-"""Overload and a drain under load, over real HTTP on loopback (`make test-load`).
+"""Overload and a drain under load, over real HTTP on loopback (`make test-load`), for both tiers.
 
 Nothing here is timed for speed: the numbers are printed, and what is asserted is correctness
 and bounds (every answer right, the probe within 1 s, memory within the pod's budget).
@@ -14,6 +14,7 @@ import time
 import pytest
 from PIL import Image
 
+from harness import models
 from harness.load import PROBE_BUDGET_S, MemorySampler, Prober, Shot, closed_loop, summary
 from harness.memory import BUDGET_BYTES
 from tests.support import images
@@ -32,8 +33,14 @@ def photo_shots() -> list[Shot]:
     ]
 
 
-def test_eight_clients_against_one_slot_for_a_minute(start_server) -> None:
-    server: ServerProcess = start_server(MAX_INFLIGHT="1", LOG_LEVEL="WARNING").wait_ready()
+@pytest.fixture(params=[models.FAST, models.QUALITY])
+def tier(request: pytest.FixtureRequest) -> dict[str, str]:
+    """The fast tier (u2net) and the quality tier (ISNet with u2netp's core), one after the other."""
+    return models.settings(request.param)
+
+
+def test_eight_clients_against_one_slot_for_a_minute(start_server, tier: dict[str, str]) -> None:
+    server: ServerProcess = start_server(MAX_INFLIGHT="1", LOG_LEVEL="WARNING", **tier).wait_ready()
     prober, sampler = Prober(server.url), MemorySampler(server.proc.pid)
     prober.start()
     sampler.start()
@@ -52,8 +59,8 @@ def test_eight_clients_against_one_slot_for_a_minute(start_server) -> None:
     assert server.proc.poll() is None
 
 
-def test_sigterm_under_load_finishes_what_was_accepted_and_exits_0(start_server) -> None:
-    server: ServerProcess = start_server(MAX_INFLIGHT="1", LOG_LEVEL="INFO", DRAIN_SECONDS="30").wait_ready()
+def test_sigterm_under_load_finishes_what_was_accepted_and_exits_0(start_server, tier: dict[str, str]) -> None:
+    server: ServerProcess = start_server(MAX_INFLIGHT="1", LOG_LEVEL="INFO", DRAIN_SECONDS="30", **tier).wait_ready()
     big = Shot(
         "coffee 4000x3000",
         images.jpeg(images.photo("coffee").resize((4000, 3000), Image.Resampling.BILINEAR)),

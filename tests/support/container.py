@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import requests
@@ -14,11 +16,41 @@ from harness.processes import ROOT, free_port
 
 IMAGE = os.environ.get("REMOVE_BG_IMAGE", "remove-bg:latest")
 PROFILE = ["--cpus", "2", "--memory", "2g", "--read-only", "--tmpfs", "/tmp"]
-MEASUREMENTS = ROOT / "build" / "container-measurements.json"
+MEASUREMENTS = ROOT / "build" / f"container-measurements-{''.join(c if c.isalnum() else '-' for c in IMAGE)}.json"
+MODELS_IN_IMAGE = "/opt/models"  # the image's U2NET_HOME
 
 
 def docker(*args: str, check: bool = True) -> str:
     return subprocess.run(["docker", *args], check=check, capture_output=True, text=True).stdout.strip()
+
+
+@dataclass(frozen=True)
+class Baked:
+    """The models an image serves, read from its own environment: one image per model (make image MODEL=…)."""
+
+    model: str
+    path: str  # REMBG_MODEL_PATH, for a custom model
+    core: str  # REMBG_CORE_MODEL
+
+    @property
+    def label(self) -> str:
+        """What its responses' X-Model and its log lines say (function.config.Settings.label)."""
+        main = f"{self.model}:{Path(self.path).name}" if self.path else self.model
+        return main + (f"+{self.core}" if self.core else "")
+
+    @property
+    def files(self) -> list[str]:
+        """Where its model files are in the image: the operator's, or where rembg's lookup finds them."""
+        main = self.path or f"{MODELS_IN_IMAGE}/models/{self.model}/{self.model}.onnx"
+        return [main, *([f"{MODELS_IN_IMAGE}/models/{self.core}/{self.core}.onnx"] if self.core else [])]
+
+
+@functools.cache
+def baked() -> Baked:
+    env = dict(
+        line.split("=", 1) for line in json.loads(docker("image", "inspect", "--format", "{{json .Config.Env}}", IMAGE))
+    )
+    return Baked(env.get("REMBG_MODEL", ""), env.get("REMBG_MODEL_PATH", ""), env.get("REMBG_CORE_MODEL", ""))
 
 
 class Container:
@@ -36,7 +68,9 @@ class Container:
     def health(self) -> int | None:
         try:
             return requests.get(self.url + "/_/health", timeout=1).status_code
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):
+            # not listening yet; or, in a fresh container, still reading its imports from a cold disk
+            # while the probe waits (a platform's readiness probe counts that as not ready, too)
             return None
 
     def wait_ready(self, timeout: float = 60) -> float:

@@ -1,6 +1,7 @@
 /**
- * removeBackground(): the function first, with retries inside a deadline; Pixian only when the function
- * stays unavailable (the design document's "rembg first, Pixian as fallback").
+ * removeBackground(): the function first, with retries inside a deadline; then, if it stays unavailable, the
+ * fast tier (a second deployment on a faster model) and Pixian, in that order (the design document's "rembg
+ * first, Pixian as fallback").
  */
 
 import { backoffDelay, parseRetryAfter, sleep } from "./backoff.js";
@@ -32,6 +33,11 @@ export interface RetryEvent {
 export interface RemoveBackgroundOptions {
   /** The function's URL: `http://127.0.0.1:8080`, or `http://gateway:8080/function/remove-bg`. */
   url: string;
+  /**
+   * The fast tier's URL (`.../function/remove-bg-fast`): tried, with the same token and retries, when the function
+   * at `url` stays busy or unavailable, before any Pixian fallback; within the same deadline.
+   */
+  fastUrl?: string;
   /** The function's token (TOKEN_FILE), sent as a Bearer token. */
   token?: string;
   output?: OutputOptions;
@@ -64,6 +70,8 @@ export interface Cutout {
   height?: number;
   /** Where the subject is, in the output's pixels (the function's X-Foreground-* headers). */
   foreground?: ForegroundBox;
+  /** The model that made the mask (the function's X-Model header). */
+  model?: string;
   attempts: number;
   source: Source;
 }
@@ -73,7 +81,8 @@ interface Target {
   url: string;
   headers: Record<string, string>;
   form: () => FormData;
-  deadlineMs: number;
+  /** When the last attempt must have ended (Date.now() time). */
+  deadline: number;
   maxAttempts: number;
 }
 
@@ -83,38 +92,52 @@ export async function removeBackground(image: ImageInput, options: RemoveBackgro
   const output = options.output ?? {};
   const filename = options.filename ?? "image";
   const contentType = options.contentType ?? "application/octet-stream";
-  const primary: Target = {
-    source: "remove-bg",
-    url: options.url.replace(/\/+$/, "") + OWN_ROUTE,
-    headers: options.token ? { Authorization: `Bearer ${options.token}` } : {},
-    form: () => ownForm(image, output, filename, contentType),
-    deadlineMs: options.deadlineMs ?? DEFAULTS.deadlineMs,
-    maxAttempts: options.maxAttempts ?? DEFAULTS.maxAttempts,
-  };
-  try {
-    return await withRetries(primary, options);
-  } catch (error) {
-    const fallback = options.fallback;
-    if (!(error instanceof RemoveBgError) || !error.retryable || fallback === undefined || pixianCannot(output)) {
-      throw error;
-    }
-    const credentials = Buffer.from(`${fallback.apiId}:${fallback.apiSecret}`).toString("base64");
-    return await withRetries(
-      {
-        source: "pixian",
-        url: fallback.url ?? PIXIAN_URL,
-        headers: { Authorization: `Basic ${credentials}` },
-        form: () => pixianForm(image, output, filename, contentType, fallback.test ?? false),
-        deadlineMs: fallback.deadlineMs ?? DEFAULTS.fallbackDeadlineMs,
-        maxAttempts: 3,
-      },
-      options,
-    );
+  const deadline = Date.now() + (options.deadlineMs ?? DEFAULTS.deadlineMs);
+  const tiers: [Source, string][] = [["remove-bg", options.url]];
+  if (options.fastUrl !== undefined) {
+    tiers.push(["remove-bg-fast", options.fastUrl]);
   }
+  let unavailable: unknown;
+  for (const [source, url] of tiers) {
+    try {
+      return await withRetries(
+        {
+          source,
+          url: url.replace(/\/+$/, "") + OWN_ROUTE,
+          headers: options.token ? { Authorization: `Bearer ${options.token}` } : {},
+          form: () => ownForm(image, output, filename, contentType),
+          deadline,
+          maxAttempts: options.maxAttempts ?? DEFAULTS.maxAttempts,
+        },
+        options,
+      );
+    } catch (error) {
+      if (!(error instanceof RemoveBgError) || !error.retryable) {
+        throw error; // the caller's own mistake: another tier would refuse it too
+      }
+      unavailable = error;
+    }
+  }
+  const fallback = options.fallback;
+  if (fallback === undefined || pixianCannot(output)) {
+    throw unavailable;
+  }
+  const credentials = Buffer.from(`${fallback.apiId}:${fallback.apiSecret}`).toString("base64");
+  return await withRetries(
+    {
+      source: "pixian",
+      url: fallback.url ?? PIXIAN_URL,
+      headers: { Authorization: `Basic ${credentials}` },
+      form: () => pixianForm(image, output, filename, contentType, fallback.test ?? false),
+      deadline: Date.now() + (fallback.deadlineMs ?? DEFAULTS.fallbackDeadlineMs),
+      maxAttempts: 3,
+    },
+    options,
+  );
 }
 
 async function withRetries(target: Target, options: RemoveBackgroundOptions): Promise<Cutout> {
-  const deadline = Date.now() + target.deadlineMs;
+  const deadline = target.deadline;
   const backoff = { baseDelayMs: options.baseDelayMs ?? DEFAULTS.baseDelayMs, maxDelayMs: options.maxDelayMs ?? DEFAULTS.maxDelayMs };
   for (let attempt = 1; ; attempt++) {
     const left = deadline - Date.now();
@@ -155,6 +178,7 @@ async function attemptOnce(target: Target, attempt: number, timeoutMs: number): 
       width: headerNumber(response, "X-Width"),
       height: headerNumber(response, "X-Height"),
       foreground: foregroundOf(response),
+      model: response.headers.get("X-Model") ?? undefined,
       attempts: attempt,
       source: target.source,
     };

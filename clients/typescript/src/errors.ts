@@ -1,6 +1,7 @@
 /** What went wrong, as the caller can act on it: the function's JSON error code, and whether to try again. */
 
-export type Source = "remove-bg" | "pixian";
+/** Who answered: the function at `url`, the fast tier at `fastUrl`, or Pixian. */
+export type Source = "remove-bg" | "remove-bg-fast" | "pixian";
 
 /** Statuses that say "not now": the in-flight limit, a gateway without a replica, a cold start, a timeout. */
 export const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([429, 502, 503, 504]);

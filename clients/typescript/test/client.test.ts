@@ -104,6 +104,64 @@ describe("against the running function", () => {
   });
 });
 
+describe("two tiers: the quality tier (ISNet with u2netp's core) at url, the fast tier (u2netp) at fastUrl", () => {
+  let quality: RunningFunction;
+  let fast: RunningFunction;
+  before(async () => {
+    const isnet = process.env.REMOVE_BG_ISNET;
+    assert.ok(isnet, "make test-ts fetches the ISNet file and names it in REMOVE_BG_ISNET");
+    quality = await RunningFunction.start({
+      REMBG_MODEL: "dis_custom",
+      REMBG_MODEL_PATH: isnet,
+      REMBG_CORE_MODEL: "u2netp",
+      MAX_INFLIGHT: "1",
+    });
+    fast = await RunningFunction.start({ MAX_INFLIGHT: "1" });
+    await Promise.all([quality.waitReady(), fast.waitReady()]);
+  });
+  after(async () => {
+    await Promise.all([quality.stop(), fast.stop()]);
+  });
+
+  test("the quality tier answers when it can", async () => {
+    const result = await removeBackground(PHOTO, { url: quality.url, fastUrl: fast.url });
+    assert.equal(result.source, "remove-bg");
+    assert.equal(result.model, "dis_custom:isnet-fp16-imgly.onnx+u2netp");
+    assert.ok(isPng(result.data));
+  });
+
+  test("a quality tier that stays busy hands the photo to the fast tier, before any Pixian", async () => {
+    const busy = fetch(quality.url + "/", { method: "POST", body: photo(2000) });
+    while ((await fetch(quality.url + "/_/ready")).status !== 429) {
+      await new Promise((done) => setTimeout(done, 20));
+    }
+    const retries: RetryEvent[] = [];
+    const result = await removeBackground(PHOTO, {
+      url: quality.url,
+      fastUrl: fast.url,
+      maxAttempts: 2,
+      fallback: { url: "http://127.0.0.1:9/never", apiId: "worker", apiSecret: "unused" },
+      onRetry: (event) => retries.push(event),
+    });
+    assert.equal((await busy).status, 200, "the request that kept the quality tier busy was served");
+    assert.equal(result.source, "remove-bg-fast");
+    assert.equal(result.model, "u2netp");
+    assert.deepEqual([result.width, result.height], [512, 512]);
+    assert.deepEqual(
+      retries.map((event) => [event.source, event.error.code]),
+      [["remove-bg", "busy"]],
+      "one retry after the quality tier's Retry-After, then the fast tier at once",
+    );
+  });
+
+  test("the caller's own mistake is not handed to another tier", async () => {
+    const error = await rejection(
+      removeBackground(new TextEncoder().encode("not a photo"), { url: quality.url, fastUrl: fast.url }),
+    );
+    assert.deepEqual([error.source, error.status, error.code, error.attempts], ["remove-bg", 415, "unsupported_image", 1]);
+  });
+});
+
 describe("when the function is not there", () => {
   let standIn: RunningFunction;
   let stoppedUrl: string;
@@ -150,6 +208,23 @@ describe("when the function is not there", () => {
     assert.deepEqual([result.width, result.height], [result.foreground?.width, result.foreground?.height]);
     assert.ok(retries.length >= 1 && retries.every((event) => event.source === "remove-bg"));
     assert.ok(retries.every((event) => event.error.code === "network_error"));
+  });
+
+  test("both tiers down: the fast tier is tried, then Pixian", async () => {
+    const retries: RetryEvent[] = [];
+    const result = await removeBackground(PHOTO, {
+      url: stoppedUrl,
+      fastUrl: `http://127.0.0.1:${await freePort()}`,
+      maxAttempts: 2,
+      baseDelayMs: 50,
+      fallback: { url: standIn.url + "/api/v2/remove-background", apiId: "worker", apiSecret: TOKEN },
+      onRetry: (event) => retries.push(event),
+    });
+    assert.equal(result.source, "pixian");
+    assert.deepEqual(
+      retries.map((event) => event.source),
+      ["remove-bg", "remove-bg-fast"],
+    );
   });
 
   test("Pixian's own refusal is typed, from Pixian", async () => {

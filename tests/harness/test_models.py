@@ -1,0 +1,24 @@
+"""Models by name, as tests and benchmarks name them: the function's settings each one needs."""
+
+from __future__ import annotations
+
+from harness import isnet, models
+
+
+def test_a_rembg_name_is_its_own_setting() -> None:
+    assert models.settings("u2netp") == {"REMBG_MODEL": "u2netp"}
+
+
+def test_isnet_is_the_fetched_file_as_dis_custom_pinned_and_a_plus_names_the_core() -> None:
+    assert models.settings(models.QUALITY) == {
+        "REMBG_MODEL": "dis_custom",
+        "REMBG_MODEL_PATH": str(isnet.path()),
+        "REMBG_MODEL_MD5": isnet.MD5,
+        "REMBG_CORE_MODEL": "u2netp",
+    }
+    assert models.QUALITY == "isnet+u2netp"
+
+
+def test_a_name_s_settings_replace_the_caller_s() -> None:
+    inherited = {"REMBG_MODEL_PATH": "/elsewhere.onnx", "REMBG_CORE_MODEL": "u2net", "LOG_LEVEL": "DEBUG"}
+    assert models.environment(inherited, "u2net") == {"REMBG_MODEL": "u2net", "LOG_LEVEL": "DEBUG"}

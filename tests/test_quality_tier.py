@@ -1,0 +1,87 @@
+"""The quality tier over real HTTP: ISNet (the file fetched here, as rembg's dis_custom) with u2netp's core,
+rembg's own isnet-general-use session by name, and ISNet alone as rembg itself cuts it out."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+import requests
+from PIL import Image
+
+from harness import isnet, models
+from tests.support import images
+from tests.support.checks import PARITY_LIMIT, alpha_of, assert_cutout, mean_alpha_difference
+from tests.support.server import ServerProcess
+
+LABEL = f"dis_custom:{isnet.path().name}+{models.QUALITY_CORE}"
+
+
+def test_a_real_photo_cut_out_by_the_quality_tier(quality_server: ServerProcess) -> None:
+    response = quality_server.post(images.jpeg(images.photo("astronaut")))
+    assert_cutout(response, (512, 512))
+    assert response.headers["X-Model"] == LABEL
+    assert "memory arena off" in quality_server.log()
+    alpha = alpha_of(response.content)
+    assert alpha.min() == 0 and alpha.max() == 255
+
+
+def test_the_core_model_only_adds_to_isnet_s_own_mask(quality_server: ServerProcess, start_server) -> None:
+    alone = start_server(**isnet.env()).wait_ready()
+    body = images.jpeg(images.photo("coffee"))
+    fused, plain = quality_server.post(body, params={"only_mask": "1"}), alone.post(body, params={"only_mask": "1"})
+    assert plain.headers["X-Model"] == f"dis_custom:{isnet.path().name}"
+    fused_mask, plain_mask = (np.asarray(Image.open(io.BytesIO(r.content))) for r in (fused, plain))
+    assert (fused_mask.astype(int) >= plain_mask.astype(int) - 1).all(), "the core never takes away"
+
+
+def test_isnet_alone_matches_rembg_s_own_cutout(start_server) -> None:
+    from rembg import new_session, remove
+
+    server = start_server(**isnet.env()).wait_ready()
+    session = new_session("dis_custom", model_path=str(isnet.path()))
+    for name in images.PHOTOS:
+        body = images.jpeg(images.photo(name))
+        response = server.post(body)
+        assert_cutout(response, images.photo(name).size)
+        assert mean_alpha_difference(response.content, remove(body, session=session)) <= PARITY_LIMIT
+
+
+def test_isnet_general_use_by_name_through_rembg_s_own_session(start_server, tmp_path: Path) -> None:
+    """Where rembg's lookup finds isnet-general-use.onnx, REMBG_MODEL=isnet-general-use serves it (here: the
+    IMG.LY conversion in a home of its own, since rembg's file cannot be downloaded here)."""
+    home = tmp_path / "home"
+    place = home / "models" / "isnet-general-use" / "isnet-general-use.onnx"
+    place.parent.mkdir(parents=True)
+    place.symlink_to(isnet.path())
+    by_name = start_server(REMBG_MODEL="isnet-general-use", U2NET_HOME=str(home)).wait_ready()
+    custom = start_server(**isnet.env()).wait_ready()
+    body = images.jpeg(images.photo("chelsea"))
+    ours, theirs = by_name.post(body), custom.post(body)
+    assert ours.headers["X-Model"] == "isnet-general-use"
+    assert "memory arena off" in by_name.log()
+    assert np.array_equal(alpha_of(ours.content), alpha_of(theirs.content))
+
+
+def test_every_route_and_output_on_the_quality_tier(quality_server: ServerProcess) -> None:
+    photo = images.jpeg(images.photo("astronaut"))
+    webp = requests.post(quality_server.url + "/?format=webp&crop=1", data=photo, timeout=120)
+    assert webp.status_code == 200 and webp.headers["Content-Type"] == "image/webp"
+    pixian = requests.post(quality_server.url + "/api/v2/remove-background", files={"image": photo}, timeout=120)
+    assert pixian.status_code == 200 and pixian.headers["X-Model"] == LABEL
+    removebg = requests.post(
+        quality_server.url + "/v1.0/removebg", files={"image_file": photo}, data={"format": "zip"}, timeout=120
+    )
+    assert removebg.status_code == 200 and removebg.headers["Content-Type"] == "application/zip"
+
+
+@pytest.mark.parametrize("size", [(4000, 3000)])
+def test_a_phone_photo_keeps_its_size_and_gets_the_fused_mask(quality_server: ServerProcess, size) -> None:
+    picture = images.photo("chelsea").resize(size, Image.Resampling.BICUBIC)
+    response = quality_server.post(images.jpeg(picture), params={"only_mask": "1"})
+    assert response.status_code == 200
+    mask = Image.open(io.BytesIO(response.content))
+    assert mask.size == size and mask.mode == "L"
+    assert response.headers["X-Input-Width"] == str(size[0])
