@@ -116,7 +116,9 @@ def test_make_models_times_what_a_core_model_adds_in_one_process() -> None:
     for row in rows:
         cells = [cell.strip() for cell in row.strip("|").split("|")]
         alone, with_core, added = float(cells[1]), float(cells[2]), float(cells[3].rstrip("%"))
-        assert alone > 0 and with_core > 0 and added == pytest.approx((with_core / alone - 1) * 100, abs=0.1)
+        # the times are printed to the millisecond, the percentage from the unrounded medians
+        rounding = 100 * 0.0005 * (1 / alone + with_core / alone**2) + 0.05
+        assert alone > 0 and with_core > 0 and added == pytest.approx((with_core / alone - 1) * 100, abs=rounding)
 
 
 def test_modnet_is_scored_through_the_function_s_pipeline(own_masks: Path, tmp_path: Path) -> None:

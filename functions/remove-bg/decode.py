@@ -40,6 +40,15 @@ _TURNS = {
 }
 # JPEG's own limit. A taller (or wider) picture costs Pillow a row pointer per row whatever its width.
 MAX_SIDE = 65535
+# libwebp's lossless decoder holds about 16 bytes per input pixel while it works (its own buffers, the
+# animation decoder's canvas and Pillow's copy), twice what any other format costs; beside a u2net
+# process's warm memory arena that would take a 50 MP picture past the pod's 1.5 GB budget. A
+# lossless WebP may have this share of the pixel limit (README, Memory).
+LOSSLESS_WEBP_SHARE = 0.6
+LOSSLESS_WEBP_WHY = " for a lossless WebP, whose decoder needs twice the memory of other formats"
+RIFF_HEADER = 12  # "RIFF", the file's size, "WEBP"; then chunks of fourcc, little-endian size, data
+ANIMATION_FRAME_HEADER = 16  # an ANMF chunk's frame header; the frame's own chunks follow it
+MAX_CHUNKS = 64  # a real file has a handful; a hostile one is not walked further
 LANCZOS_SUPPORT = 3  # source pixels either side of an output pixel, times the reduction factor
 BAND_PIXELS = 1 << 20  # output pixels converted at a time
 
@@ -66,8 +75,10 @@ def decode(data: bytes, max_input_pixels: int, max_pixels: int) -> Picture:
     width, height = image.size
     if max(width, height) > MAX_SIDE:
         raise ImageTooLarge(f"the image is {width}×{height}; no side may be over {MAX_SIDE} pixels")
-    if width * height > max_input_pixels:
-        raise ImageTooLarge(f"the image is {width}×{height} = {width * height} pixels; the limit is {max_input_pixels}")
+    limit = pixel_limit(data, max_input_pixels)
+    if width * height > limit:
+        why = LOSSLESS_WEBP_WHY if limit < max_input_pixels else ""
+        raise ImageTooLarge(f"the image is {width}×{height} = {width * height} pixels; the limit is {limit}{why}")
     if width == 0 or height == 0:
         raise CorruptImage("the image has no pixels")
     try:
@@ -137,6 +148,31 @@ def _in_mode(image: Image.Image, mode: str) -> Image.Image:
     if image.mode in HIGH_DEPTH_GRAY:  # Pillow's own conversion clips 16-bit values to 255
         image = image.convert("I").point(lambda value: value * (1 / 257)).convert("L")
     return image if image.mode == mode else image.convert(mode)
+
+
+def pixel_limit(data: bytes, max_input_pixels: int) -> int:
+    """The most pixels the picture in `data` may have: a share of the limit for a lossless WebP."""
+    return int(max_input_pixels * LOSSLESS_WEBP_SHARE) if _lossless_webp(data) else max_input_pixels
+
+
+def _lossless_webp(data: bytes) -> bool:
+    """True if a WebP file holds lossless image data (a VP8L chunk, in an animation frame too)."""
+    if data[:4] != b"RIFF" or data[8:12] != b"WEBP":
+        return False
+    starts = [RIFF_HEADER]
+    for _ in range(MAX_CHUNKS):
+        if not starts:
+            return False
+        offset = starts.pop()
+        if offset + 8 > len(data):
+            continue
+        fourcc, size = data[offset : offset + 4], int.from_bytes(data[offset + 4 : offset + 8], "little")
+        if fourcc == b"VP8L":
+            return True
+        if fourcc == b"ANMF":
+            starts.append(offset + 8 + ANIMATION_FRAME_HEADER)
+        starts.append(offset + 8 + size + (size & 1))
+    return False
 
 
 def fit_pixels(size: tuple[int, int], max_pixels: int) -> tuple[int, int]:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from function.decode import _converted_and_scaled, decode
+from function.decode import LOSSLESS_WEBP_SHARE, _converted_and_scaled, decode
 from function.errors import ApiError, CorruptImage, ImageTooLarge, UnsupportedImage
 from harness.pngs import header_claiming
 from tests.support import images
@@ -94,3 +94,19 @@ def test_truncated_pixel_data_is_corrupt() -> None:
 def test_too_large_is_refused_from_the_header_alone(size: tuple[int, int], match: str) -> None:
     with pytest.raises(ImageTooLarge, match=match):
         decode(header_claiming(*size), LIMIT, LIMIT)
+
+
+def _webp(size: tuple[int, int], frames: int = 1, **options: object) -> bytes:
+    photo = images.photo("chelsea").resize(size)
+    sequence = [photo.rotate(angle) for angle in range(frames)]
+    return images.encode(sequence[0], "WEBP", save_all=frames > 1, append_images=sequence[1:], method=0, **options)
+
+
+@pytest.mark.parametrize("frames", [1, 2], ids=["still", "animated"])
+def test_a_lossless_webp_may_have_its_share_of_the_limit(frames: int) -> None:
+    share = int(LIMIT * LOSSLESS_WEBP_SHARE)
+    over = _webp((1000, share // 1000 + 1), frames, lossless=True)
+    with pytest.raises(ImageTooLarge, match=f"limit is {share} for a lossless WebP"):
+        decode(over, LIMIT, LIMIT)
+    assert decode(_webp((1000, share // 1000), frames, lossless=True), LIMIT, LIMIT).source_size == (1000, 600)
+    assert decode(_webp((1000, share // 1000 + 1), frames, quality=80), LIMIT, LIMIT).source_size == (1000, 601)
