@@ -35,6 +35,7 @@ def test_the_core_model_only_adds_to_isnet_s_own_mask(quality_server: ServerProc
     assert plain.headers["X-Model"] == f"dis_custom:{isnet.path().name}"
     fused_mask, plain_mask = (np.asarray(Image.open(io.BytesIO(r.content))) for r in (fused, plain))
     assert (fused_mask.astype(int) >= plain_mask.astype(int) - 1).all(), "the core never takes away"
+    assert (fused_mask.astype(int) > plain_mask.astype(int) + 1).any(), "and on this photo it adds"
 
 
 def test_isnet_alone_matches_rembg_s_own_cutout(start_server) -> None:

@@ -59,3 +59,4 @@ def test_isnet_with_u2netp_s_core_at_isnet_s_size(monkeypatch: pytest.MonkeyPatc
     expected = with_core(alone.small, core.predict(small)[0])
     assert np.array_equal(np.asarray(fused.small), np.asarray(expected))
     assert (np.asarray(fused.small) >= np.asarray(alone.small)).all(), "the core only adds"
+    assert (np.asarray(fused.small) > np.asarray(alone.small).astype(int) + 1).any(), "and here it does add"
