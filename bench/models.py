@@ -1,8 +1,11 @@
-"""make models: per model, time per image at 1280×960 and 12 MP and the process's peak memory.
+"""make models: per model, its model time, time per image at 1280×960 and 12 MP, peak memory and start-up.
 
 Each model runs in a fresh process of its own (so its peak resident memory is its own): loaded
 as the function loads it, one warm-up, then the median of RUNS cut-outs of each size through
-the function's own code path (bench/answerers.py; MODNet through the function's pipeline).
+the function's own code path (bench/answerers.py; MODNET through the function's pipeline); then
+ONNX Runtime's run alone on a tensor of the model's input size. A fresh server process of it is
+timed to ready and to its first image, and the image that serves it, where `make
+test-container` measured one here, gives its size and a fresh container's first image.
 """
 
 from __future__ import annotations
@@ -14,10 +17,17 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 from PIL import Image
 
-from bench import answerers
+from bench import answerers, measure
+from bench.processes import first_success, start_ours, time_to_ready
+from function.config import Settings
+from function.model import locate, open_session
+from function.sessions import new_session
+from harness import models
 from harness.processes import PYTHONPATH, ROOT
 from harness.quality import markdown_table
 
@@ -32,6 +42,10 @@ def _photo(size: tuple[int, int]) -> bytes:
     out = io.BytesIO()
     Image.fromarray(data.astronaut()).resize(size, Image.Resampling.BICUBIC).save(out, "JPEG", quality=90)
     return out.getvalue()
+
+
+def _figure(value: float | None, digits: int = 3) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
 
 
 def _peak_rss_mb() -> float:
@@ -53,6 +67,43 @@ def child(model: str) -> dict[str, float]:
     finally:
         answerer.stop()
     found["peak_rss_mb"] = _peak_rss_mb()
+    if model != answerers.MODNET:  # a second copy of the model, loaded after the peak was read
+        settings = Settings.from_env(models.environment(dict(os.environ), model))
+        session = open_session(settings.model, len(os.sched_getaffinity(0)), settings.arena, settings.optimized_copy)
+        found["model_s"] = measure.model_time(session, RUNS)
+        del session
+        found["rembg_model_s"] = measure.model_time(rembg_session(model), RUNS)
+    return found
+
+
+def rembg_session(model: str):
+    """rembg's default session (ONNX Runtime's default options) of the model's original: u2net for
+    u2net-int8, the ISNet file for isnet-int8; what the issue's model-time target compares against."""
+    import onnxruntime as ort
+
+    main = model.partition("+")[0]
+    original = models.ORIGINALS.get(main, main)
+    choice = Settings.from_env(models.settings(original)).model
+    return new_session(choice.session, ort.SessionOptions(), str(locate(choice)) if choice.custom else None)
+
+
+def start_up(model: str) -> dict[str, float]:
+    """A fresh server process of the model: seconds to ready, and to its first answered 1280×960 image."""
+    with tempfile.TemporaryDirectory(prefix="remove-bg-start-") as work:
+        server = start_ours(sys.executable, model, dict(os.environ), Path(work) / "server.log")
+        try:
+            return {"ready_s": time_to_ready(server), "first_image_s": first_success(server, _photo(SIZES[0]))}
+        finally:
+            server.stop()
+
+
+def containers() -> dict[str, dict]:
+    """`make test-container`'s measurements of each image built here, by the model its responses name."""
+    found = {}
+    for path in sorted(ROOT.glob("build/container-measurements-*.json")):
+        measured = json.loads(path.read_text())
+        if "model" in measured:
+            found[measured["model"]] = measured
     return found
 
 
@@ -85,7 +136,9 @@ def paired(first: str, second: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
-        "--models", default="u2net,u2netp,isnet,isnet+u2netp,modnet", help="as bench/answerers.py names them"
+        "--models",
+        default="u2net-int8,u2net,u2netp,isnet-int8+u2netp,isnet,isnet+u2netp,modnet",
+        help="as bench/answerers.py names them",
     )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--pair", help="two models, e.g. isnet,isnet+u2netp: the second's cost against the first's")
@@ -97,6 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(child(args.child)))
         return 0
     rows = []
+    images = containers()
     for model in [name.strip() for name in args.models.split(",") if name.strip()]:
         env = {**os.environ, "PYTHONPATH": f"{PYTHONPATH}:{ROOT}"}
         command = [sys.executable, "-m", "bench.models", "--child", model]
@@ -104,9 +158,39 @@ def main(argv: list[str] | None = None) -> int:
         if done.returncode != 0:
             raise SystemExit(f"{model}: {done.stderr[-2000:]}")
         found = json.loads(done.stdout.strip().splitlines()[-1])
-        rows.append([model, *(f"{found[f'{w}x{h}_s']:.3f}" for w, h in SIZES), f"{found['peak_rss_mb']:.0f}"])
-    columns = ["model", "s / image, 1280×960", "s / image, 4000×3000 (12 MP)", "peak RSS (MB)"]
+        started = start_up(model) if model != answerers.MODNET else {}
+        label = Settings.from_env(models.settings(model)).label if model != answerers.MODNET else ""
+        image = images.get(label, {})
+        rows.append(
+            [
+                model,
+                _figure(found.get("model_s")),
+                _figure(found.get("rembg_model_s")),
+                *(f"{found[f'{w}x{h}_s']:.3f}" for w, h in SIZES),
+                f"{found['peak_rss_mb']:.0f}",
+                _figure(started.get("ready_s"), 2),
+                _figure(started.get("first_image_s"), 2),
+                _figure(image.get("cold_start_s"), 2),
+                _figure(image.get("image_size_mb"), 0),
+            ]
+        )
+    columns = [
+        "model",
+        "model time (s)",
+        "rembg's default session of the original (s)",
+        "s / image, 1280×960",
+        "s / image, 4000×3000 (12 MP)",
+        "peak RSS (MB)",
+        "ready (s)",
+        "first image (s)",
+        "container: first image (s)",
+        "image (MB)",
+    ]
     print(markdown_table(f"Models: {RUNS} runs each, median, 2 CPUs", columns, rows))
+    print(
+        "\nready and first image: a fresh server process (files in the page cache); the container columns are "
+        "`make test-container`'s last measurement of the image that serves the model, where one was built here."
+    )
     return 0
 
 

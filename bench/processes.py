@@ -77,24 +77,36 @@ def _spawn(name: str, command: list[str], env: dict[str, str], *, url: str, log:
     return Server(name=name, url=url, proc=proc, started=started, post=post, ready=ready)
 
 
+def time_to_ready(server: Server, timeout: float = 300.0) -> float:
+    """Seconds from process start to its first "ready": what a platform waits for before it sends work."""
+    return _poll(server, server.ready, timeout)
+
+
 def first_success(server: Server, body: bytes, timeout: float = 300.0) -> float:
     """Seconds from process start to the first 200 for a real image (cold start).
 
     As a platform does (the OpenFaaS gateway, Knative's activator), the image is sent once the
     server says it is ready; until then a cheap probe is polled every 20 ms.
     """
+    return _poll(
+        server, lambda session: server.ready(session) and server.post(session, body).status_code == 200, timeout
+    )
+
+
+def _poll(server: Server, check: Callable[[requests.Session], bool], timeout: float) -> float:
+    """Seconds from the server's start until `check` holds, tried every 20 ms."""
     session = requests.Session()
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.proc.poll() is not None:
             raise RuntimeError(f"{server.name} exited with {server.proc.returncode}")
         try:
-            if server.ready(session) and server.post(session, body).status_code == 200:
+            if check(session):
                 return time.perf_counter() - server.started
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):
             pass
         time.sleep(0.02)
-    raise RuntimeError(f"{server.name}: no 200 within {timeout} s")
+    raise RuntimeError(f"{server.name}: not there within {timeout} s")
 
 
 def clean_env(numba_cache: Path, model_home: Path) -> dict[str, str]:

@@ -1,9 +1,10 @@
 """make bench: our server against rembg's own server and rembg.remove(), in one run, as ratios.
 
-    python -m bench.run [--models u2net u2netp] [--repeat 7] [--burst 8]
+    python -m bench.run [--models u2net-int8 u2net u2netp] [--repeat 7] [--burst 8]
 
 Prints a markdown table and writes bench/results/latest.{md,json}. Every figure of ours is also
-given as a ratio to the peer measured in the same run on the same machine.
+given as a ratio to the peer measured in the same run on the same machine. An int8 model's peer is
+its original as rembg serves it (u2net for u2net-int8): what the function replaces.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from PIL import Image
 from skimage import data
 
 from bench import measure, report
-from bench.processes import Server, clean_env, first_success, start_ours, start_rembg_server
+from bench.processes import Server, clean_env, first_success, start_ours, start_rembg_server, time_to_ready
 from harness.processes import ROOT
 
 SIZES = {"512x512": (512, 512), "1280x960": (1280, 960), "4032x3024": (4032, 3024)}
@@ -41,7 +42,8 @@ def photo_jpeg(size: tuple[int, int]) -> bytes:
 
 
 def run_server(server: Server, bodies: dict[str, bytes], repeat: int, burst: int, largest: bytes) -> dict:
-    result: dict = {"cold_start_s": first_success(server, bodies["1280x960"])}
+    ready = time_to_ready(server)
+    result: dict = {"ready_s": ready, "cold_start_s": first_success(server, bodies["1280x960"])}
     result["latency"] = {name: asdict(measure.http_latency(server, body, repeat)) for name, body in bodies.items()}
     result["throughput"] = {
         str(clients): asdict(measure.throughput(server, bodies[BURST_SIZE], clients, burst)) for clients in CLIENTS
@@ -65,7 +67,21 @@ def run_in_process(model: str, bodies: dict[str, bytes], repeat: int) -> dict:
     return result
 
 
+def our_model_time(model: str, repeat: int) -> float:
+    """The function's own session of the model (an int8 model's, its optimised copy where there is one)."""
+    from function.config import Settings
+    from function.model import open_session
+    from harness import models
+
+    settings = Settings.from_env(models.environment(dict(os.environ), model))
+    session = open_session(settings.model, len(os.sched_getaffinity(0)), settings.arena, settings.optimized_copy)
+    return measure.model_time(session, repeat)
+
+
 def bench_model(model: str, python: str, repeat: int, burst: int, workdir: Path) -> dict:
+    from function.model import QUANTIZED_FROM
+
+    peer_model = QUANTIZED_FROM.get(model, model)
     bodies = {name: photo_jpeg(size) for name, size in SIZES.items()}
     largest = photo_jpeg(LARGEST)
     home = Path(os.environ.get("U2NET_HOME", ROOT / ".models"))
@@ -73,7 +89,7 @@ def bench_model(model: str, python: str, repeat: int, burst: int, workdir: Path)
     runs = [
         ("ours", lambda env, log: start_ours(python, model, env, log)),
         ("ours_inflight2", lambda env, log: start_ours(python, model, env, log, max_inflight=2)),
-        ("rembg_s", lambda env, log: start_rembg_server(python, model, env, log)),
+        ("rembg_s", lambda env, log: start_rembg_server(python, peer_model, env, log)),
     ]
     for name, start in runs:
         env = clean_env(Path(tempfile.mkdtemp(prefix="numba-", dir=workdir)), home)
@@ -83,14 +99,16 @@ def bench_model(model: str, python: str, repeat: int, burst: int, workdir: Path)
             results[name] = run_server(server, bodies, repeat, burst, largest)
         finally:
             server.stop()
-    print(f"[{model}] rembg remove() in-process ...", file=sys.stderr, flush=True)
-    results["remove"] = run_in_process(model, bodies, repeat)
+    print(f"[{model}] rembg remove() in-process, {peer_model} ...", file=sys.stderr, flush=True)
+    results["remove"] = run_in_process(peer_model, bodies, repeat)
+    results["peer_model"] = peer_model
+    results["ours"]["model_time_s"] = our_model_time(model, repeat * 3)
     return results
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
-    parser.add_argument("--models", nargs="+", default=["u2net", "u2netp"])
+    parser.add_argument("--models", nargs="+", default=["u2net-int8", "u2net", "u2netp"])
     parser.add_argument("--repeat", type=int, default=7, help="timed requests per size")
     parser.add_argument("--burst", type=int, default=8, help="12 MP images per concurrency level")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")

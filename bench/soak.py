@@ -1,4 +1,4 @@
-"""`make soak`: one replica (SOAK_MODEL: u2net, or isnet+u2netp, the quality tier) at twice what it can serve,
+"""`make soak`: one replica (SOAK_MODEL: u2net-int8, or isnet-int8+u2netp, the quality tier) at twice what it can serve,
 for minutes, with a few hostile bodies mixed in.
 
 The replica's capacity is measured first (one client, the same mix); then Poisson arrivals at
@@ -26,6 +26,7 @@ from PIL import Image
 from skimage import data
 
 from bench.processes import start_ours
+from harness import models
 from harness.load import (
     PROBE_BUDGET_S,
     MemorySampler,
@@ -86,7 +87,7 @@ def windows(outcomes: list[Outcome], start: float, end: float, count: int) -> li
 def main() -> int:
     seconds = float(os.environ.get("SOAK_SECONDS", "600"))
     load = float(os.environ.get("SOAK_LOAD", "2"))
-    model = os.environ.get("SOAK_MODEL", "u2net")  # as harness/models.py names them: isnet+u2netp, the quality tier
+    model = os.environ.get("SOAK_MODEL", models.FAST)  # as harness/models.py names them; models.QUALITY too
     shots = soak_shots()
     log = Path(tempfile.mkstemp(prefix="soak-", suffix=".log")[1])
     env = {**os.environ, "U2NET_HOME": os.environ.get("U2NET_HOME", str(ROOT / ".models"))}

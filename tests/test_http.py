@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import socket
 
 import numpy as np
@@ -33,12 +34,23 @@ def test_alpha_matches_rembg_u2netp(server: ServerProcess, rembg_sessions, name:
     assert mean_alpha_difference(response.content, rembg_remove(rembg_sessions, "u2netp", body)) <= PARITY_LIMIT
 
 
-def test_default_model_is_u2net_and_matches_rembg(default_server: ServerProcess, rembg_sessions) -> None:
-    assert "model u2net loaded" in default_server.log()
+def test_the_parity_mode_is_rembg_s_u2net(parity_server: ServerProcess, rembg_sessions) -> None:
+    assert "model u2net loaded" in parity_server.log()
     body = images.jpeg(images.photo("astronaut"))
-    response = default_server.post(body)
+    response = parity_server.post(body)
     assert_cutout(response, (512, 512))
+    assert response.headers["X-Model"] == "u2net"
     assert mean_alpha_difference(response.content, rembg_remove(rembg_sessions, "u2net", body)) <= PARITY_LIMIT
+
+
+def test_the_default_model_is_u2net_int8_from_its_optimised_copy(default_server: ServerProcess) -> None:
+    """The default is the int8 u2net (its quality judged on ground truth: tests/test_quantized.py)."""
+    assert re.search(
+        r"model u2net-int8 loaded from its optimised copy \S+/optimized/custom/u2net-int8.onnx", default_server.log()
+    )
+    response = default_server.post(images.jpeg(images.photo("astronaut")))
+    assert_cutout(response, (512, 512))
+    assert response.headers["X-Model"] == "u2net-int8"
 
 
 def test_the_cutout_keeps_the_foreground_colours(server: ServerProcess) -> None:

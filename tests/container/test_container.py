@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import subprocess
 import threading
 import time
@@ -15,7 +16,7 @@ import requests
 from PIL import Image
 
 from tests.support import images
-from tests.support.container import Container, baked, docker
+from tests.support.container import IMAGE, Container, baked, docker
 
 pytestmark = pytest.mark.container
 
@@ -63,16 +64,26 @@ def test_dockers_healthcheck_reports_healthy(container_factory) -> None:
 def test_onnx_uses_the_two_cpus_of_the_cgroup(container_factory) -> None:
     container: Container = container_factory()
     container.wait_ready()
-    assert "loaded with 2 ONNX Runtime threads" in container.logs()
+    assert re.search(r"model \S+ loaded (from its optimised copy \S+ )?with 2 ONNX Runtime threads", container.logs())
 
 
 def test_the_model_is_baked_in_and_nothing_is_downloaded(container_factory) -> None:
     container: Container = container_factory()
     container.wait_ready()
     assert "Downloading" not in container.logs()
-    assert f"model {baked().label.split('+')[0]} loaded" in container.logs()
-    for path in baked().files:
+    assert f"model {baked().label.split('+')[0]} loaded from its optimised copy" in container.logs()
+    for path in baked().files + baked().optimized:
         assert docker("exec", container.id, "ls", path) == path
+
+
+def test_the_image_carries_no_build_or_matting_code_and_the_fast_tier_s_is_small(measurements: dict) -> None:
+    """rembg without what only its remove() imports, no quantizer, no pip (README, Start-up and image)."""
+    code = "import importlib.util as u; print([m for m in MODULES if u.find_spec(m)])".replace(
+        "MODULES", repr(("pymatting", "numba", "llvmlite", "skimage", "scipy", "jsonschema", "onnx", "pip", "pytest"))
+    )
+    assert docker("run", "--rm", "--network", "none", "--entrypoint", "python", IMAGE, "-c", code) == "[]"
+    if baked().model == "u2net-int8":
+        assert measurements["image_size_mb"] <= 650, "the fast tier's image"
 
 
 def test_a_25_mp_image_is_served_within_the_memory_limit(container_factory, measurements: dict) -> None:

@@ -13,10 +13,10 @@ from function.model import ModelChoice
 
 def test_defaults() -> None:
     settings = Settings.from_env({})
-    assert settings.model == ModelChoice("u2net")
+    assert settings.model == ModelChoice("u2net-int8")
     assert settings.core_model is None
-    assert settings.label == "u2net"
-    assert settings.arena, "u2net keeps ONNX Runtime's memory arena"
+    assert settings.label == "u2net-int8"
+    assert settings.arena, "u2net-int8 keeps ONNX Runtime's memory arena"
     assert settings.max_input_pixels == 50_000_000
     assert settings.max_pixels == 25_000_000
     assert settings.png_compress_level == 1

@@ -10,13 +10,27 @@ def test_a_rembg_name_is_its_own_setting() -> None:
 
 
 def test_isnet_is_the_fetched_file_as_dis_custom_pinned_and_a_plus_names_the_core() -> None:
-    assert models.settings(models.QUALITY) == {
+    assert models.settings(models.QUALITY_FP32) == {
         "REMBG_MODEL": "dis_custom",
         "REMBG_MODEL_PATH": str(isnet.path()),
         "REMBG_MODEL_MD5": isnet.MD5,
         "REMBG_CORE_MODEL": "u2netp",
     }
-    assert models.QUALITY == "isnet+u2netp"
+    assert models.QUALITY_FP32 == "isnet+u2netp"
+
+
+def test_the_quality_tier_is_isnet_s_int8_model_as_dis_custom_with_the_core() -> None:
+    assert models.settings(models.QUALITY) == {
+        "REMBG_MODEL": "dis_custom",
+        "REMBG_MODEL_PATH": str(isnet.int8_path()),
+        "REMBG_CORE_MODEL": "u2netp",
+    }
+    assert models.QUALITY == "isnet-int8+u2netp"
+
+
+def test_the_fast_tier_is_u2net_int8_by_its_name_and_parity_is_rembg_s_u2net() -> None:
+    assert models.settings(models.FAST) == {"REMBG_MODEL": "u2net-int8"}
+    assert models.settings(models.PARITY) == {"REMBG_MODEL": "u2net"}
 
 
 def test_a_name_s_settings_replace_the_caller_s() -> None:

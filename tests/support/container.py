@@ -40,9 +40,20 @@ class Baked:
 
     @property
     def files(self) -> list[str]:
-        """Where its model files are in the image: the operator's, or where rembg's lookup finds them."""
-        main = self.path or f"{MODELS_IN_IMAGE}/models/{self.model}/{self.model}.onnx"
+        """Where its model files are in the image: the operator's, an int8 model's own place, or where rembg's
+        lookup finds them."""
+        if self.path:
+            main = self.path
+        elif self.model.endswith("-int8"):
+            main = f"{MODELS_IN_IMAGE}/custom/{self.model}.onnx"
+        else:
+            main = f"{MODELS_IN_IMAGE}/models/{self.model}/{self.model}.onnx"
         return [main, *([f"{MODELS_IN_IMAGE}/models/{self.core}/{self.core}.onnx"] if self.core else [])]
+
+    @property
+    def optimized(self) -> list[str]:
+        """Their optimised copies, made at build for the build machine's CPU class (function/optimized.py)."""
+        return [f"{MODELS_IN_IMAGE}/optimized/{Path(file).relative_to(MODELS_IN_IMAGE)}" for file in self.files]
 
 
 @functools.cache

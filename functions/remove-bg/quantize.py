@@ -1,0 +1,243 @@
+"""Make an int8 model from its md5-checked original: static quantization, calibrated on real photos.
+
+    python -m function.quantize u2net-int8              # rembg's u2net → U2NET_HOME/custom/u2net-int8.onnx
+    python -m function.quantize isnet-general-use-int8  # from rembg's ISNet download; --force: make it again
+    python -m function.quantize --source F --session dis_custom --out G   # any file of a family
+
+It runs where the image is built (the Dockerfile's build stage, with onnx and scikit-image
+installed beside it and never shipped) or from a checkout (`make quantize`), never when a pod
+starts. The calibration photos are scikit-image's bundled ones, whole, cropped and mirrored:
+real photos, and none of the evaluation sets. Each is fed to the model exactly as rembg's session
+feeds it when serving (the session's own preprocessing, recorded), so the ranges are the ones the
+model meets.
+
+The format, ONNX Runtime's QDQ with per-channel int8 weights, uint8 activations and MinMax
+ranges, is the one the ground truth favoured (README, Models: quantized). An fp16 file (IMG.LY's
+ISNet) is made fp32 first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from .fetch import fetch
+from .model import QUANTIZED_FROM, QUANTIZED_MODELS, ModelChoice, ModelError, md5_of, quantized_file
+from .sessions import new_session
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """How the activations' ranges are found: MinMax, or a percentile of each one's histogram."""
+
+    percentile: float | None = None  # None: MinMax
+    every: int = 1  # use every n-th calibration photo: a histogram costs about 8 s a photo for ISNet
+
+    def method(self):
+        from onnxruntime.quantization import CalibrationMethod
+
+        return CalibrationMethod.MinMax if self.percentile is None else CalibrationMethod.Percentile
+
+    def options(self) -> dict[str, object]:
+        return {} if self.percentile is None else {"percentile": self.percentile, "symmetric": False}
+
+
+# Per model family (the custom session that serves its int8 file), the calibration the ground truth
+# favoured (README, Models: quantized): MinMax keeps u2net as good as fp32; ISNet's activations have
+# rare large values that MinMax stretches each range to, which left its mask far off, so its ranges
+# stop at the 99.99th percentile, found on every third photo (all of them made no difference).
+CALIBRATION = {"u2net_custom": Calibration(), "dis_custom": Calibration(percentile=99.99, every=3)}
+PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "camera", "cat", "immunohistochemistry")
+VARIANTS_PER_PHOTO = 5  # the whole photo and four crops, alternately mirrored: 35 calibration inputs
+PER_CHANNEL_OPSET = 13
+
+
+def calibration_images() -> Iterator[Image.Image]:
+    """Real photos bundled with scikit-image, whole and cropped, some mirrored."""
+    from skimage import data
+
+    for index, name in enumerate(PHOTOS):
+        photo = Image.fromarray(getattr(data, name)()).convert("RGB")
+        width, height = photo.size
+        boxes = [(0, 0, width, height)]
+        for step in range(VARIANTS_PER_PHOTO - 1):
+            left, top = (step % 2) * width // 4, (step // 2) * height // 4
+            boxes.append((left, top, left + 3 * width // 4, top + 3 * height // 4))
+        for variant, box in enumerate(boxes):
+            crop = photo.crop(box)
+            yield ImageOps.mirror(crop) if (index + variant) % 2 else crop
+
+
+def calibration_feeds(session_name: str, model: Path, photos: list[Image.Image]) -> list[dict[str, np.ndarray]]:
+    """The model's inputs for each calibration image, as rembg's own session prepares them."""
+    import onnxruntime as ort
+
+    session = new_session(session_name, ort.SessionOptions(), str(model))
+    feeds: list[dict[str, np.ndarray]] = []
+    inner = session.inner_session
+
+    class Recorder:
+        """rembg's session's ONNX Runtime session, its inputs kept on the way through."""
+
+        def get_inputs(self):
+            return inner.get_inputs()
+
+        def run(self, names: object, feed: dict[str, np.ndarray]) -> list[np.ndarray]:
+            feeds.append({key: np.array(value, copy=True) for key, value in feed.items()})
+            return inner.run(names, feed)
+
+    session.inner_session = Recorder()
+    for image in photos:
+        session.predict(image)
+    return feeds
+
+
+class Feeds:
+    """ONNX Runtime's CalibrationDataReader over recorded inputs."""
+
+    def __init__(self, feeds: list[dict[str, np.ndarray]]) -> None:
+        self._feeds = iter(feeds)
+
+    def get_next(self) -> dict[str, np.ndarray] | None:
+        return next(self._feeds, None)
+
+
+def quantizable(model_path: Path, out: Path) -> Path:
+    """A copy the quantizer can read: all in fp32, opset 13 at least, its first output only.
+
+    IMG.LY's ISNet computes in fp16 between a cast of its input and casts of its outputs; on a CPU,
+    ONNX Runtime runs it in fp32 anyway, casting around each convolution. Its fp16 weights,
+    constants and casts are made fp32. Per-channel weights need DequantizeLinear's `axis`, which
+    opset 13 brought; u2net's file is opset 11.
+    """
+    import onnx
+    from onnx import TensorProto, numpy_helper, version_converter
+
+    model = onnx.load(str(model_path))
+    if model.opset_import[0].version < PER_CHANNEL_OPSET:
+        model = version_converter.convert_version(model, PER_CHANNEL_OPSET)
+    graph = model.graph
+
+    def wide(tensor: onnx.TensorProto) -> onnx.TensorProto:
+        if tensor.data_type != TensorProto.FLOAT16:
+            return tensor
+        return numpy_helper.from_array(numpy_helper.to_array(tensor).astype(np.float32), tensor.name)
+
+    initializers = [wide(init) for init in graph.initializer]
+    del graph.initializer[:]
+    graph.initializer.extend(initializers)
+    for node in graph.node:
+        for attr in node.attribute:
+            if attr.name == "to" and attr.i == TensorProto.FLOAT16:
+                attr.i = TensorProto.FLOAT
+            if attr.type == onnx.AttributeProto.TENSOR:
+                attr.t.CopyFrom(wide(attr.t))
+    del graph.output[1:]  # rembg's sessions read the first output only; the side outputs need not be computed
+    for value in [*graph.input, *graph.output, *graph.value_info]:
+        if value.type.tensor_type.elem_type == TensorProto.FLOAT16:
+            value.type.tensor_type.elem_type = TensorProto.FLOAT
+    onnx.save(model, str(out))
+    return out
+
+
+def quantize(source: Path, session_name: str, target: Path) -> Path:
+    """Write the int8 model of `source` (served by rembg's `session_name`) to `target`."""
+    from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    calibration = CALIBRATION[session_name]
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".partial")
+    with tempfile.TemporaryDirectory(prefix="remove-bg-quantize-") as work:
+        prepared, ranges = Path(work) / "prepared.onnx", Path(work) / "ranges.json"
+        quant_pre_process(str(quantizable(source, Path(work) / "wide.onnx")), str(prepared), skip_symbolic_shape=True)
+        photos = list(calibration_images())[:: calibration.every]
+        calibrate(prepared, calibration_feeds(session_name, source, photos), calibration, ranges, Path(work))
+        quantize_static(
+            str(prepared),
+            str(partial),
+            None,
+            quant_format=QuantFormat.QDQ,
+            per_channel=True,
+            activation_type=QuantType.QUInt8,
+            weight_type=QuantType.QInt8,
+            calibrate_method=calibration.method(),
+            calibration_cache_path=str(ranges),
+        )
+    partial.replace(target)
+    log.info("%s: %.1f MB, md5 %s", target, target.stat().st_size / 1e6, md5_of(target))
+    return target
+
+
+def calibrate(
+    model: Path, feeds: list[dict[str, np.ndarray]], calibration: Calibration, ranges: Path, work: Path
+) -> None:
+    """Each activation's range, one calibration input at a time, written where quantize_static reads ranges.
+
+    One at a time, because a percentile's histogram calibrator otherwise holds every activation of
+    every input at once: for ISNet at 1024², gigabytes per photo.
+    """
+    from onnxruntime.quantization.calibrate import create_calibrator
+    from onnxruntime.quantization.quantize import save_tensors_data
+
+    calibrator = create_calibrator(
+        model,
+        None,
+        augmented_model_path=str(work / "augmented.onnx"),
+        calibrate_method=calibration.method(),
+        extra_options=calibration.options(),
+    )
+    for feed in feeds:
+        calibrator.collect_data(Feeds([feed]))
+    save_tensors_data(calibrator.compute_data(), ranges)
+
+
+def made(name: str, target: Path | None = None) -> Path:
+    """One of the function's int8 models (QUANTIZED_MODELS), made from its fetched original if absent."""
+    target = target or quantized_file(name)
+    if target.is_file():
+        return target
+    return quantize(fetch(ModelChoice(QUANTIZED_FROM[name])), QUANTIZED_MODELS[name], target)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m function.quantize", description=__doc__.splitlines()[0])
+    parser.add_argument("model", nargs="?", choices=sorted(QUANTIZED_MODELS), help="one of the function's int8 models")
+    parser.add_argument("--force", action="store_true", help="make it again even if it is there")
+    parser.add_argument("--source", type=Path, help="quantize this file instead (with --session and --out)")
+    parser.add_argument("--session", choices=sorted(set(QUANTIZED_MODELS.values())), help="rembg's session for it")
+    parser.add_argument(
+        "--out", type=Path, help="where to write it (a model's default: U2NET_HOME/custom/<model>.onnx)"
+    )
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        if args.source is not None:
+            if args.session is None or args.out is None:
+                parser.error("--source needs --session and --out")
+            print(quantize(args.source, args.session, args.out))
+            return 0
+        if args.model is None:
+            parser.error("name a model, or give --source")
+        target = args.out or quantized_file(args.model)
+        if args.force:
+            target.unlink(missing_ok=True)
+        print(made(args.model, target))
+    except ModelError as exc:
+        log.error("%s", exc)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

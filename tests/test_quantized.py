@@ -1,0 +1,70 @@
+"""The int8 models: made by the committed command from the md5-checked original, served by name, never
+fetched, and the default only because the ground truth says it is as good as rembg's fp32 u2net."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bench import quantized
+from function import fetch
+from function.model import ModelChoice, ModelMissing, locate, md5_of, open_session
+from function.quantize import main as quantize_main
+from tests.support.images import PHOTOS, photo
+from tests.support.server import MODEL_HOME
+
+
+@pytest.mark.parametrize(("tier", "data"), [*(("fast", data) for data in quantized.SETS), ("quality", "grabcut50")])
+def test_each_tier_s_int8_model_is_as_good_as_its_original_on_ground_truth(tier: str, data: str) -> None:
+    """The rule that made them the tiers' models (README, Models): MAE +0.002, IoU −0.005, SAD and soft-band
+    MSE +3 % at most. The quality tier's mattes take 8 minutes more: `make quantized` judges them."""
+    judged = quantized.judge(tier, quantized.SHARED / data)
+    assert judged, data
+    for row in judged:
+        assert row.within, row
+
+
+def test_the_quantize_command_is_reproducible_and_gives_an_int8_graph(monkeypatch) -> None:
+    """u2netp, the quickest to quantize: the same command twice gives the same file, its weights in int8."""
+    import onnx
+
+    monkeypatch.setenv("U2NET_HOME", str(MODEL_HOME))
+    source = MODEL_HOME / "models" / "u2netp" / "u2netp.onnx"
+    made = [MODEL_HOME / "custom" / f"test-u2netp-int8-{run}.onnx" for run in (1, 2)]
+    try:
+        for target in made:
+            assert quantize_main(["--source", str(source), "--session", "u2net_custom", "--out", str(target)]) == 0
+        assert md5_of(made[0]) == md5_of(made[1]), "the same command on the same machine: the same file"
+        graph = onnx.load(str(made[0]), load_external_data=False).graph
+        assert {"QuantizeLinear", "DequantizeLinear"} <= {node.op_type for node in graph.node}
+        weights = [init for init in graph.initializer if init.data_type == onnx.TensorProto.INT8]
+        assert sum(np.prod(w.dims) for w in weights) > 1_000_000, "the convolutions' weights are int8"
+        assert made[0].stat().st_size < source.stat().st_size / 2
+    finally:
+        for target in made:
+            target.unlink(missing_ok=True)
+
+
+def test_u2net_int8_cuts_out_what_u2net_does() -> None:
+    """On the test photos its mask stays near the fp32 one; the ground truth, not this, judged it."""
+    int8, fp32 = (open_session(ModelChoice(name), 2, arena=True) for name in ("u2net-int8", "u2net"))
+    for name in PHOTOS:
+        difference = np.abs(
+            np.asarray(int8.predict(photo(name))[0], float) - np.asarray(fp32.predict(photo(name))[0], float)
+        )
+        assert 0 < difference.mean() < 10, name
+
+
+def test_an_int8_model_that_was_not_made_says_how_to_make_it_and_is_never_downloaded(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("U2NET_HOME", str(tmp_path))
+    with pytest.raises(ModelMissing, match=r"make quantize MODEL=u2net-int8"):
+        locate(ModelChoice("u2net-int8"))
+    with pytest.raises(ModelMissing):
+        fetch.fetch(ModelChoice("u2net-int8"))
+    assert not any(tmp_path.rglob("*.onnx")), "nothing was fetched"
+
+
+def test_the_int8_model_lives_under_the_models_directory() -> None:
+    assert locate(ModelChoice("u2net-int8")) == MODEL_HOME / "custom" / "u2net-int8.onnx"
