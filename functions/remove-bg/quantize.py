@@ -203,11 +203,14 @@ def calibrate(
 
 
 def made(name: str, target: Path | None = None) -> Path:
-    """One of the function's int8 models (QUANTIZED_MODELS), made from its fetched original if absent."""
+    """One of the function's int8 models (QUANTIZED_MODELS), made from its fetched original if absent; in
+    its own place, with its optimised copy (fetch), as a server here will load it."""
     target = target or quantized_file(name)
-    if target.is_file():
-        return target
-    return quantize(fetch(ModelChoice(QUANTIZED_FROM[name])), QUANTIZED_MODELS[name], target)
+    if not target.is_file():
+        quantize(fetch(ModelChoice(QUANTIZED_FROM[name])), QUANTIZED_MODELS[name], target)
+    if target == quantized_file(name):
+        fetch(ModelChoice(name))
+    return target
 
 
 def main(argv: list[str] | None = None) -> int:
