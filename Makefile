@@ -41,7 +41,7 @@ help:
 	@echo "make test-load - overload and SIGTERM under load on loopback (about 2 min)"
 	@echo "make soak    - $(SOAK_SECONDS) s at 2x one replica's capacity: lost requests, memory drift, p95"
 	@echo "make capacity - service times, replicas for a rate at a p95 target, cost per 1000 images"
-	@echo "make quality DATA=<set> - cut-outs scored against true masks or mattes (MODELS=u2net,isnet+u2netp,...)"
+	@echo "make quality DATA=<set> - cut-outs scored against true masks or mattes (MODELS=u2net-int8,isnet-int8+u2netp,...)"
 	@echo "make quantized - each int8 model against its original on the ground truth (TIERS=fast,quality)"
 	@echo "make models  - per model (u2net, u2netp, ISNet, MODNet): time at 1280x960 and 12 MP, peak memory"
 	@echo "make memory  - peak memory per input format and mode at the largest accepted size"
@@ -160,7 +160,7 @@ soak: venv
 capacity: venv
 	$(RUN) -m bench.capacity
 
-# Peak memory per input format and mode at MEGAPIXELS (default: MAX_INPUT_PIXELS), for MODEL (isnet+u2netp: the
+# Peak memory per input format and mode at MEGAPIXELS (default: MAX_INPUT_PIXELS), for MODEL (isnet-int8+u2netp: the
 # quality tier); about 4 min.
 memory: venv
 	$(RUN) -m bench.memory $(MEGAPIXELS) --model $(MODEL) $(if $(CASES),--cases "$(CASES)")
