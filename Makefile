@@ -110,7 +110,6 @@ format: venv
 test: venv lint tests/js/node_modules/.installed prometheus chromium
 	$(RUN) -m function.fetch u2netp u2net
 	$(RUN) -m function.quantize u2net-int8
-	$(RUN) -m function.fetch u2net-int8
 	$(RUN) -m harness.isnet --int8
 	$(RUN) -m pytest
 	$(MAKE) --no-print-directory test-ts

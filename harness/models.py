@@ -34,7 +34,7 @@ def settings(model: str) -> dict[str, str]:
     for name in (main, core):
         if name == isnet.INT8_NAME:
             isnet.fetch_int8()
-        elif name == isnet.NAME:
+        elif name == isnet.NAME and not isnet.path().is_file():  # fetch() below checks its md5 once
             isnet.fetch()
         elif name in QUANTIZED_MODELS:
             made(name)

@@ -28,7 +28,7 @@ CUSTOM_MODELS = frozenset({"dis_custom", "u2net_custom"})
 # int8 models made from rembg's own files (quantize.py), each served by the custom session of
 # its family from U2NET_HOME/custom/<name>.onnx: the same pre- and post-processing as the original.
 QUANTIZED_MODELS = {"u2net-int8": "u2net_custom", "isnet-general-use-int8": "dis_custom"}
-QUANTIZED_FROM = {"u2net-int8": "u2net", "isnet-general-use-int8": "isnet-general-use"}
+QUANTIZED_FROM = {name: name.removesuffix("-int8") for name in QUANTIZED_MODELS}  # rembg's original
 # Sessions that need prompts, a remote API key or an untested custom loader, or that return several
 # masks per image, do not fit a one-image-in, one-cut-out-out function.
 UNSUPPORTED_MODELS = frozenset({"sam", "u2net_cloth_seg", "ben_custom"})  # sam: not even imported (sessions.py)

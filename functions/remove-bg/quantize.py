@@ -19,6 +19,7 @@ ISNet) is made fp32 first.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
 import tempfile
@@ -86,19 +87,23 @@ def calibration_feeds(session_name: str, model: Path, photos: list[Image.Image])
     feeds: list[dict[str, np.ndarray]] = []
     inner = session.inner_session
 
+    class Recorded(Exception):
+        """The input is kept: the model need not run on it."""
+
     class Recorder:
-        """rembg's session's ONNX Runtime session, its inputs kept on the way through."""
+        """rembg's session's ONNX Runtime session, stopped at its input, which is kept."""
 
         def get_inputs(self):
             return inner.get_inputs()
 
         def run(self, names: object, feed: dict[str, np.ndarray]) -> list[np.ndarray]:
             feeds.append({key: np.array(value, copy=True) for key, value in feed.items()})
-            return inner.run(names, feed)
+            raise Recorded
 
     session.inner_session = Recorder()
     for image in photos:
-        session.predict(image)
+        with contextlib.suppress(Recorded):
+            session.predict(image)
     return feeds
 
 
