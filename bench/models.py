@@ -25,8 +25,8 @@ from PIL import Image
 from bench import answerers, measure
 from bench.processes import first_success, start_ours, time_to_ready
 from function.config import Settings
-from function.model import locate, open_session
-from function.sessions import new_session
+from function.model.catalog import locate, open_session
+from function.model.sessions import new_session
 from harness import models
 from harness.processes import PYTHONPATH, ROOT
 from harness.quality import markdown_table

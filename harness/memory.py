@@ -1,7 +1,7 @@
 """Peak memory of one image, in a fresh process, through the function's own handler; and the cases to measure.
 
 The cases are the largest image of every format and mode the function reads, at the worst
-shapes. `make memory` prints them as the README's table; tests/test_memory.py holds each to the
+shapes. `make memory` prints them as the memory table (docs/reliability.md); tests/test_memory.py holds each to the
 pod's budget at the largest size the default limits accept.
 """
 
@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from function.decode import MAX_SIDE, pixel_limit
+from function.picture.decode import MAX_SIDE, pixel_limit
 from harness.pngs import raw_png
 
 ROOT = Path(__file__).resolve().parent.parent

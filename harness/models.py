@@ -10,13 +10,13 @@ in place of rembg's download (`QUALITY_FP32`: the same before quantization); `FA
 from __future__ import annotations
 
 from function.config import Settings
-from function.fetch import fetch
-from function.model import QUANTIZED_MODELS
-from function.quantize import made
+from function.model.catalog import QUANTIZED_MODELS
+from function.model.fetch import fetch
+from function.model.quantize import made
 from harness import isnet
 
-QUALITY_CORE = "u2netp"  # the quality tier's core model (README, Quality: by the numbers)
-QUALITY = f"{isnet.INT8_NAME}+{QUALITY_CORE}"  # ISNet int8 (as good as fp32 on the ground truth: README, Models)
+QUALITY_CORE = "u2netp"  # the quality tier's core model (docs/quality.md, The numbers)
+QUALITY = f"{isnet.INT8_NAME}+{QUALITY_CORE}"  # ISNet int8 (as good as fp32 on the ground truth: docs/models.md)
 QUALITY_FP32 = f"{isnet.NAME}+{QUALITY_CORE}"
 FAST = "u2net-int8"  # the fast tier, and the function's default
 PARITY = "u2net"  # rembg's own fp32 file: the parity mode

@@ -271,11 +271,27 @@ def test_image_too_large_even_when_its_data_is_missing(server: ServerProcess) ->
     assert_error(server.post(images.raw_png(20_000, 20_000, 8, 2, [])), 413, "image_too_large")
 
 
-@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE", "PATCH"])
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE", "PATCH", "OPTIONS"])
 def test_wrong_method(server: ServerProcess, method: str) -> None:
+    """Allow says what the path answers: the fuzz found GET listed, a GET that is itself a 405."""
     response = requests.request(method, server.url + "/remove-background", timeout=10)
     assert_error(response, 405, "method_not_allowed")
-    assert "POST" in response.headers["Allow"]
+    assert response.headers["Allow"] == "POST"
+
+
+@pytest.mark.parametrize("method", ["PUT", "DELETE", "OPTIONS"])
+def test_wrong_method_at_the_root_allows_the_page_too(server: ServerProcess, method: str) -> None:
+    response = requests.request(method, server.url + "/", timeout=10)
+    assert_error(response, 405, "method_not_allowed")
+    assert response.headers["Allow"] == "GET, HEAD, POST"
+
+
+@pytest.mark.parametrize("path", ["/_/health", "/_/ready"])
+def test_a_post_to_a_probe_is_a_wrong_method_not_a_missing_path(server: ServerProcess, path: str) -> None:
+    """The fuzz found these answering 404, as if the probes were not there."""
+    response = server.post(images.jpeg(), path=path)
+    assert_error(response, 405, "method_not_allowed")
+    assert response.headers["Allow"] == "GET, HEAD"
 
 
 def test_unknown_internal_path(server: ServerProcess) -> None:

@@ -1,4 +1,4 @@
-"""The Makefile's entry points behave as the README says, run as a user runs them."""
+"""The Makefile's entry points behave as the README and docs/ say, run as a user runs them."""
 
 from __future__ import annotations
 

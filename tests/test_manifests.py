@@ -22,8 +22,8 @@ from settings import DEFAULT_METRICS_PORT, DEFAULT_TOKEN_FILE, parse_duration
 BIN = Path(sys.executable).parent
 CRD = ROOT / "knative" / "schema" / "knative-serving-service-crd.yaml"
 KNATIVE_FILES = ["knative/service.yaml", "knative/service-fast.yaml"]
-YAML_FILES = ["stack.yml", "stack.standard.yml", *KNATIVE_FILES, "template/python3-rembg/template.yml"]
-# The tiers: the worker's URL (remove-bg) serves the quality tier (README, Quality), remove-bg-fast u2net-int8.
+YAML_FILES = ["stack.yml", "stack.standard.yml", *KNATIVE_FILES, "template/python3-rembg/template.yml", "openapi.yaml"]
+# The tiers: the worker's URL (remove-bg) serves the quality tier (docs/quality.md), remove-bg-fast u2net-int8.
 TIERS = {
     "remove-bg": {"REMBG_MODEL": "isnet-general-use-int8", "REMBG_CORE_MODEL": models.QUALITY_CORE},
     "remove-bg-fast": {"REMBG_MODEL": models.FAST},

@@ -2,7 +2,7 @@
 
 The budget is the pod's: a process of either tier (u2net; ISNet with u2netp's core) stays within
 1.5 GB of its 2 GB limit, whatever the picture's format, mode or shape (harness/memory.py has the
-cases; the README, their table).
+cases; docs/reliability.md, their table).
 """
 
 from __future__ import annotations

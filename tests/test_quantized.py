@@ -9,16 +9,16 @@ import numpy as np
 import pytest
 
 from bench import quantized
-from function import fetch
-from function.model import ModelChoice, ModelMissing, locate, md5_of, open_session
-from function.quantize import main as quantize_main
+from function.model import fetch
+from function.model.catalog import ModelChoice, ModelMissing, locate, md5_of, open_session
+from function.model.quantize import main as quantize_main
 from tests.support.images import PHOTOS, photo
 from tests.support.server import MODEL_HOME
 
 
 @pytest.mark.parametrize(("tier", "data"), [*(("fast", data) for data in quantized.SETS), ("quality", "grabcut50")])
 def test_each_tier_s_int8_model_is_as_good_as_its_original_on_ground_truth(tier: str, data: str) -> None:
-    """The rule that made them the tiers' models (README, Models): MAE +0.002, IoU −0.005, SAD and soft-band
+    """The rule that made them the tiers' models (docs/models.md): MAE +0.002, IoU −0.005, SAD and soft-band
     MSE +3 % at most. The quality tier's mattes take 8 minutes more: `make quantized` judges them."""
     judged = quantized.judge(tier, quantized.SHARED / data)
     assert judged, data

@@ -12,11 +12,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .model import CUSTOM_MODELS, ModelChoice
+from .model.catalog import CUSTOM_MODELS, ModelChoice
 
-# u2net quantized: as good as rembg's fp32 u2net on the ground truth, and faster (README, Models).
+# u2net quantized: as good as rembg's fp32 u2net on the ground truth, and faster (docs/models.md).
 DEFAULT_MODEL = "u2net-int8"
-# From the README's memory table: the worst format still keeps a process of either tier within 1.5 GB.
+# From the memory table (docs/reliability.md): the worst format still keeps a process of either tier within 1.5 GB.
 DEFAULT_MAX_INPUT_PIXELS = 50 * 1000 * 1000
 DEFAULT_MAX_PIXELS = 25 * 1000 * 1000
 DEFAULT_PNG_COMPRESS_LEVEL = 1
@@ -47,7 +47,7 @@ class Settings:
         """Whether ONNX Runtime's sessions keep their memory arena: as set, else as the model needs.
 
         One choice for the process: a core model's arena, kept beside a 1024×1024 model that runs
-        without one, stays resident under the next request's run (README, Models).
+        without one, stays resident under the next request's run (docs/models.md).
         """
         return self.model.arena if self.memory_arena is None else self.memory_arena
 

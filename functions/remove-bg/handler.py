@@ -13,14 +13,16 @@ import time
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from . import heap, metrics, page
+from . import metrics
 from .config import Settings
-from .cpu import usable_cpus
 from .errors import JSON_TYPE, ApiError
-from .model import locate, open_session
-from .options import PLAIN, Options
+from .model.catalog import locate, open_session
 from .pipeline import Pipeline, PipelineOptions, Result
-from .routes import OWN_PATHS, PIXIAN_PATH, REMOVEBG_PATH, route_for
+from .process import heap
+from .process.cpu import usable_cpus
+from .request.options import PLAIN, Options
+from .request.routes import OWN_PATHS, PIXIAN_PATH, REMOVEBG_PATH, route_for
+from .tryit import page
 
 
 class Event(Protocol):
@@ -112,12 +114,16 @@ class RemoveBg:
         if event.path == "/" and self._try_page:
             return {"statusCode": 200, "body": page.HTML, "headers": page.HEADERS}
         message = f"{event.path} takes POST" + ("" if self._try_page else "; the try-it page is off (TRY_PAGE)")
-        headers = {"Content-Type": JSON_TYPE, "Allow": "POST"}
+        headers = {"Content-Type": JSON_TYPE, "Allow": ", ".join(self.methods(event.path))}
         return {
             "statusCode": 405,
             "body": self.error_body(event.path, 405, "method_not_allowed", message),
             "headers": headers,
         }
+
+    def methods(self, path: str) -> tuple[str, ...]:
+        """What `path` answers, for a 405's Allow: POST, and GET (with HEAD) where the try-it page is."""
+        return ("GET", "HEAD", "POST") if path == "/" and self._try_page else ("POST",)
 
     def error_body(self, path: str, status: int, code: str, message: str) -> bytes:
         """The body of an error the template answers itself (401, 413, 429, 503), in the route's own shape."""

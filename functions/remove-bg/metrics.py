@@ -11,7 +11,7 @@ from pathlib import Path
 
 from prometheus_client import Gauge, Histogram, Info
 
-from .model import ModelChoice, md5_of
+from .model.catalog import ModelChoice, md5_of
 
 # One stage of one image: milliseconds for a small decode, seconds for the model on a slow CPU.
 STAGE_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 30.0, 60.0)

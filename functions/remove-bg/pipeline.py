@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING
 from PIL import Image
 
 from .config import Settings
-from .cutout import CutoutWriter, cutout_alpha
-from .decode import decode
-from .layout import Box, foreground_box
-from .mask import Masker
-from .options import Options
-from .output import Renderer
-from .workers import Workers
+from .output.cutout import CutoutWriter, cutout_alpha
+from .output.layout import Box, foreground_box
+from .output.render import Renderer
+from .picture.decode import decode
+from .picture.mask import Masker
+from .process.workers import Workers
+from .request.options import Options
 
 if TYPE_CHECKING:
     from rembg.sessions.base import BaseSession

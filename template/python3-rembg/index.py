@@ -25,6 +25,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,7 +35,7 @@ import metrics
 import outcome
 from flask import Flask, Response, g, request
 from werkzeug.datastructures import Headers
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from arenas import limit_arenas
 from errors import (
@@ -58,6 +59,9 @@ log = logging.getLogger("remove-bg")
 FLUSH_SECONDS = 5.0
 # Threads beyond the in-flight slots answer health probes and 429s while requests are in work.
 SPARE_THREADS = 4
+HEALTH, READY = "/_/health", "/_/ready"
+PROBES = (HEALTH, READY)
+PROBE_METHODS = ("GET", "HEAD")
 EXIT_BAD_SETTING = 2
 EXIT_CANNOT_START = 1
 
@@ -120,12 +124,12 @@ def create_app(
         )
         return response
 
-    @app.get("/_/health")
+    @app.get(HEALTH)
     def health() -> Response:
         status, text = lifecycle.health()
         return Response(text, status, mimetype="text/plain")
 
-    @app.get("/_/ready")
+    @app.get(READY)
     def ready() -> Response:
         status, text = lifecycle.readiness()
         return Response(text, status, mimetype="text/plain")
@@ -133,6 +137,8 @@ def create_app(
     @app.post("/", defaults={"path": ""})
     @app.post("/<path:path>")
     def invoke(path: str) -> Response:
+        if request.path in PROBES:  # they are there, for GET: not a 404, and no token needed to learn it
+            raise MethodNotAllowed(valid_methods=PROBE_METHODS)
         if token is not None and not auth.authorized(request.headers, token.current()):
             raise unauthorized()
         if path.startswith("_/"):
@@ -165,7 +171,7 @@ def create_app(
 
     if (handle_get := getattr(function, "handle_get", None)) is not None:
         _answer_gets(app, handle_get)  # without it, a GET on the function's paths is Flask's 405
-    _answer_errors(app, error_body)
+    _answer_errors(app, error_body, getattr(function, "methods", None))
     return app
 
 
@@ -183,8 +189,12 @@ def _answer_gets(app: Flask, handle_get: Any) -> None:
         return Response(result["body"], result.get("statusCode", 200), result.get("headers"))
 
 
-def _answer_errors(app: Flask, shaped: ErrorBody) -> None:
-    """Every error as a JSON body, whoever raised it, in the shape the function gives the path."""
+def _answer_errors(app: Flask, shaped: ErrorBody, methods: Callable[[str], tuple[str, ...]] | None) -> None:
+    """Every error as a JSON body, whoever raised it, in the shape the function gives the path.
+
+    A 405's Allow lists what the path really answers: the function says so for its own paths
+    (`methods(path)`), since the GET routed to every path answers most of them with a 405 too.
+    """
 
     def error_response(status: int, code: str, message: str) -> Response:
         g.code = code
@@ -205,6 +215,10 @@ def _answer_errors(app: Flask, shaped: ErrorBody) -> None:
     def http_error(error: HTTPException) -> Response:
         response = error.get_response()  # keeps what HTTP asks of the status, such as a 405's Allow
         status = error.code or 500
+        if status == 405 and request.path in PROBES:
+            response.headers["Allow"] = ", ".join(PROBE_METHODS)
+        elif status == 405 and methods is not None:
+            response.headers["Allow"] = ", ".join(methods(request.path))
         code = (error.name or "error").lower().replace(" ", "_")
         g.code = code
         response.set_data(shaped(request.path, status, code, error.description or error.name))

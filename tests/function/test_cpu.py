@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from function.cpu import cgroup_cpu_limit, parse_cfs, parse_cpu_max, usable_cpus
+from function.process.cpu import cgroup_cpu_limit, parse_cfs, parse_cpu_max, usable_cpus
 
 
 @pytest.mark.parametrize(

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from function.cutout import MIN_RANGE_PIXELS, CutoutWriter, cutout_alpha, cutout_bands, row_ranges
-from function.workers import Workers
+from function.output.cutout import MIN_RANGE_PIXELS, CutoutWriter, cutout_alpha, cutout_bands, row_ranges
+from function.process.workers import Workers
 from tests.support import images
 
 

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from function.decode import LOSSLESS_WEBP_SHARE, _converted_and_scaled, decode
 from function.errors import ApiError, CorruptImage, ImageTooLarge, UnsupportedImage
+from function.picture.decode import LOSSLESS_WEBP_SHARE, _converted_and_scaled, decode
 from harness.pngs import header_claiming
 from tests.support import images
 

@@ -9,8 +9,8 @@ from itertools import pairwise
 import numpy as np
 import pytest
 
-from function.encode import adler32_combine, deflate_rows, png_from_parts
-from function.workers import Workers
+from function.output.encode import adler32_combine, deflate_rows, png_from_parts
+from function.process.workers import Workers
 from tests.support import images
 
 

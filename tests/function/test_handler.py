@@ -12,7 +12,7 @@ from werkzeug.datastructures import Headers
 
 from function import handler
 from function.config import ConfigError
-from function.model import ModelChoice, locate, md5_of
+from function.model.catalog import ModelChoice, locate, md5_of
 from tests.support import images
 
 

@@ -12,7 +12,7 @@ from harness.processes import PYTHONPATH
 # free. The resident memory then says whether the freed buffers went back to the kernel.
 _CHILD = """
 import ctypes, sys
-from function import heap
+from function.process import heap
 if sys.argv[1] == "on":
     assert heap.release_large_buffers()
 libc = ctypes.CDLL(None)
@@ -52,7 +52,7 @@ def test_freed_large_buffers_leave_the_process() -> None:
 
 def test_the_deployer_s_own_threshold_wins() -> None:
     result = subprocess.run(
-        [sys.executable, "-c", "from function import heap; print(heap.release_large_buffers())"],
+        [sys.executable, "-c", "from function.process import heap; print(heap.release_large_buffers())"],
         env={"PYTHONPATH": str(PYTHONPATH), "MALLOC_MMAP_THRESHOLD_": "65536"},
         capture_output=True,
         text=True,

@@ -9,7 +9,7 @@ import pytest
 from urllib3 import encode_multipart_formdata
 
 from function.errors import CorruptImage, EmptyBody, InvalidOption
-from function.intake import JSON, URLENCODED, decode_base64, read_form
+from function.request.intake import JSON, URLENCODED, decode_base64, read_form
 
 PICTURE = b"\xff\xd8\xff\xe0 not decoded here"
 

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from function.layout import FOREGROUND_ALPHA, Box, foreground_box, plan
-from function.mask import Masker
-from function.model import ModelChoice, open_session
-from function.options import Options, margin
+from function.model.catalog import ModelChoice, open_session
+from function.output.layout import FOREGROUND_ALPHA, Box, foreground_box, plan
+from function.picture.mask import Masker
+from function.request.options import Options, margin
 from tests.support import images
 
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from function.mask import Masker, model_input_size, with_core
-from function.model import ModelChoice, open_session
+from function.model.catalog import ModelChoice, open_session
+from function.picture.mask import Masker, model_input_size, with_core
 from harness import isnet
 from tests.support import images
 from tests.support.server import MODEL_HOME

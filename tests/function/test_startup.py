@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from function import fetch, optimized
 from function.config import Settings
-from function.model import FAMILIES, ModelChoice, locate, open_session
+from function.model import fetch, optimized
+from function.model.catalog import FAMILIES, ModelChoice, locate, open_session
 from harness.processes import PYTHONPATH, ROOT
 from tests.support.images import photo
 from tests.support.server import MODEL_HOME
@@ -115,7 +115,7 @@ def test_a_damaged_stamp_means_the_original(home: Path) -> None:
 
 def test_a_family_s_custom_session_gives_its_own_session_s_mask(home: Path) -> None:
     """A copy is loaded through its family's custom session: the same file must give the same mask there."""
-    from function.sessions import new_session
+    from function.model.sessions import new_session
 
     path, astronaut = locate(U2NETP), photo()
     own = new_session("u2netp", ort_options(), None).predict(astronaut)[0]
@@ -128,7 +128,7 @@ def test_each_family_feeds_its_model_as_its_custom_session_does(name: str) -> No
     """The preprocessing (mean, std, input size) of every family member is its custom session's."""
     import inspect
 
-    from function.sessions import registry
+    from function.model.sessions import registry
 
     sessions = registry()
 

@@ -52,7 +52,7 @@ class Baked:
 
     @property
     def optimized(self) -> list[str]:
-        """Their optimised copies, made at build for the build machine's CPU class (function/optimized.py)."""
+        """Their optimised copies, made at build for the build machine's CPU class (function/model/optimized.py)."""
         return [f"{MODELS_IN_IMAGE}/optimized/{Path(file).relative_to(MODELS_IN_IMAGE)}" for file in self.files]
 
 

@@ -151,7 +151,7 @@ def test_a_damaged_model_fails_fast_with_a_message_and_serves_no_5xx(start_serve
     assert server.wait_exit(60) == 1
     assert statuses <= {503}, "while it lives it says unavailable, never a 500"
     log = server.log()
-    assert "cannot be loaded" in log and "python -m function.fetch u2netp" in log
+    assert "cannot be loaded" in log and "python -m function.model.fetch u2netp" in log
     assert "Traceback" not in log
 
 
@@ -206,7 +206,7 @@ def test_health_answers_while_many_requests_are_refused(start_server, slow_body:
 
 
 def test_onnx_threads_follow_the_cpus_or_the_override(start_server) -> None:
-    from function.cpu import usable_cpus
+    from function.process.cpu import usable_cpus
 
     default = start_server(REMBG_MODEL="u2netp").wait_ready()
     override = start_server(REMBG_MODEL="u2netp", ORT_THREADS="1").wait_ready()

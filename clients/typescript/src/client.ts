@@ -4,11 +4,16 @@
  * first, Pixian as fallback").
  */
 
+import type { components } from "./api.js";
 import { backoffDelay, parseRetryAfter, sleep } from "./backoff.js";
 import { describeErrorBody, RemoveBgError, type Source } from "./errors.js";
 import { type ImageInput, type OutputOptions, OWN_ROUTE, ownForm, pixianCannot, pixianForm } from "./forms.js";
 
 export const PIXIAN_URL = "https://api.pixian.ai/api/v2/remove-background";
+
+/** The headers openapi.yaml gives a cut-out (its generated type without the catch-all index signature). */
+type Documented<T> = keyof { [K in keyof T as string extends K ? never : K]: T[K] };
+type CutoutHeader = Documented<components["responses"]["Cutout"]["headers"]>;
 
 export interface PixianFallback {
   /** Pixian's endpoint; a stand-in speaking its route may be given instead. */
@@ -178,7 +183,7 @@ async function attemptOnce(target: Target, attempt: number, timeoutMs: number): 
       width: headerNumber(response, "X-Width"),
       height: headerNumber(response, "X-Height"),
       foreground: foregroundOf(response),
-      model: response.headers.get("X-Model") ?? undefined,
+      model: response.headers.get("X-Model" satisfies CutoutHeader) ?? undefined,
       attempts: attempt,
       source: target.source,
     };
@@ -193,13 +198,13 @@ async function attemptOnce(target: Target, attempt: number, timeoutMs: number): 
   });
 }
 
-function headerNumber(response: Response, name: string): number | undefined {
+function headerNumber(response: Response, name: CutoutHeader): number | undefined {
   const value = response.headers.get(name);
   return value === null || value === "" || Number.isNaN(Number(value)) ? undefined : Number(value);
 }
 
 function foregroundOf(response: Response): ForegroundBox | undefined {
-  const [top, left, width, height] = ["Top", "Left", "Width", "Height"].map((side) =>
+  const [top, left, width, height] = (["Top", "Left", "Width", "Height"] as const).map((side) =>
     headerNumber(response, `X-Foreground-${side}`),
   );
   if (top === undefined || left === undefined || width === undefined || height === undefined) {

@@ -3,3 +3,4 @@ export type { Cutout, ForegroundBox, PixianFallback, RemoveBackgroundOptions, Re
 export { RemoveBgError, RETRYABLE_STATUSES } from "./errors.js";
 export type { Source } from "./errors.js";
 export type { ImageInput, OutputOptions } from "./forms.js";
+export type { components, paths } from "./api.js";

@@ -1,8 +1,8 @@
 """Make an int8 model from its md5-checked original: static quantization, calibrated on real photos.
 
-    python -m function.quantize u2net-int8              # rembg's u2net → U2NET_HOME/custom/u2net-int8.onnx
-    python -m function.quantize isnet-general-use-int8  # from rembg's ISNet download; --force: make it again
-    python -m function.quantize --source F --session dis_custom --out G   # any file of a family
+    python -m function.model.quantize u2net-int8              # rembg's u2net → U2NET_HOME/custom/u2net-int8.onnx
+    python -m function.model.quantize isnet-general-use-int8  # from rembg's ISNet download; --force: make it again
+    python -m function.model.quantize --source F --session dis_custom --out G   # any file of a family
 
 It runs where the image is built (the Dockerfile's build stage, with onnx and scikit-image
 installed beside it and never shipped) or from a checkout (`make quantize`), never when a pod
@@ -12,7 +12,7 @@ feeds it when serving (the session's own preprocessing, recorded), so the ranges
 model meets.
 
 The format, ONNX Runtime's QDQ with per-channel int8 weights, uint8 activations and MinMax
-ranges, is the one the ground truth favoured (README, Models: quantized). An fp16 file (IMG.LY's
+ranges, is the one the ground truth favoured (docs/models.md, int8 models). An fp16 file (IMG.LY's
 ISNet) is made fp32 first.
 """
 
@@ -30,8 +30,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
+from .catalog import QUANTIZED_FROM, QUANTIZED_MODELS, ModelChoice, ModelError, md5_of, quantized_file
 from .fetch import fetch
-from .model import QUANTIZED_FROM, QUANTIZED_MODELS, ModelChoice, ModelError, md5_of, quantized_file
 from .sessions import new_session
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ class Calibration:
 
 
 # Per model family (the custom session that serves its int8 file), the calibration the ground truth
-# favoured (README, Models: quantized): MinMax keeps u2net as good as fp32; ISNet's activations have
+# favoured (docs/models.md, int8 models): MinMax keeps u2net as good as fp32; ISNet's activations have
 # rare large values that MinMax stretches each range to, which left its mask far off, so its ranges
 # stop at the 99.99th percentile, found on every third photo (all of them made no difference).
 CALIBRATION = {"u2net_custom": Calibration(), "dis_custom": Calibration(percentile=99.99, every=3)}
@@ -219,7 +219,7 @@ def made(name: str, target: Path | None = None) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m function.quantize", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m function.model.quantize", description=__doc__.splitlines()[0])
     parser.add_argument("model", nargs="?", choices=sorted(QUANTIZED_MODELS), help="one of the function's int8 models")
     parser.add_argument("--force", action="store_true", help="make it again even if it is there")
     parser.add_argument("--source", type=Path, help="quantize this file instead (with --session and --out)")

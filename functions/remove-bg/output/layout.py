@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from PIL import Image
 
-from .options import Options
+from ..request.options import Options
 
 # A pixel counts as foreground from this alpha up (12.5 %): the model's faint background noise
 # (alpha of a few units over much of a photo) must not stretch the box to the whole frame.

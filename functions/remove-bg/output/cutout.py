@@ -15,8 +15,8 @@ from itertools import pairwise
 import numpy as np
 from PIL import Image, ImageChops
 
+from ..process.workers import Workers
 from .encode import Deflated, deflate_rows, png_from_parts, rows_per_band
-from .workers import Workers
 
 # Below this many pixels per range, handing a range to another thread costs more than it saves.
 MIN_RANGE_PIXELS = 64 * 1024

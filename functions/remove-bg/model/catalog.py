@@ -34,7 +34,7 @@ QUANTIZED_FROM = {name: name.removesuffix("-int8") for name in QUANTIZED_MODELS}
 UNSUPPORTED_MODELS = frozenset({"sam", "u2net_cloth_seg", "ben_custom"})  # sam: not even imported (sessions.py)
 # The models whose ONNX Runtime memory arena pays: their 320×320 activations are small, and the
 # arena makes every u2net run faster. A 1024×1024 model's activations are most of a 2 GB pod, which
-# the arena would keep resident between requests (README, Memory and Models).
+# the arena would keep resident between requests (docs/reliability.md, docs/models.md).
 ARENA_MODELS = frozenset({"u2net", "u2netp", "u2net_human_seg", "u2net_custom", "silueta", "u2net-int8"})
 
 # rembg's custom session of each model family: it loads an optimised copy (optimized.py) with the
@@ -149,7 +149,7 @@ def locate(choice: ModelChoice) -> Path:
         if not path.is_file():
             raise ModelMissing(
                 f"model {choice.name!r} is not at {path}; make it from {QUANTIZED_FROM[choice.name]} with "
-                f"`make quantize MODEL={choice.name}` (python -m function.quantize {choice.name}), or build the "
+                f"`make quantize MODEL={choice.name}` (python -m function.model.quantize {choice.name}), or build the "
                 f"image with `make image MODEL={choice.name}`, which makes it"
             )
         return path
@@ -165,7 +165,7 @@ def locate(choice: ModelChoice) -> Path:
             if found is None:
                 raise ModelMissing(
                     f"model {choice.name!r} ({fname}) is not in {cls.model_dir()}; fetch it with "
-                    f"`make model MODEL={choice.name}` (or `python -m function.fetch {choice.name}`) and point "
+                    f"`make model MODEL={choice.name}` (or `python -m function.model.fetch {choice.name}`) and point "
                     "U2NET_HOME at the same directory"
                 )
             return found
@@ -232,7 +232,7 @@ def open_session(choice: ModelChoice, threads: int, arena: bool, optimized_copy:
             if choice.name in QUANTIZED_MODELS
             else "supply it again (REMBG_MODEL_MD5 pins its md5)"
             if choice.custom
-            else f"fetch it again with `python -m function.fetch {choice.name}` (md5-checked)"
+            else f"fetch it again with `python -m function.model.fetch {choice.name}` (md5-checked)"
         )
         raise ModelError(
             f"model {choice.label!r} at {path} cannot be loaded ({detail}): the file is damaged or is not this "

@@ -13,7 +13,7 @@ from typing import Literal
 
 from PIL import ImageColor
 
-from .errors import InvalidOption
+from ..errors import InvalidOption
 
 Format = Literal["auto", "png", "webp", "jpeg", "delta_png", "zip"]
 Alignment = Literal["top", "middle", "bottom"]

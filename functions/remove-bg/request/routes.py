@@ -10,8 +10,8 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
+from ..errors import ApiError, EmptyBody, InvalidOption, MultipleImages, NoImage, UnsupportedOption, error_body
 from . import options as parse
-from .errors import ApiError, EmptyBody, InvalidOption, MultipleImages, NoImage, UnsupportedOption, error_body
 from .intake import JSON, URLENCODED, Form, decode_base64, read_form
 from .options import Options
 
@@ -105,6 +105,8 @@ class Route:
         if form is None:
             return Request(body, self.options(query))
         image = next((form.files[name] for name in OWN_FILE_FIELDS if name in form.files), None)
+        if image is None and (text := next((name for name in OWN_FILE_FIELDS if name in form.fields), None)):
+            raise NoImage(f"{text} must be a file part (with a filename): without one it arrives as text")
         if image is None:
             raise NoImage(f"the multipart form has no file part named {', '.join(OWN_FILE_FIELDS)}")
         if not image:

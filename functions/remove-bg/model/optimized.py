@@ -3,9 +3,9 @@
 A session spends a good part of its load optimising the graph (fusing operators, laying out
 convolutions for the CPU's vector width). ONNX Runtime can save the result, and a session that
 loads it with the optimisations off computes the same numbers, sooner and with a lower peak
-(README, Start-up and image). The saved graph holds kernels and layouts chosen for the CPU
+(docs/deploy.md, Start-up and image). The saved graph holds kernels and layouts chosen for the CPU
 class and ONNX Runtime version it was made with, so it is made at image build (or by
-`function.fetch` where the function runs from a checkout) and carries a stamp of both; a process
+`function.model.fetch` where the function runs from a checkout) and carries a stamp of both; a process
 on another CPU class or another ONNX Runtime loads the original and says so in its log.
 """
 

@@ -8,7 +8,7 @@ is scaled up once, bilinearly, which is faster than LANCZOS and stays within rem
 
 A second, whole-subject model (the core model) may add what it is sure of: a model drawn to
 fine structure (ISNet) finds hair and mesh but can leave a smooth body half transparent or out
-altogether, which a salient-object model (u2net) finds whole and sure (README, Quality).
+altogether, which a salient-object model (u2net) finds whole and sure (docs/quality.md).
 """
 
 from __future__ import annotations

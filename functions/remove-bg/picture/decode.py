@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pillow_heif
 from PIL import ExifTags, Image, UnidentifiedImageError
 
-from .errors import CorruptImage, ImageTooLarge, UnsupportedImage
+from ..errors import CorruptImage, ImageTooLarge, UnsupportedImage
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ MAX_SIDE = 65535
 # libwebp's lossless decoder holds about 16 bytes per input pixel while it works (its own buffers, the
 # animation decoder's canvas and Pillow's copy), twice what any other format costs; beside a u2net
 # process's warm memory arena that would take a 50 MP picture past the pod's 1.5 GB budget. A
-# lossless WebP may have this share of the pixel limit (README, Memory).
+# lossless WebP may have this share of the pixel limit (docs/reliability.md, Memory).
 LOSSLESS_WEBP_SHARE = 0.6
 LOSSLESS_WEBP_WHY = " for a lossless WebP, whose decoder needs twice the memory of other formats"
 RIFF_HEADER = 12  # "RIFF", the file's size, "WEBP"; then chunks of fourcc, little-endian size, data

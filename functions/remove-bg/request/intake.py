@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from werkzeug.formparser import FormDataParser
 from werkzeug.http import parse_options_header
 
-from .errors import CorruptImage, EmptyBody, InvalidOption
+from ..errors import CorruptImage, EmptyBody, InvalidOption
 
 MAX_FORM_PARTS = 100
 MULTIPART = "multipart/form-data"

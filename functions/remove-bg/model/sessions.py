@@ -3,7 +3,7 @@
 `import rembg` runs rembg/__init__.py, which imports `remove()` and with it pymatting (so numba
 and llvmlite), scipy's and scikit-image's image code; and rembg/sessions/__init__.py imports
 every session, SAM's with scipy.ndimage and jsonschema. That was most of a start-up's import
-time and more than half of the image (README, Start-up and image), for alpha matting and a
+time and more than half of the image (docs/deploy.md, Start-up and image), for alpha matting and a
 prompted model this function never runs. So both packages are registered bare (their path,
 their __init__ not run), the session modules are imported one by one (SAM's left out), and the
 names rembg/sessions/__init__.py would bind are bound, so that rembg's own session factory works

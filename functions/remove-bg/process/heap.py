@@ -4,7 +4,7 @@ glibc serves a large malloc with a mapping of its own, but once such a buffer ha
 raises that threshold (up to 32 MB), and buffers under it are then carved from the heap, whose
 freed pages stay resident. A 1024×1024 model allocates and frees hundreds of megabytes of them on
 every run, so without its arena the process kept their high-water mark anyway, and the peak of a
-request varied by more than 100 MB from run to run (README, Models). A fixed threshold keeps
+request varied by more than 100 MB from run to run (docs/models.md). A fixed threshold keeps
 every large buffer a mapping of its own, returned when freed, at the price of page faults on every run.
 glibc's own MALLOC_MMAP_THRESHOLD_, when set, wins.
 """

@@ -1,0 +1,79 @@
+"""The README and docs/ as a reader follows them: every link lands, every command they name exists.
+
+A relative link must name a file that is there (and a heading that is, for #anchors, as GitHub
+makes them); every `make <target>` must be a target of the Makefile; every `python -m <module>`
+a module that imports from a checkout. The commands themselves run in the tests of what they do
+(test_make.py, the suite behind each page).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from pathlib import Path
+
+import pytest
+
+from harness.processes import ROOT
+
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+LINK = re.compile(r"\]\(([^)\s]+)\)")
+MAKE = re.compile(r"(?<![\w-])make ([a-z][\w-]*)")
+MODULE = re.compile(r"python3? -m ([a-z_][\w.]*)")
+# Words after "make" in prose that are not targets.
+NOT_TARGETS = {"sure", "it", "them", "the", "target", "targets"}
+
+
+def _slug(heading: str) -> str:
+    text = heading.strip().lower().replace("`", "")
+    text = re.sub(r"[^\w\- ]", "", text)
+    return text.replace(" ", "-")
+
+
+def _anchors(page: Path) -> set[str]:
+    found, fence = set(), False
+    for line in page.read_text().splitlines():
+        if line.startswith("```"):
+            fence = not fence
+        elif not fence and line.startswith("#"):
+            found.add(_slug(line.lstrip("#")))
+    return found
+
+
+def _targets() -> set[str]:
+    makefile = (ROOT / "Makefile").read_text()
+    return set(re.findall(r"^([a-z][\w-]*):", makefile, flags=re.M))
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda page: page.name)
+def test_every_relative_link_lands(page: Path) -> None:
+    for target in LINK.findall(page.read_text()):
+        if re.match(r"[a-z]+:", target):
+            continue  # https:, mailto:
+        path, _, anchor = target.partition("#")
+        landing = (page.parent / path).resolve() if path else page
+        assert landing.exists(), f"{page.name}: {target} is not there"
+        if anchor:
+            assert anchor in _anchors(landing), f"{page.name}: {target}: no such heading in {landing.name}"
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda page: page.name)
+def test_every_make_target_named_exists(page: Path) -> None:
+    named = set(MAKE.findall(page.read_text())) - NOT_TARGETS
+    assert named, f"{page.name} names no make target at all: is the pattern still right?"
+    assert named <= _targets(), f"{page.name}: not in the Makefile: {sorted(named - _targets())}"
+
+
+def test_every_python_module_named_exists() -> None:
+    named = {module for page in PAGES for module in MODULE.findall(page.read_text())}
+    assert "function.model.fetch" in named
+    missing = sorted(module for module in named if importlib.util.find_spec(module) is None)
+    assert missing == []
+
+
+def test_the_readme_is_a_front_door() -> None:
+    """About 250 lines at most; everything else one click away in docs/, and each page linked from it."""
+    readme = (ROOT / "README.md").read_text()
+    assert len(readme.splitlines()) <= 250
+    for page in PAGES[1:]:
+        assert f"(docs/{page.name})" in readme, f"the README does not link {page.name}"

@@ -1,0 +1,190 @@
+"""openapi.yaml against the code: valid OpenAPI 3.1, and neither ahead of the parsers nor behind them.
+
+Every field a route reads is documented and every documented field is read; every documented
+value is accepted and the values just outside are refused, by the parsers themselves; every
+error code the function and the server can answer is in the document's enum; the headers of a
+real success are exactly the documented ones.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import pytest
+import requests
+from openapi_spec_validator import OpenAPIV31SpecValidator
+from werkzeug.exceptions import MethodNotAllowed
+
+import serve
+from errors import busy, not_found, unauthorized, unavailable
+from function.errors import ApiError, InvalidOption, UnsupportedOption
+from function.request import options, routes
+from tests.support import images
+from tests.support.openapi import (
+    body_schema,
+    document,
+    properties,
+    query_parameters,
+    resolve,
+    response_headers,
+    schema,
+)
+
+PIXIAN = routes.ROUTES[routes.PIXIAN_PATH]
+REMOVEBG = routes.ROUTES[routes.REMOVEBG_PATH]
+PICTURE = images.jpeg(images.photo("chelsea").resize((45, 30)))
+# Where each route takes the picture: file parts and base64 fields (routes.py names them in its calls).
+IMAGE_FIELDS = {
+    "own": {"image", "file", "image_file"},
+    "pixian": {"image", "image.base64"},
+    "removebg": {"image_file", "image_file_b64"},
+}
+
+
+def test_the_document_is_valid_openapi_3_1() -> None:
+    errors = list(OpenAPIV31SpecValidator(document()).iter_errors())
+    assert errors == []
+
+
+def test_the_validator_would_refuse_a_broken_document() -> None:
+    broken = json.loads(json.dumps(document()))
+    broken["components"]["parameters"]["format"]["in"] = "body"  # OpenAPI 2's place, gone in 3
+    assert list(OpenAPIV31SpecValidator(broken).iter_errors())
+
+
+def test_our_route_documents_exactly_the_fields_it_reads() -> None:
+    read = {field.name for field in routes.OWN_FIELDS}
+    for path in routes.OWN_PATHS:
+        assert set(query_parameters(path)) == read, path
+        form = properties(body_schema(path, "multipart/form-data"))
+        assert set(form) == read | IMAGE_FIELDS["own"], path
+    assert set(routes.OWN_FILE_FIELDS) == IMAGE_FIELDS["own"]
+
+
+def test_pixian_s_route_documents_exactly_the_fields_it_reads() -> None:
+    read = {field.name for field in routes.PIXIAN_FIELDS} | IMAGE_FIELDS["pixian"] | {"image.url"}
+    assert set(properties(body_schema(routes.PIXIAN_PATH, "multipart/form-data"))) == read
+    urlencoded = properties(body_schema(routes.PIXIAN_PATH, "application/x-www-form-urlencoded"))
+    assert set(urlencoded) == read - {"image"}  # no file parts there
+
+
+def test_remove_bg_s_route_documents_exactly_the_fields_it_reads() -> None:
+    read = {field.name for field in routes.REMOVEBG_FIELDS} | set(routes.REMOVEBG_UNSUPPORTED)
+    multipart = properties(body_schema(routes.REMOVEBG_PATH, "multipart/form-data"))
+    assert set(multipart) == read | IMAGE_FIELDS["removebg"]
+    for media_type in ("application/x-www-form-urlencoded", "application/json"):  # no file parts there
+        assert set(properties(body_schema(routes.REMOVEBG_PATH, media_type))) == read | {"image_file_b64"}
+
+
+def test_the_format_enums_are_the_parsers_choices() -> None:
+    assert schema("OwnFormat")["enum"] == list(routes.OWN_FORMATS)
+    pixian = properties(body_schema(routes.PIXIAN_PATH, "multipart/form-data"))
+    assert pixian["output.format"]["enum"] == list(routes.PIXIAN_FORMATS)
+    removebg = properties(body_schema(routes.REMOVEBG_PATH, "multipart/form-data"))
+    assert removebg["format"]["enum"] == list(routes.REMOVEBG_FORMATS)
+    assert schema("Boolean")["enum"] == [*options.TRUE, *options.FALSE]
+    assert schema("NamedSize")["enum"] == list(options.NAMED_SIZES)
+    assert schema("VerticalAlignment")["enum"] == list(routes.ALIGNMENTS)
+
+
+def _option_fields() -> list[tuple[str, routes.Route, str, dict[str, Any]]]:
+    own = properties(schema("OwnOptions"))
+    pixian = properties(body_schema(routes.PIXIAN_PATH, "multipart/form-data"))
+    removebg = properties(schema("RemoveBgOptions"))
+    found = [("own", routes.OWN, name, value) for name, value in own.items()]
+    found += [("pixian", PIXIAN, name, value) for name, value in pixian.items()]
+    found += [("removebg", REMOVEBG, name, value) for name, value in removebg.items()]
+    return [entry for entry in found if entry[2] not in IMAGE_FIELDS[entry[0]] | _refused(entry[0])]
+
+
+def _refused(route: str) -> set[str]:
+    return {"pixian": {"image.url"}, "removebg": set(routes.REMOVEBG_UNSUPPORTED)}.get(route, set())
+
+
+def _flat(field: dict[str, Any]) -> dict[str, Any]:
+    """A property's own keywords with those of its allOf parts (a documented reference plus a description)."""
+    merged = dict(field)
+    for part in field.get("allOf", []):
+        merged = {**resolve(part), **merged}
+    return merged
+
+
+@pytest.mark.parametrize(("route_name", "route", "name", "field"), _option_fields(), ids=lambda v: str(v)[:40])
+def test_documented_values_parse_and_the_ones_just_outside_are_refused(route_name, route, name, field) -> None:
+    field = _flat(field)
+    if "enum" in field:
+        accepted = field["enum"]
+        refused = ["nonsense"]
+    elif field.get("type") == "integer":
+        accepted = [str(field["minimum"]), str(field["maximum"])]
+        refused = [str(field["minimum"] - 1), str(field["maximum"] + 1), "lots"]
+    else:
+        accepted = field["examples"]
+        refused = ["-", "1 2 3 4 5 6"]
+    for value in accepted:
+        route.options({name: value})
+    for value in refused:
+        with pytest.raises(InvalidOption) as refusal:
+            route.options({name: value})
+        assert refusal.value.field == name
+
+
+@pytest.mark.parametrize(
+    ("route", "name"),
+    [(PIXIAN, "image.url"), *((REMOVEBG, name) for name in routes.REMOVEBG_UNSUPPORTED)],
+)
+def test_the_documented_refused_fields_are_refused(route: routes.Route, name: str) -> None:
+    body = json.dumps({"image_file_b64": base64.b64encode(PICTURE).decode(), name: "x"}).encode()
+    if route is PIXIAN:
+        body = f"image.base64={base64.b64encode(PICTURE).decode()}&{name}=x".encode()
+    media_type = "application/json" if route is REMOVEBG else "application/x-www-form-urlencoded"
+    with pytest.raises(UnsupportedOption):
+        route.read(body, media_type, {})
+
+
+@pytest.mark.parametrize(
+    ("route", "name"),
+    [(routes.OWN, name) for name in sorted(IMAGE_FIELDS["own"])] + [(PIXIAN, "image"), (REMOVEBG, "image_file")],
+)
+def test_each_documented_file_part_carries_the_picture(route: routes.Route, name: str) -> None:
+    body, content_type = _multipart(name, PICTURE)
+    assert route.read(body, content_type, {}).image == PICTURE
+
+
+@pytest.mark.parametrize(("route", "name"), [(PIXIAN, "image.base64"), (REMOVEBG, "image_file_b64")])
+def test_each_documented_base64_field_carries_the_picture(route: routes.Route, name: str) -> None:
+    body = f"{name}={base64.b64encode(PICTURE).decode()}".encode().replace(b"+", b"%2B")
+    assert route.read(body, "application/x-www-form-urlencoded", {}).image == PICTURE
+
+
+def _multipart(name: str, data: bytes) -> tuple[bytes, str]:
+    prepared = requests.Request("POST", "http://x/", files={name: ("p.jpg", data, "image/jpeg")}).prepare()
+    return prepared.body, prepared.headers["Content-Type"]
+
+
+def test_every_error_code_is_in_the_document() -> None:
+    function_codes = {ApiError.code} | {kind.code for kind in ApiError.__subclasses__()}
+    server_codes = {refusal.code for refusal in (unauthorized(), not_found("/"), busy(1), unavailable("x"))}
+    server_codes |= set(serve.WAITRESS_CODES.values()) | {"internal", MethodNotAllowed().name.lower().replace(" ", "_")}
+    assert set(schema("ErrorCode")["enum"]) == function_codes | server_codes
+    removebg = resolve(schema("RemoveBgError")["properties"]["errors"]["items"])["properties"]["code"]["enum"]
+    mapped = {routes.REMOVEBG_CODES.get(code, code) for code in function_codes | server_codes}
+    assert set(removebg) == mapped | {"invalid_bg_color"}
+
+
+@pytest.mark.parametrize(
+    ("path", "response"),
+    [
+        ("/remove-background", "Cutout"),
+        (routes.PIXIAN_PATH, "CompatibleCutout"),
+        (routes.REMOVEBG_PATH, "CompatibleCutout"),
+    ],
+)
+def test_a_success_carries_exactly_the_documented_headers(server, path: str, response: str) -> None:
+    field = {"/remove-background": "image", routes.PIXIAN_PATH: "image"}.get(path, "image_file")
+    answer = requests.post(server.url + path, files={field: ("p.jpg", PICTURE, "image/jpeg")}, timeout=60)
+    assert answer.status_code == 200, answer.text
+    ours = {name for name in answer.headers if name.lower().startswith("x-")}
+    assert {name.lower() for name in ours} == {name.lower() for name in response_headers(response)}
