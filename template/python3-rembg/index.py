@@ -6,7 +6,8 @@ context) → {statusCode, body, headers}, ready() and stop(), and may name its P
 `routes` (for the metrics' route label) and shape the server's own errors per path with
 `error_body(path, status, code, message)`; an error it answers itself names its code in
 `context.fields["code"]` for the metrics. A function with `handle_get(event, context)` answers
-GET too (a page, say), outside the in-flight slots and the token, neither counted nor limited.
+GET too (a page, say), outside the in-flight slots and the token, neither counted nor limited;
+with `methods(path)` it says which methods each path answers, for a 405's Allow.
 
 The server listens on $PORT at once and runs start() in the background (health says 503 until
 ready() is true), hands each POST to handle(), and on SIGTERM stops taking work, finishes what is
