@@ -17,9 +17,10 @@ def document() -> dict[str, Any]:
     return yaml.safe_load(DOCUMENT.read_text())
 
 
-def resolve(node: dict[str, Any]) -> dict[str, Any]:
-    """The object a `$ref` names (local references only, as the document has), else the node itself."""
-    while "$ref" in node:
+def resolve(node: Any) -> Any:
+    """The object a `$ref` names (local references only, as the document has), else the node itself
+    (a boolean schema included: `false` is a field that must not be sent)."""
+    while isinstance(node, dict) and "$ref" in node:
         found: Any = document()
         for part in node["$ref"].removeprefix("#/").split("/"):
             found = found[part]
