@@ -5,7 +5,7 @@ wrong methods, then generated requests, valid and not), bounded in examples and 
 must keep the document: no 5xx, a documented status, media type, headers (Allow included) and
 JSON shape, and an answer within REQUEST_TIMEOUT (no hang). A fixed seed in `make test`, so a
 failure repeats; FUZZ_EXAMPLES and FUZZ_SEED go further by hand (docs/development.md). What the fuzz
-found is fixed, each with its own test (test_http.py).
+found is fixed, each with its own test (test_http.py, function/test_routes.py).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import json
 import os
 import secrets
 import subprocess
+import sys
 from pathlib import Path
 
 import yaml
@@ -22,7 +23,7 @@ from harness.processes import ROOT
 from tests.support.openapi import DOCUMENT, document
 from tests.support.server import ServerProcess
 
-ST = Path(os.environ.get("VIRTUAL_ENV", ROOT / ".venv")) / "bin" / "st"
+ST = Path(sys.executable).parent / "st"  # Schemathesis' command, beside the interpreter running the tests
 EXAMPLES = os.environ.get("FUZZ_EXAMPLES", "25")
 SEED = os.environ.get("FUZZ_SEED", "17")
 REQUEST_TIMEOUT = "30"
