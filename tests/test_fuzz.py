@@ -19,7 +19,7 @@ from pathlib import Path
 
 import yaml
 
-from harness.processes import ROOT
+from harness.processes import PYTHONPATH, ROOT
 from tests.support.openapi import DOCUMENT, document
 from tests.support.server import ServerProcess
 
@@ -39,7 +39,11 @@ def fuzz(url: str, schema: Path, *extra: str) -> subprocess.CompletedProcess[str
         "--seed", SEED, "--request-timeout", REQUEST_TIMEOUT,
         "--output-truncate", "false", "--no-color", *extra,
     ]  # fmt: skip
-    env = {**os.environ, "SCHEMATHESIS_HOOKS": "tests.support.fuzz_hooks", "PYTHONPATH": str(ROOT)}
+    env = {
+        **os.environ,
+        "SCHEMATHESIS_HOOKS": "tests.support.fuzz_hooks",
+        "PYTHONPATH": f"{ROOT}{os.pathsep}{PYTHONPATH}",
+    }
     return subprocess.run(command, check=False, capture_output=True, text=True, env=env, cwd=ROOT, timeout=900)
 
 

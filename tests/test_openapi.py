@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 import requests
@@ -35,12 +37,12 @@ from tests.support.openapi import (
 PIXIAN = routes.ROUTES[routes.PIXIAN_PATH]
 REMOVEBG = routes.ROUTES[routes.REMOVEBG_PATH]
 PICTURE = images.jpeg(images.photo("chelsea").resize((45, 30)))
-# Where each route takes the picture: file parts and base64 fields (routes.py names them in its calls).
-IMAGE_FIELDS = {
-    "own": {"image", "file", "image_file"},
-    "pixian": {"image", "image.base64"},
-    "removebg": {"image_file", "image_file_b64"},
-}
+COMPATIBLE = (PIXIAN, REMOVEBG)
+
+
+def _image_fields(route: routes.Route) -> set[str]:
+    """Where the route takes the picture: file parts, and a base64 field on the compatible routes."""
+    return set(routes.OWN_FILE_FIELDS) if route is routes.OWN else set(route.image_fields)
 
 
 def test_the_document_is_valid_openapi_3_1() -> None:
@@ -59,23 +61,31 @@ def test_our_route_documents_exactly_the_fields_it_reads() -> None:
     for path in routes.OWN_PATHS:
         assert set(query_parameters(path)) == read, path
         form = properties(body_schema(path, "multipart/form-data"))
-        assert set(form) == read | IMAGE_FIELDS["own"], path
-    assert set(routes.OWN_FILE_FIELDS) == IMAGE_FIELDS["own"]
+        assert set(form) == read | _image_fields(routes.OWN), path
 
 
 def test_pixian_s_route_documents_exactly_the_fields_it_reads() -> None:
-    read = {field.name for field in routes.PIXIAN_FIELDS} | IMAGE_FIELDS["pixian"] | {"image.url"}
+    read = {field.name for field in routes.PIXIAN_FIELDS} | _image_fields(PIXIAN) | set(PIXIAN.refused)
     assert set(properties(body_schema(routes.PIXIAN_PATH, "multipart/form-data"))) == read
     urlencoded = properties(body_schema(routes.PIXIAN_PATH, "application/x-www-form-urlencoded"))
-    assert set(urlencoded) == read - {"image"}  # no file parts there
+    assert set(urlencoded) == read - {PIXIAN.image_fields[0]}  # no file parts there
 
 
 def test_remove_bg_s_route_documents_exactly_the_fields_it_reads() -> None:
-    read = {field.name for field in routes.REMOVEBG_FIELDS} | set(routes.REMOVEBG_UNSUPPORTED)
+    read = {field.name for field in routes.REMOVEBG_FIELDS} | set(REMOVEBG.refused)
     multipart = properties(body_schema(routes.REMOVEBG_PATH, "multipart/form-data"))
-    assert set(multipart) == read | IMAGE_FIELDS["removebg"]
+    assert set(multipart) == read | _image_fields(REMOVEBG)
     for media_type in ("application/x-www-form-urlencoded", "application/json"):  # no file parts there
-        assert set(properties(body_schema(routes.REMOVEBG_PATH, media_type))) == read | {"image_file_b64"}
+        assert set(properties(body_schema(routes.REMOVEBG_PATH, media_type))) == read | {REMOVEBG.image_fields[1]}
+
+
+@pytest.mark.parametrize("route", COMPATIBLE, ids=lambda route: type(route).__name__)
+def test_the_fields_documented_as_refused_are_the_ones_the_route_refuses(route: routes.Route) -> None:
+    """`false` (never to be sent) or `maxLength: 0` (only empty, which remove.bg's route ignores)."""
+    path = routes.PIXIAN_PATH if route is PIXIAN else routes.REMOVEBG_PATH
+    fields = properties(body_schema(path, "multipart/form-data"))
+    documented = {name for name, field in fields.items() if field is False or field.get("maxLength") == 0}
+    assert documented == set(route.refused)
 
 
 def test_the_format_enums_are_the_parsers_choices() -> None:
@@ -96,11 +106,7 @@ def _option_fields() -> list[tuple[str, routes.Route, str, dict[str, Any]]]:
     found = [("own", routes.OWN, name, value) for name, value in own.items()]
     found += [("pixian", PIXIAN, name, value) for name, value in pixian.items()]
     found += [("removebg", REMOVEBG, name, value) for name, value in removebg.items()]
-    return [entry for entry in found if entry[2] not in IMAGE_FIELDS[entry[0]] | _refused(entry[0])]
-
-
-def _refused(route: str) -> set[str]:
-    return {"pixian": {"image.url"}, "removebg": set(routes.REMOVEBG_UNSUPPORTED)}.get(route, set())
+    return [entry for entry in found if entry[2] not in _image_fields(entry[1]) | set(entry[1].refused)]
 
 
 def _flat(field: dict[str, Any]) -> dict[str, Any]:
@@ -131,31 +137,25 @@ def test_documented_values_parse_and_the_ones_just_outside_are_refused(route_nam
         assert refusal.value.field == name
 
 
-@pytest.mark.parametrize(
-    ("route", "name"),
-    [(PIXIAN, "image.url"), *((REMOVEBG, name) for name in routes.REMOVEBG_UNSUPPORTED)],
-)
+@pytest.mark.parametrize(("route", "name"), [(route, name) for route in COMPATIBLE for name in route.refused])
 def test_the_documented_refused_fields_are_refused(route: routes.Route, name: str) -> None:
-    body = json.dumps({"image_file_b64": base64.b64encode(PICTURE).decode(), name: "x"}).encode()
-    if route is PIXIAN:
-        body = f"image.base64={base64.b64encode(PICTURE).decode()}&{name}=x".encode()
-    media_type = "application/json" if route is REMOVEBG else "application/x-www-form-urlencoded"
-    with pytest.raises(UnsupportedOption):
-        route.read(body, media_type, {})
+    body = urlencode({route.image_fields[1]: base64.b64encode(PICTURE).decode(), name: "x"}).encode()
+    with pytest.raises(UnsupportedOption, match=f"^{re.escape(name)}: "):
+        route.read(body, "application/x-www-form-urlencoded", {})
 
 
 @pytest.mark.parametrize(
     ("route", "name"),
-    [(routes.OWN, name) for name in sorted(IMAGE_FIELDS["own"])] + [(PIXIAN, "image"), (REMOVEBG, "image_file")],
+    [(routes.OWN, name) for name in routes.OWN_FILE_FIELDS] + [(route, route.image_fields[0]) for route in COMPATIBLE],
 )
 def test_each_documented_file_part_carries_the_picture(route: routes.Route, name: str) -> None:
     body, content_type = _multipart(name, PICTURE)
     assert route.read(body, content_type, {}).image == PICTURE
 
 
-@pytest.mark.parametrize(("route", "name"), [(PIXIAN, "image.base64"), (REMOVEBG, "image_file_b64")])
+@pytest.mark.parametrize(("route", "name"), [(route, route.image_fields[1]) for route in COMPATIBLE])
 def test_each_documented_base64_field_carries_the_picture(route: routes.Route, name: str) -> None:
-    body = f"{name}={base64.b64encode(PICTURE).decode()}".encode().replace(b"+", b"%2B")
+    body = urlencode({name: base64.b64encode(PICTURE).decode()}).encode()
     assert route.read(body, "application/x-www-form-urlencoded", {}).image == PICTURE
 
 

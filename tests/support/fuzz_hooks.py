@@ -12,10 +12,12 @@ import base64
 import schemathesis
 from hypothesis import strategies as st
 
+from function.request.routes import OWN_FILE_FIELDS, ROUTES
 from tests.support import images
 
-FILE_FIELDS = ("image", "file", "image_file")
-BASE64_FIELDS = ("image.base64", "image_file_b64")
+# Every route's image fields, as the routes name them: ours are file parts; the compatible ones add base64.
+FILE_FIELDS = {*OWN_FILE_FIELDS, *(route.image_fields[0] for route in ROUTES.values())}
+BASE64_FIELDS = {route.image_fields[1] for route in ROUTES.values()}
 
 
 def _pictures() -> list[bytes]:

@@ -99,6 +99,9 @@ class Route:
     fields = OWN_FIELDS
     defaults = Options()
     format_field = "format"
+    # The compatible routes: where the image comes (a file part, a base64 field) and the fields they refuse.
+    image_fields: tuple[str, str] = ("", "")
+    refused: tuple[str, ...] = ()
 
     def read(self, body: bytes, content_type: str | None, query: Mapping[str, str]) -> Request:
         form = read_form(body, content_type)
@@ -106,7 +109,7 @@ class Route:
             return Request(body, self.options(query))
         image = next((form.files[name] for name in OWN_FILE_FIELDS if name in form.files), None)
         if image is None and (text := next((name for name in OWN_FILE_FIELDS if name in form.fields), None)):
-            raise NoImage(f"{text} must be a file part (with a filename): without one it arrives as text")
+            raise _text_part(text)
         if image is None:
             raise NoImage(f"the multipart form has no file part named {', '.join(OWN_FILE_FIELDS)}")
         if not image:
@@ -125,6 +128,15 @@ class Route:
     def error(self, error: ApiError) -> bytes:
         return self.error_body(error.status, error.code, error.message)
 
+    def refuse(self, fields: Mapping[str, str], files: Mapping[str, bytes]) -> None:
+        """UnsupportedOption for the first refused field sent, as a field or a file part."""
+        file_field, base64_field = self.image_fields
+        for name in self.refused:
+            if name in fields or name in files:
+                if name.endswith(("_url", ".url")):
+                    raise UnsupportedOption(f"{name}: {NO_FETCHING} as {file_field} or {base64_field}")
+                raise UnsupportedOption(f"{name}: not supported by this function")
+
     def error_body(self, status: int, code: str, message: str) -> bytes:
         return error_body(status, code, message)
 
@@ -136,13 +148,14 @@ class PixianRoute(Route):
     fields = PIXIAN_FIELDS
     defaults = Options(format="auto", quality=PIXIAN_JPEG_QUALITY)
     format_field = "output.format"
+    image_fields = ("image", "image.base64")
+    refused = ("image.url",)
 
     def read(self, body: bytes, content_type: str | None, query: Mapping[str, str]) -> Request:
-        form = read_form(body, content_type, also=(URLENCODED,)) or Form(files={"image": body})
+        form = read_form(body, content_type, also=(URLENCODED,)) or Form(files={self.image_fields[0]: body})
         fields = {**query, **form.fields}
-        if "image.url" in fields:
-            raise UnsupportedOption(f"image.url: {NO_FETCHING} as image or image.base64")
-        image = _one_source(form, fields, "image", "image.base64")
+        self.refuse(fields, form.files)
+        image = _one_source(form, fields, *self.image_fields)
         return Request(image, self.options(fields))
 
     def error_body(self, status: int, code: str, message: str) -> bytes:
@@ -156,17 +169,16 @@ class RemoveBgRoute(Route):
     credits_header = True
     fields = REMOVEBG_FIELDS
     defaults = Options(format="auto")
+    image_fields = ("image_file", "image_file_b64")
+    refused = REMOVEBG_UNSUPPORTED
 
     def read(self, body: bytes, content_type: str | None, query: Mapping[str, str]) -> Request:
-        form = read_form(body, content_type, also=(URLENCODED, JSON)) or Form(files={"image_file": body})
+        form = read_form(body, content_type, also=(URLENCODED, JSON)) or Form(files={self.image_fields[0]: body})
         fields = {name: value for name, value in {**query, **form.fields}.items() if value.strip()}
-        for name in REMOVEBG_UNSUPPORTED:
-            if name in fields or name in form.files:
-                reason = NO_FETCHING if name.endswith("_url") else "not supported by this function"
-                raise UnsupportedOption(f"{name}: {reason}")
+        self.refuse(fields, form.files)
         if not parse.boolean("crop", fields.get("crop", "false")):
             fields.pop("crop_margin", None)  # remove.bg adds the margin only around a crop
-        image = _one_source(form, fields, "image_file", "image_file_b64")
+        image = _one_source(form, fields, *self.image_fields)
         return Request(image, self.options(fields))
 
     def error(self, error: ApiError) -> bytes:
@@ -193,7 +205,7 @@ def _one_source(form: Form, fields: Mapping[str, str], file_field: str, base64_f
         raise MultipleImages(f"send the image once: as {file_field} or as {base64_field}, not both")
     if file_field in given:
         if file_field not in form.files:  # a part without a filename arrives as text, its bytes mangled
-            raise NoImage(f"{file_field} must be a file part (with a filename); base64 text goes in {base64_field}")
+            raise _text_part(file_field, f"; base64 text goes in {base64_field}")
         image = form.files[file_field]
     elif base64_field in fields:
         image = decode_base64(base64_field, fields[base64_field])
@@ -202,6 +214,10 @@ def _one_source(form: Form, fields: Mapping[str, str], file_field: str, base64_f
     if not image:
         raise EmptyBody(f"{given.pop()} is empty")
     return image
+
+
+def _text_part(name: str, hint: str = "") -> NoImage:
+    return NoImage(f"{name} must be a file part (with a filename): without one it arrives as text{hint}")
 
 
 def _jpeg_named(kind: str) -> str:
