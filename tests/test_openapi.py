@@ -17,10 +17,10 @@ from urllib.parse import urlencode
 import pytest
 import requests
 from openapi_spec_validator import OpenAPIV31SpecValidator
-from werkzeug.exceptions import MethodNotAllowed
+from werkzeug.exceptions import MethodNotAllowed, NotFound
 
 import serve
-from errors import busy, not_found, unauthorized, unavailable
+from errors import busy, unauthorized, unavailable
 from function.errors import ApiError, InvalidOption, UnsupportedOption
 from function.request import options, routes
 from tests.support import images
@@ -166,8 +166,9 @@ def _multipart(name: str, data: bytes) -> tuple[bytes, str]:
 
 def test_every_error_code_is_in_the_document() -> None:
     function_codes = {ApiError.code} | {kind.code for kind in ApiError.__subclasses__()}
-    server_codes = {refusal.code for refusal in (unauthorized(), not_found("/"), busy(1), unavailable("x"))}
-    server_codes |= set(serve.WAITRESS_CODES.values()) | {"internal", MethodNotAllowed().name.lower().replace(" ", "_")}
+    server_codes = {refusal.code for refusal in (unauthorized(), busy(1), unavailable("x"))}
+    routing = {kind().name.lower().replace(" ", "_") for kind in (NotFound, MethodNotAllowed)}  # as index.py names them
+    server_codes |= set(serve.WAITRESS_CODES.values()) | {"internal"} | routing
     assert set(schema("ErrorCode")["enum"]) == function_codes | server_codes
     removebg = resolve(schema("RemoveBgError")["properties"]["errors"]["items"])["properties"]["code"]["enum"]
     mapped = {routes.REMOVEBG_CODES.get(code, code) for code in function_codes | server_codes}

@@ -50,10 +50,6 @@ def unauthorized() -> Refusal:
     return Refusal(HTTPStatus.UNAUTHORIZED, "unauthorized", message)
 
 
-def not_found(path: str) -> Refusal:
-    return Refusal(HTTPStatus.NOT_FOUND, "not_found", f"no such endpoint: {path}")
-
-
 def busy(max_inflight: int) -> Refusal:
     return Refusal(
         HTTPStatus.TOO_MANY_REQUESTS, "busy", f"{max_inflight} request(s) already in work here; retry shortly"

@@ -36,7 +36,8 @@ import metrics
 import outcome
 from flask import Flask, Response, g, request
 from werkzeug.datastructures import Headers
-from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import PathConverter
 
 from arenas import limit_arenas
 from errors import (
@@ -45,7 +46,6 @@ from errors import (
     Refusal,
     any_path_error_body,
     busy,
-    not_found,
     retry_after,
     unauthorized,
     unavailable,
@@ -60,9 +60,8 @@ log = logging.getLogger("remove-bg")
 FLUSH_SECONDS = 5.0
 # Threads beyond the in-flight slots answer health probes and 429s while requests are in work.
 SPARE_THREADS = 4
-HEALTH, READY = "/_/health", "/_/ready"
-PROBES = (HEALTH, READY)
-PROBE_METHODS = ("GET", "HEAD")
+# The platform's paths (the probes); the function's routes never match them: anything else there is a 404.
+RESERVED = "/_/"
 EXIT_BAD_SETTING = 2
 EXIT_CANNOT_START = 1
 
@@ -92,6 +91,7 @@ def create_app(
 ) -> Flask:
     """The Flask app around `function`; its errors shaped by `error_body` (the function's, if it has one)."""
     app = Flask(__name__)
+    app.url_map.converters["function"] = FunctionPath
     # Flask answers OPTIONS on every route by itself; this function has nothing to say to it but 405.
     app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
 
@@ -105,7 +105,7 @@ def create_app(
     @app.after_request
     def finish(response: Response) -> Response:
         response.headers["X-Call-Id"] = g.call_id
-        if request.method == "GET" and request.path.startswith("/_/"):
+        if request.method == "GET" and request.path.startswith(RESERVED):
             return response  # probes: every 2 s from each platform, neither counted nor logged
         status = response.status_code
         body = response.get_data() if status >= 400 else b""  # error bodies are small JSON
@@ -125,25 +125,21 @@ def create_app(
         )
         return response
 
-    @app.get(HEALTH)
+    @app.get(RESERVED + "health")
     def health() -> Response:
         status, text = lifecycle.health()
         return Response(text, status, mimetype="text/plain")
 
-    @app.get(READY)
+    @app.get(RESERVED + "ready")
     def ready() -> Response:
         status, text = lifecycle.readiness()
         return Response(text, status, mimetype="text/plain")
 
     @app.post("/", defaults={"path": ""})
-    @app.post("/<path:path>")
+    @app.post("/<function:path>")
     def invoke(path: str) -> Response:
-        if request.path in PROBES:  # they are there, for GET: not a 404, and no token needed to learn it
-            raise MethodNotAllowed(valid_methods=PROBE_METHODS)
         if token is not None and not auth.authorized(request.headers, token.current()):
             raise unauthorized()
-        if path.startswith("_/"):
-            raise not_found(request.path)
         if lifecycle.draining:
             raise unavailable("this instance is shutting down; retry")
         if not lifecycle.ready:
@@ -176,12 +172,17 @@ def create_app(
     return app
 
 
+class FunctionPath(PathConverter):
+    """A path of the function's: any but the platform's under RESERVED, which routing then answers
+    itself (a probe's 405 with its own Allow, a 404 for the rest), token or not."""
+
+    regex = rf"(?!{RESERVED[1:]}){PathConverter.regex}"
+
+
 def _answer_gets(app: Flask, handle_get: Any) -> None:
     @app.get("/", defaults={"path": ""})
-    @app.get("/<path:path>")
+    @app.get("/<function:path>")
     def look(path: str) -> Response:
-        if path.startswith("_/"):
-            raise not_found(request.path)
         context = Context(call_id=g.call_id)
         g.fields = context.fields
         query = request.args.to_dict()
@@ -216,9 +217,7 @@ def _answer_errors(app: Flask, shaped: ErrorBody, methods: Callable[[str], tuple
     def http_error(error: HTTPException) -> Response:
         response = error.get_response()  # keeps what HTTP asks of the status, such as a 405's Allow
         status = error.code or 500
-        if status == 405 and request.path in PROBES:
-            response.headers["Allow"] = ", ".join(PROBE_METHODS)
-        elif status == 405 and methods is not None:
+        if status == 405 and methods is not None and not request.path.startswith(RESERVED):
             response.headers["Allow"] = ", ".join(methods(request.path))
         code = (error.name or "error").lower().replace(" ", "_")
         g.code = code
