@@ -122,12 +122,10 @@ test-ts: venv $(TS_CLIENT)/node_modules/.installed
 		npm test --prefix $(TS_CLIENT)
 
 # The schema-driven fuzz of the live function (tests/test_fuzz.py, part of make test), deeper by hand:
-# make fuzz FUZZ_EXAMPLES=300 FUZZ_SEED=$RANDOM
+# make fuzz FUZZ_EXAMPLES=300 FUZZ_SEED=$RANDOM (make hands command-line variables to the tests' environment).
 fuzz: venv
 	$(RUN) -m function.model.fetch u2netp
-	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_SEED=$(FUZZ_SEED) $(RUN) -m pytest tests/test_fuzz.py
-FUZZ_EXAMPLES ?= 25
-FUZZ_SEED ?= 17
+	$(RUN) -m pytest tests/test_fuzz.py
 
 # Debian's Prometheus server and promtool (rule tests, the real-Prometheus test, make monitor).
 prometheus:

@@ -60,7 +60,9 @@ def test_with_a_token_every_route_answers_its_401_as_documented(start_server, tm
     server = start_server(REMBG_MODEL="u2netp", TOKEN_FILE=str(token_file)).wait_ready()
     run = fuzz(server.url, DOCUMENT, "--phases", "examples,fuzzing", "--max-examples", "5")
     assert run.returncode == 0, run.stdout + run.stderr
-    assert "401" in server.log()
+    answers = [json.loads(line) for line in server.log().splitlines() if line.startswith("{")]
+    posts = [answer["status"] for answer in answers if answer.get("method") == "POST"]
+    assert 401 in posts and 200 not in posts, posts  # every POST met the token, none got past it
 
 
 def test_the_fuzz_fails_a_server_that_breaks_its_document(server: ServerProcess, tmp_path: Path) -> None:
