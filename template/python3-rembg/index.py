@@ -26,7 +26,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,7 +36,7 @@ import metrics
 import outcome
 from flask import Flask, Response, g, request
 from werkzeug.datastructures import Headers
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.routing import PathConverter
 
 from arenas import limit_arenas
@@ -217,8 +217,8 @@ def _answer_errors(app: Flask, shaped: ErrorBody, methods: Callable[[str], tuple
     def http_error(error: HTTPException) -> Response:
         response = error.get_response()  # keeps what HTTP asks of the status, such as a 405's Allow
         status = error.code or 500
-        if status == 405 and methods is not None and not request.path.startswith(RESERVED):
-            response.headers["Allow"] = ", ".join(methods(request.path))
+        if isinstance(error, MethodNotAllowed):
+            response.headers["Allow"] = ", ".join(sorted(_allowed(error, methods)))
         code = (error.name or "error").lower().replace(" ", "_")
         g.code = code
         response.set_data(shaped(request.path, status, code, error.description or error.name))
@@ -229,6 +229,14 @@ def _answer_errors(app: Flask, shaped: ErrorBody, methods: Callable[[str], tuple
     def unexpected(error: Exception) -> Response:
         log.exception("unexpected error on %s %s", request.method, request.path)
         return error_response(500, "internal", "internal error")
+
+
+def _allowed(error: MethodNotAllowed, methods: Callable[[str], tuple[str, ...]] | None) -> Iterable[str]:
+    """The function's word for its own paths; routing's for the rest, which comes from a set, in an
+    order that follows the process' hash seed until sorted."""
+    if methods is not None and not request.path.startswith(RESERVED):
+        return methods(request.path)
+    return error.valid_methods or ()
 
 
 class Service:
