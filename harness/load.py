@@ -70,6 +70,15 @@ def send(session: requests.Session, url: str, shot: Shot, timeout: float) -> Out
     return Outcome(shot.name, started, seconds, response.status_code, correct)
 
 
+def wait_in_work(base_url: str, timeout: float = 30.0) -> None:
+    """Until readiness answers 429 (the one slot taken): with MAX_INFLIGHT=1 and nothing else sent,
+    the request just sent is in work, which is how a drain or a kill test knows it has one to lose."""
+    deadline = time.monotonic() + timeout
+    while requests.get(base_url + "/_/ready", timeout=5).status_code != 429:
+        assert time.monotonic() < deadline, "the request never showed as in work"
+        time.sleep(0.005)
+
+
 def pick(shots: list[Shot], rng: random.Random) -> Shot:
     return rng.choices(shots, weights=[shot.weight for shot in shots])[0]
 

@@ -15,6 +15,7 @@ import pytest
 import requests
 from PIL import Image
 
+from harness.load import wait_in_work
 from tests.support import images
 from tests.support.container import IMAGE, Container, baked, docker
 
@@ -135,10 +136,7 @@ def test_docker_stop_lets_the_request_in_flight_finish(container_factory) -> Non
     body = images.jpeg(images.photo("astronaut").resize((5000, 4000), Image.Resampling.BILINEAR))
     with ThreadPoolExecutor(1) as pool:
         in_flight = pool.submit(container.post, body)
-        deadline = time.monotonic() + 30
-        while requests.get(container.url + "/_/ready", timeout=1).status_code != 429:
-            assert time.monotonic() < deadline, "the request never showed as in flight"
-            time.sleep(0.005)
+        wait_in_work(container.url)
         stopper = threading.Thread(target=docker, args=("stop", "--time", "30", container.id))
         stopper.start()
         response = in_flight.result()

@@ -15,18 +15,12 @@ import requests
 from PIL import Image
 
 from function.config import DEFAULT_MAX_INPUT_PIXELS
+from harness.load import wait_in_work
 from harness.memory import BUDGET_BYTES, CASES, largest_accepted, photo_shape
 from tests.support import images
 from tests.support.container import Container, baked, docker
 
 pytestmark = pytest.mark.container
-
-
-def _wait_in_work(container: Container, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while requests.get(container.url + "/_/ready", timeout=1).status_code != 429:
-        assert time.monotonic() < deadline, "the request never showed as in work"
-        time.sleep(0.005)
 
 
 def _wait_exited(container: Container, timeout: float = 60) -> dict:
@@ -43,7 +37,7 @@ def test_sigkill_mid_request_the_client_sees_an_error_and_the_restart_serves_aga
     body = images.jpeg(images.photo("astronaut").resize((5000, 4000), Image.Resampling.BILINEAR))
     with ThreadPoolExecutor(1) as pool:
         in_work = pool.submit(container.post, body)
-        _wait_in_work(container)
+        wait_in_work(container.url)
         # from the host, as the kernel's OOM killer or a node failure would: no handler runs
         os.kill(container.state()["Pid"], signal.SIGKILL)
         with pytest.raises(requests.ConnectionError):
