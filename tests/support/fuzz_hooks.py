@@ -12,12 +12,12 @@ import base64
 import schemathesis
 from hypothesis import strategies as st
 
-from function.request.routes import OWN_FILE_FIELDS, ROUTES
+from function.request.routes import OWN, ROUTES
 from tests.support import images
 
-# Every route's image fields, as the routes name them: ours are file parts; the compatible ones add base64.
-FILE_FIELDS = {*OWN_FILE_FIELDS, *(route.image_fields[0] for route in ROUTES.values())}
-BASE64_FIELDS = {route.image_fields[1] for route in ROUTES.values()}
+# Every route's image fields, as the routes name them: file parts, and base64 on the compatible routes.
+FILE_FIELDS = {name for route in (OWN, *ROUTES.values()) for name in route.file_fields}
+BASE64_FIELDS = {name for route in ROUTES.values() for name in route.base64_fields}
 
 
 def _pictures() -> list[bytes]:

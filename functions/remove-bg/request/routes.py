@@ -99,19 +99,21 @@ class Route:
     fields = OWN_FIELDS
     defaults = Options()
     format_field = "format"
-    # The compatible routes: where the image comes (a file part, a base64 field) and the fields they refuse.
-    image_fields: tuple[str, str] = ("", "")
+    # Where the image comes: a file part (the first of these found wins), or base64 text on the
+    # compatible routes; and the fields a route refuses rather than ignores.
+    file_fields: tuple[str, ...] = OWN_FILE_FIELDS
+    base64_fields: tuple[str, ...] = ()
     refused: tuple[str, ...] = ()
 
     def read(self, body: bytes, content_type: str | None, query: Mapping[str, str]) -> Request:
         form = read_form(body, content_type)
         if form is None:
             return Request(body, self.options(query))
-        image = next((form.files[name] for name in OWN_FILE_FIELDS if name in form.files), None)
-        if image is None and (text := next((name for name in OWN_FILE_FIELDS if name in form.fields), None)):
+        image = next((form.files[name] for name in self.file_fields if name in form.files), None)
+        if image is None and (text := next((name for name in self.file_fields if name in form.fields), None)):
             raise _text_part(text)
         if image is None:
-            raise NoImage(f"the multipart form has no file part named {', '.join(OWN_FILE_FIELDS)}")
+            raise NoImage(f"the multipart form has no file part named {', '.join(self.file_fields)}")
         if not image:
             raise EmptyBody("the form part holding the image is empty")
         return Request(image, self.options({**query, **form.fields}))
@@ -130,11 +132,11 @@ class Route:
 
     def refuse(self, fields: Mapping[str, str], files: Mapping[str, bytes]) -> None:
         """UnsupportedOption for the first refused field sent, as a field or a file part."""
-        file_field, base64_field = self.image_fields
         for name in self.refused:
             if name in fields or name in files:
                 if name.endswith(("_url", ".url")):
-                    raise UnsupportedOption(f"{name}: {NO_FETCHING} as {file_field} or {base64_field}")
+                    where = " or ".join((*self.file_fields, *self.base64_fields))
+                    raise UnsupportedOption(f"{name}: {NO_FETCHING} as {where}")
                 raise UnsupportedOption(f"{name}: not supported by this function")
 
     def error_body(self, status: int, code: str, message: str) -> bytes:
@@ -148,14 +150,15 @@ class PixianRoute(Route):
     fields = PIXIAN_FIELDS
     defaults = Options(format="auto", quality=PIXIAN_JPEG_QUALITY)
     format_field = "output.format"
-    image_fields = ("image", "image.base64")
+    file_fields = ("image",)
+    base64_fields = ("image.base64",)
     refused = ("image.url",)
 
     def read(self, body: bytes, content_type: str | None, query: Mapping[str, str]) -> Request:
-        form = read_form(body, content_type, also=(URLENCODED,)) or Form(files={self.image_fields[0]: body})
+        form = read_form(body, content_type, also=(URLENCODED,)) or Form(files={self.file_fields[0]: body})
         fields = {**query, **form.fields}
         self.refuse(fields, form.files)
-        image = _one_source(form, fields, *self.image_fields)
+        image = _one_source(form, fields, self.file_fields[0], self.base64_fields[0])
         return Request(image, self.options(fields))
 
     def error_body(self, status: int, code: str, message: str) -> bytes:
@@ -169,16 +172,17 @@ class RemoveBgRoute(Route):
     credits_header = True
     fields = REMOVEBG_FIELDS
     defaults = Options(format="auto")
-    image_fields = ("image_file", "image_file_b64")
+    file_fields = ("image_file",)
+    base64_fields = ("image_file_b64",)
     refused = REMOVEBG_UNSUPPORTED
 
     def read(self, body: bytes, content_type: str | None, query: Mapping[str, str]) -> Request:
-        form = read_form(body, content_type, also=(URLENCODED, JSON)) or Form(files={self.image_fields[0]: body})
+        form = read_form(body, content_type, also=(URLENCODED, JSON)) or Form(files={self.file_fields[0]: body})
         fields = {name: value for name, value in {**query, **form.fields}.items() if value.strip()}
         self.refuse(fields, form.files)
         if not parse.boolean("crop", fields.get("crop", "false")):
             fields.pop("crop_margin", None)  # remove.bg adds the margin only around a crop
-        image = _one_source(form, fields, *self.image_fields)
+        image = _one_source(form, fields, self.file_fields[0], self.base64_fields[0])
         return Request(image, self.options(fields))
 
     def error(self, error: ApiError) -> bytes:
