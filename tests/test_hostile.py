@@ -9,8 +9,6 @@ fuzz over random and mutated real images closes the file.
 from __future__ import annotations
 
 import io
-import socket
-import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,7 +21,7 @@ from PIL import Image
 
 from harness import models
 from harness.memory import BUDGET_BYTES
-from tests.support import hostile, images
+from tests.support import hostile, images, raw
 from tests.support.checks import peak_rss_kb
 from tests.support.server import ServerProcess
 
@@ -97,25 +95,14 @@ def test_hostile_route_request(target: ServerProcess, name: str, path: str, make
 
 
 def _raw_exchange(server: ServerProcess, payload: bytes, *, pause: float = 0.0, pieces: int = 1) -> bytes:
-    with socket.create_connection(("127.0.0.1", server.port), timeout=60) as sock:
-        step = max(1, len(payload) // pieces)
-        for start in range(0, len(payload), step):
-            sock.sendall(payload[start : start + step])
-            time.sleep(pause)
-        sock.shutdown(socket.SHUT_WR)
-        chunks = []
-        while chunk := sock.recv(65536):
-            chunks.append(chunk)
-    return b"".join(chunks)
+    return raw.exchange(server.port, payload, pause=pause, pieces=pieces)
 
 
-def _status(raw: bytes) -> int:
-    return int(raw.split(b" ", 2)[1])
+def _status(answer: bytes) -> int:
+    return raw.parse(answer).status
 
 
-def _request(body: bytes, *headers: str, path: str = "/") -> bytes:
-    lines = [f"POST {path} HTTP/1.1", "Host: x", "Connection: close", *headers]
-    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+_request = raw.request
 
 
 def test_content_length_larger_than_the_body_sent(target: ServerProcess) -> None:

@@ -11,6 +11,7 @@ import pytest
 import requests
 from PIL import Image
 
+from function import handler
 from tests.support import images
 from tests.support.checks import (
     PARITY_LIMIT,
@@ -21,7 +22,7 @@ from tests.support.checks import (
     peak_rss_kb,
     rembg_remove,
 )
-from tests.support.server import ServerProcess
+from tests.support.server import MODEL_HOME, ServerProcess
 
 # --- parity with rembg.remove() -------------------------------------------------------------
 
@@ -46,7 +47,8 @@ def test_the_parity_mode_is_rembg_s_u2net(parity_server: ServerProcess, rembg_se
 def test_the_default_model_is_u2net_int8_from_its_optimised_copy(default_server: ServerProcess) -> None:
     """The default is the int8 u2net (its quality judged on ground truth: tests/test_quantized.py)."""
     assert re.search(
-        r"model u2net-int8 loaded from its optimised copy \S+/optimized/custom/u2net-int8.onnx", default_server.log()
+        r"model u2net-int8 loaded from its optimised copy \S+/optimized/custom/u2net-int8\.[0-9a-f]{16}\.onnx",
+        default_server.log(),
     )
     response = default_server.post(images.jpeg(images.photo("astronaut")))
     assert_cutout(response, (512, 512))
@@ -304,3 +306,32 @@ def test_still_serving_after_bad_input(server: ServerProcess) -> None:
     assert server.proc.poll() is None
     assert_cutout(server.post(images.jpeg()), (512, 512))
     assert "Traceback" not in server.log()
+
+
+def test_a_lossless_webp_behind_unknown_chunks_gets_the_lossless_limit(start_server) -> None:
+    """The review's case at a small limit: 70 empty chunks between VP8X and VP8L once hid the lossless data."""
+    server = start_server(REMBG_MODEL="u2netp", MAX_INPUT_PIXELS="1000000").wait_ready()
+    exif = Image.Exif()
+    exif[0x010E] = "x"  # any EXIF makes Pillow write an extended file, where unknown chunks may stand
+    picture = images.photo("chelsea").resize((1000, 700))
+    lossless = images.encode(picture, "WEBP", lossless=True, method=0, exif=exif.tobytes())
+    assert_error(server.post(images.webp_behind_chunks(lossless, 70)), 413, "image_too_large")
+    lossy = images.encode(picture, "WEBP", quality=80, exif=exif.tobytes())
+    assert_cutout(server.post(images.webp_behind_chunks(lossy, 70)), (1000, 700))
+
+
+@pytest.mark.parametrize("name", ["модель ✓.onnx", "a\r\nX-Injected: 1.onnx"], ids=["cyrillic", "line break"])
+def test_any_model_file_name_is_carried_in_x_model(start_server, tmp_path, name: str) -> None:
+    """The operator's file name reaches X-Model: outside Latin-1 it once made every success a 500 (and health
+    200); percent-encoded, it is one header, and the metric carries the name itself."""
+    home = tmp_path / "home"
+    (home / "custom").mkdir(parents=True)
+    model = home / "custom" / name
+    model.symlink_to(MODEL_HOME / "models" / "u2netp" / "u2netp.onnx")
+    server = start_server(REMBG_MODEL="u2net_custom", REMBG_MODEL_PATH=str(model), U2NET_HOME=str(home))
+    response = server.wait_ready().post(images.jpeg())
+    assert_cutout(response, (512, 512))
+    assert response.headers["X-Model"] == handler.header_value(f"u2net_custom:{name}")
+    assert "X-Injected" not in response.headers
+    assert response.headers["X-Model"].isascii() and "%" in response.headers["X-Model"]
+    assert f'model="u2net_custom:{name}"'.replace("\n", "\\n") in server.metrics()

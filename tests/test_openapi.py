@@ -16,6 +16,8 @@ from urllib.parse import urlencode
 
 import pytest
 import requests
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from openapi_spec_validator import OpenAPIV31SpecValidator
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 
@@ -189,3 +191,69 @@ def test_a_success_carries_exactly_the_documented_headers(server, path: str, res
     assert answer.status_code == 200, answer.text
     ours = {name for name in answer.headers if name.lower().startswith("x-")}
     assert {name.lower() for name in ours} == {name.lower() for name in response_headers(response)}
+
+
+# Each pattern-typed field at its edges, both ways: what the pattern takes, the parser takes, and no more.
+PATTERN_EDGES = {
+    "Margin": (
+        ["0", "100%", "100.000%", "99.99999%", "10000", "10000px", "10000.0PX", "0.5pX", "007%", " ,5%, ", "1 2 3 4"],
+        ["101%", "100.00000000000000000001%", "10001px", "10000.5", "5 %", "10 px", "1 2 3 4 5", "", " , ", "5%\t",
+         "5%\n", "٣%", "1_0", "-5", "+5", "5e2", ".5%", "5.%", "5px%", "5em"],
+    ),
+    "TargetSize": (
+        ["1 1", "65535x65535", "00065535,1", " 800 X 600 ", "1x,2", "640  480"],
+        ["0x1", "1 0", "65536 1", "1x65536", "1", "1 2 3", "x1 2", "1 2x", "1\t2", "١ 2", "1_0 2", "-1 2", "1 2\n",
+         "1.5 2", "", " x "],
+    ),
+}  # fmt: skip
+
+
+def _pattern_fields() -> list[tuple[str, routes.Route, str, str]]:
+    found = []
+    for route_name, route, name, field in _option_fields():
+        for kind in PATTERN_EDGES:
+            if _flat(field).get("pattern") == schema(kind)["pattern"]:
+                found.append((route_name, route, name, kind))
+    return found
+
+
+def _accepted(route: routes.Route, name: str, value: str) -> bool:
+    try:
+        route.options({name: value})
+    except InvalidOption:
+        return False
+    return True
+
+
+def _documented(kind: str, value: str) -> bool:
+    """The pattern as JSON Schema means it (ECMA-262, whose `$` is the very end; Python's also takes a final
+    newline before it, hence fullmatch on what lies between the anchors)."""
+    pattern = schema(kind)["pattern"]
+    assert pattern.startswith("^") and pattern.endswith("$")
+    return re.fullmatch(pattern[1:-1], value) is not None
+
+
+def test_every_pattern_typed_option_is_tried_at_its_edges() -> None:
+    assert {kind for *_, kind in _pattern_fields()} == set(PATTERN_EDGES)
+    assert len(_pattern_fields()) == 5  # margin, target_size on our route and Pixian's; remove.bg's crop_margin
+
+
+@pytest.mark.parametrize(("route_name", "route", "name", "kind"), _pattern_fields(), ids=lambda v: str(v)[:40])
+def test_a_pattern_takes_exactly_what_its_parser_takes(route_name, route, name: str, kind: str) -> None:
+    accepted, refused = PATTERN_EDGES[kind]
+    for value in accepted:
+        assert _documented(kind, value) and _accepted(route, name, value), value
+    for value in refused:
+        assert not _documented(kind, value) and not _accepted(route, name, value), value
+
+    @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(
+        st.one_of(
+            st.from_regex(schema(kind)["pattern"][1:-1], fullmatch=True),
+            st.text(alphabet="0123456789.,xXpP% \t\n_-+٣", max_size=24),
+        )
+    )
+    def both_ways(value: str) -> None:
+        assert _documented(kind, value) == _accepted(route, name, value), value
+
+    both_ways()

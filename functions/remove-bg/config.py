@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .model.catalog import CUSTOM_MODELS, ModelChoice
+from .model.catalog import CUSTOM_MODELS, ModelChoice, usable_models
 
 # u2net quantized: as good as rembg's fp32 u2net on the ground truth, and faster (docs/models.md).
 DEFAULT_MODEL = "u2net-int8"
@@ -91,7 +91,7 @@ def _whole(env: Mapping[str, str], name: str, low: int, high: int) -> int | None
 
 def _model(env: Mapping[str, str]) -> ModelChoice:
     """REMBG_MODEL, with REMBG_MODEL_PATH for the custom sessions (and only for them), and REMBG_MODEL_MD5."""
-    name = _given(env, "REMBG_MODEL") or DEFAULT_MODEL
+    name = _served(_given(env, "REMBG_MODEL") or DEFAULT_MODEL, "REMBG_MODEL")
     path = _given(env, "REMBG_MODEL_PATH")
     md5 = _given(env, "REMBG_MODEL_MD5")
     if name in CUSTOM_MODELS and path is None:
@@ -112,7 +112,15 @@ def _core_model(env: Mapping[str, str]) -> ModelChoice | None:
         return None
     if name in CUSTOM_MODELS:
         raise ConfigError(f"REMBG_CORE_MODEL={name}: the core model is one rembg fetches by name (u2net, u2netp…)")
-    return ModelChoice(name)
+    return ModelChoice(_served(name, "REMBG_CORE_MODEL"))
+
+
+def _served(name: str, variable: str) -> str:
+    """`name` if the function serves that model; else a ConfigError naming `variable` and the choices."""
+    served = usable_models()
+    if name not in served:
+        raise ConfigError(f"{variable}={name!r} is not a model this function serves; use one of: {', '.join(served)}")
+    return name
 
 
 def _switch(env: Mapping[str, str], name: str) -> bool | None:

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from . import metrics
 from .config import Settings
 from .errors import JSON_TYPE, ApiError
-from .model.catalog import locate, open_session
+from .model.catalog import load
 from .pipeline import Pipeline, PipelineOptions, Result
 from .process import heap
 from .process.cpu import usable_cpus
@@ -62,14 +62,12 @@ class RemoveBg:
             heap.release_large_buffers()
         threads = settings.threads or cpus
         copies = settings.optimized_copy
-        session = open_session(settings.model, threads, settings.arena, copies)
-        core = (
-            None if settings.core_model is None else open_session(settings.core_model, threads, settings.arena, copies)
-        )
-        self._model = settings.label
-        metrics.model_loaded(self._model, settings.model, locate(settings.model), time.perf_counter() - started)
+        model = load(settings.model, threads, settings.arena, copies)
+        core = None if settings.core_model is None else load(settings.core_model, threads, settings.arena, copies)
+        self._model = header_value(settings.label)
+        metrics.model_loaded(settings.label, model, core, time.perf_counter() - started)
         self._try_page = settings.try_page
-        self._pipeline = Pipeline(session, PipelineOptions.of(settings, cpus), core)
+        self._pipeline = Pipeline(model.session, PipelineOptions.of(settings, cpus), core and core.session)
 
     def ready(self) -> bool:
         return self._pipeline is not None
@@ -142,6 +140,16 @@ class RemoveBg:
             "X-Foreground-Height": str(box.height if box else 0),
             "X-Model": self._model,
         }
+
+
+def header_value(text: str) -> str:
+    """`text` as an HTTP header can carry it: each character outside visible ASCII (and `%` itself) as the
+    %XX of its UTF-8 bytes. A model file's name is the operator's: `модель.onnx` or one with a line
+    break in it must neither fail every response nor split the header."""
+    return "".join(
+        char if "!" <= char <= "~" and char != "%" else "".join(f"%{byte:02X}" for byte in char.encode())
+        for char in text
+    )
 
 
 def _described(options: Options) -> str:

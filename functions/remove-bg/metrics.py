@@ -6,12 +6,9 @@ beside its own request metrics.
 
 from __future__ import annotations
 
-import threading
-from pathlib import Path
-
 from prometheus_client import Gauge, Histogram, Info
 
-from .model.catalog import ModelChoice, md5_of
+from .model.catalog import Loaded
 
 # One stage of one image: milliseconds for a small decode, seconds for the model on a slow CPU.
 STAGE_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 30.0, 60.0)
@@ -21,18 +18,17 @@ MEGAPIXEL_BUCKETS = (0.1, 0.3, 0.5, 1.0, 2.0, 4.0, 8.0, 12.0, 16.0, 25.0, 50.0, 
 STAGE_SECONDS = Histogram("remove_bg_stage_seconds", "One stage of one image.", ["stage"], buckets=STAGE_BUCKETS)
 INPUT_MEGAPIXELS = Histogram("remove_bg_input_megapixels", "The upright input's size.", buckets=MEGAPIXEL_BUCKETS)
 MODEL_LOAD_SECONDS = Gauge("remove_bg_model_load_seconds", "How long loading the model took at start-up.")
-MODEL = Info("remove_bg_model", "The model this process serves, and its file's md5.")
+MODEL = Info("remove_bg_model", "The model this process serves: its files' md5 and the files ONNX Runtime loaded.")
 
 
-def model_loaded(label: str, choice: ModelChoice, path: Path, seconds: float) -> None:
-    """The model served (with its core model, if any) and the main model file's md5."""
+def model_loaded(label: str, model: Loaded, core: Loaded | None, seconds: float) -> None:
+    """The model served (with its core model, if any): each one's md5, and the file that runs (an optimised
+    copy is bound to that md5)."""
     MODEL_LOAD_SECONDS.set(seconds)
-    if choice.md5 is not None:  # pinned, and checked before the model was loaded
-        MODEL.info({"model": label, "md5": choice.md5})
-        return
-    MODEL.info({"model": label, "md5": "pending"})
-    # The file's md5 takes a few hundred milliseconds for u2net: worked out after ready, not before.
-    threading.Thread(target=lambda: MODEL.info({"model": label, "md5": md5_of(path)}), daemon=True).start()
+    facts = {"model": label, "md5": model.md5, "file": str(model.file)}
+    if core is not None:
+        facts |= {"core_md5": core.md5, "core_file": str(core.file)}
+    MODEL.info(facts)
 
 
 def image_done(seconds: dict[str, float], source_size: tuple[int, int]) -> None:

@@ -125,15 +125,19 @@ def create_app(
         )
         return response
 
+    def probe(status: int, text: str) -> Response:
+        response = Response(text, status, mimetype="text/plain")
+        if (seconds := retry_after(status)) is not None:  # loading, draining, at the limit: all pass soon
+            response.headers["Retry-After"] = seconds
+        return response
+
     @app.get(RESERVED + "health")
     def health() -> Response:
-        status, text = lifecycle.health()
-        return Response(text, status, mimetype="text/plain")
+        return probe(*lifecycle.health())
 
     @app.get(RESERVED + "ready")
     def ready() -> Response:
-        status, text = lifecycle.readiness()
-        return Response(text, status, mimetype="text/plain")
+        return probe(*lifecycle.readiness())
 
     @app.post("/", defaults={"path": ""})
     @app.post("/<function:path>")
@@ -315,7 +319,7 @@ class Service:
         """A request waitress answered itself (413, 429 before the body, 400 for a broken request)."""
         outcome.record(
             outcome.Outcome(
-                call_id=outcome.call_id(None),
+                call_id=refusal.call_id,
                 method=refusal.method,
                 route=self.routes.label(refusal.path),
                 status=refusal.status,
@@ -354,7 +358,12 @@ def main() -> int:
         log.error("configuration error: %s", exc)
         return EXIT_BAD_SETTING
     logs.configure(settings.log_level, settings.log_format)
-    return Service(settings, handler.new()).run()
+    try:
+        service = Service(settings, handler.new())
+    except (OSError, ValueError) as exc:  # waitress could not resolve or bind the address
+        log.error("configuration error: HOST=%r PORT=%d: cannot listen there (%s)", settings.host, settings.port, exc)
+        return EXIT_BAD_SETTING
+    return service.run()
 
 
 if __name__ == "__main__":

@@ -37,12 +37,13 @@ from typing import Any
 
 from waitress import wasyncore
 from waitress.channel import HTTPChannel
-from waitress.parser import HTTPRequestParser
+from waitress.parser import HTTPRequestParser, ParsingError, split_uri
 from waitress.server import TcpWSGIServer
 from waitress.task import ErrorTask
 from waitress.utilities import Error
 
-from errors import JSON_TYPE, ErrorBody, any_path_error_body
+import outcome
+from errors import JSON_TYPE, ErrorBody, any_path_error_body, retry_after
 
 log = logging.getLogger("remove-bg.serve")
 
@@ -59,6 +60,7 @@ CHECK_SECONDS = 0.25
 LINGER_SECONDS = 5.0
 EVICTIONS_PER_WARNING = 100
 OUTBUF_IN_MEMORY = 1 << 30  # larger than any response this server should send
+MAX_REQUEST_LINE = 16384  # of a refused request, kept to say which route's error shape it gets
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,7 @@ class Refused:
     path: str
     status: int
     code: str
+    call_id: str
     seconds: float
     bytes_in: int
     bytes_out: int
@@ -94,9 +97,14 @@ class _Request(HTTPRequestParser):
         super().__init__(adj)
         self.started = time.time()
         self.reserved = 0
+        self.request_line = b""  # kept as it arrives: waitress forgets it when the headers are too large
         self._channel = channel
 
     def received(self, data: bytes) -> int:
+        if not self.request_line and not self.headers_finished:
+            line, found, _ = (self.header_plus + data).partition(b"\r\n")
+            if found:
+                self.request_line = line[:MAX_REQUEST_LINE]
         consumed = super().received(data)
         if self.headers_finished and not self.reserved and not self.completed:
             need = self.content_length if self.content_length > 0 else self._channel.server.limits.max_body_bytes
@@ -119,29 +127,46 @@ class _JsonErrorTask(ErrorTask):
             message = f"the request body is over the limit of {limits.max_body_bytes} bytes (MAX_BODY_BYTES)"
         elif status == 429:
             message = "too many uploads are in progress here; retry shortly"
-            self.response_headers.append(("Retry-After", "1"))
         else:
             message = f"{error.reason}: {error.body}"
         code = WAITRESS_CODES.get(status, "internal")
-        # A request refused while its request line was still unparsed has no method or path yet.
+        # A request refused while its request line was still unparsed has no method, path or headers yet.
         request = self.request
-        body = self.channel.server.error_body(getattr(request, "path", None) or "", status, code, message)
+        method, path = _method_and_path(request)
+        call_id = outcome.call_id((getattr(request, "headers", None) or {}).get("X_CALL_ID"))
+        body = self.channel.server.error_body(path, status, code, message)
         self.status = f"{status} {HTTPStatus(status).phrase}"
         self.response_headers.append(("Content-Type", JSON_TYPE))
+        self.response_headers.append(("X-Call-Id", call_id))
+        if (seconds := retry_after(status)) is not None:
+            self.response_headers.append(("Retry-After", seconds))
         self.set_close_on_finish()
         self.content_length = len(body)
         self.write(body)
         self.channel.server.on_refusal(
             Refused(
-                method=getattr(request, "command", None) or "",
-                path=getattr(request, "path", None) or "",
+                method=method,
+                path=path,
                 status=status,
                 code=code,
+                call_id=call_id,
                 seconds=time.time() - request.started,
                 bytes_in=max(request.content_length, 0),
                 bytes_out=len(body),
             )
         )
+
+
+def _method_and_path(request: Any) -> tuple[str, str]:
+    """What the refused request asked for, from its own request line: waitress puts `GET /` in place of a
+    request whose headers are too large, and has neither for one whose request line did not parse."""
+    parts = getattr(request, "request_line", b"").split(b" ")
+    if len(parts) == 3 and parts[2].startswith(b"HTTP/"):
+        try:
+            return parts[0].decode("latin-1"), split_uri(parts[1])[2]
+        except ParsingError:
+            pass
+    return "", ""
 
 
 class _Channel(HTTPChannel):

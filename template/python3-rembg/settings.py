@@ -89,6 +89,8 @@ def read_token(path: Path) -> str | None:
         raise SettingError(f"TOKEN_FILE={str(path)!r}: cannot be read ({exc.__class__.__name__})") from None
     if not token:
         raise SettingError(f"TOKEN_FILE={str(path)!r}: the file is empty; put the token in it or remove it")
+    if not all("!" <= char <= "~" for char in token):  # what `Authorization: Bearer` and X-Api-Key can carry
+        raise SettingError(f"TOKEN_FILE={str(path)!r}: the token must be visible ASCII, without spaces")
     return token
 
 

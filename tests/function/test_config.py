@@ -86,6 +86,8 @@ def test_a_custom_model_takes_the_operator_s_file_pinned_by_its_md5() -> None:
         ({"REMBG_MODEL": "u2net", "REMBG_MODEL_PATH": "/models/x.onnx"}, "REMBG_MODEL_PATH='/models/x.onnx' is for"),
         ({"REMBG_MODEL_MD5": "not-an-md5"}, "REMBG_MODEL_MD5"),
         ({"REMBG_CORE_MODEL": "u2net_custom"}, "REMBG_CORE_MODEL"),
+        ({"REMBG_CORE_MODEL": "u2netq"}, "REMBG_CORE_MODEL='u2netq' is not a model this function serves"),
+        ({"REMBG_MODEL": "sam"}, "REMBG_MODEL='sam' is not a model this function serves"),
         ({"ORT_MEMORY_ARENA": "sometimes"}, "ORT_MEMORY_ARENA"),
     ],
 )

@@ -3,12 +3,14 @@ the error for each input that is not a picture the function takes."""
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import ExifTags, Image
 
 from function.errors import ApiError, CorruptImage, ImageTooLarge, UnsupportedImage
-from function.picture.decode import LOSSLESS_WEBP_SHARE, _converted_and_scaled, decode
+from function.picture.decode import LOSSLESS_WEBP_SHARE, MAX_CHUNKS, _converted_and_scaled, decode
 from harness.pngs import header_claiming
 from tests.support import images
 
@@ -110,3 +112,38 @@ def test_a_lossless_webp_may_have_its_share_of_the_limit(frames: int) -> None:
         decode(over, LIMIT, LIMIT)
     assert decode(_webp((1000, share // 1000), frames, lossless=True), LIMIT, LIMIT).source_size == (1000, 600)
     assert decode(_webp((1000, share // 1000 + 1), frames, quality=80), LIMIT, LIMIT).source_size == (1000, 601)
+
+
+def _exif() -> bytes:
+    """A description alone: any EXIF makes Pillow write an extended file (VP8X)."""
+    exif = Image.Exif()
+    exif[ExifTags.Base.ImageDescription] = "x"
+    return exif.tobytes()
+
+
+EXIF = _exif()
+
+
+@pytest.mark.parametrize("count", [70, MAX_CHUNKS + 10], ids=["70 chunks", "more than are walked"])
+def test_a_lossless_webp_behind_unknown_chunks_still_gets_its_share(count: int) -> None:
+    """The chunks libwebp skips cannot hide the lossless data: past what is walked, the walk is undecided,
+    and undecided is lossless."""
+    share = int(LIMIT * LOSSLESS_WEBP_SHARE)
+    over = images.webp_behind_chunks(_webp((1000, share // 1000 + 1), lossless=True, exif=EXIF), count)
+    assert Image.open(io.BytesIO(over)).size == (1000, 601)  # Pillow reads it as it is
+    with pytest.raises(ImageTooLarge, match=f"limit is {share} for a lossless WebP"):
+        decode(over, LIMIT, LIMIT)
+
+
+def test_a_lossy_webp_too_odd_to_walk_gets_the_lossless_share_too() -> None:
+    share = int(LIMIT * LOSSLESS_WEBP_SHARE)
+    lossy = _webp((1000, share // 1000 + 1), quality=80, exif=EXIF)
+    assert decode(images.webp_behind_chunks(lossy, 70), LIMIT, LIMIT).source_size == (1000, 601)
+    with pytest.raises(ImageTooLarge, match="for a lossless WebP"):
+        decode(images.webp_behind_chunks(lossy, MAX_CHUNKS + 10), LIMIT, LIMIT)
+
+
+def test_a_long_lossy_animation_is_walked_to_its_end_and_keeps_the_whole_limit() -> None:
+    """Each frame's chunks are walked once: 300 frames stay within the walk, and lossy."""
+    frames = _webp((1000, int(LIMIT * LOSSLESS_WEBP_SHARE) // 1000 + 1), frames=300, quality=10)
+    assert decode(frames, LIMIT, LIMIT).source_size == (1000, 601)

@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -16,12 +17,14 @@ from PIL import Image
 
 from function.config import Settings
 from function.model import fetch, optimized
-from function.model.catalog import FAMILIES, ModelChoice, locate, open_session
+from function.model.catalog import FAMILIES, ModelChoice, load, locate, md5_of, open_session
+from function.model.fetch import WHEEL_SOURCES
 from harness.processes import PYTHONPATH, ROOT
 from tests.support.images import photo
 from tests.support.server import MODEL_HOME
 
 U2NETP = ModelChoice("u2netp")
+U2NETP_MD5 = WHEEL_SOURCES["u2netp"].md5
 
 
 @pytest.fixture
@@ -52,23 +55,79 @@ def test_the_handler_starts_without_rembgs_remove_and_its_matting_libraries() ->
     assert out.stdout.splitlines() == ["[]", "rembg.bg"]
 
 
-def test_fetch_makes_the_optimised_copy_stamped_for_this_cpu(home: Path) -> None:
+def _copy(home: Path) -> Path | None:
+    """The optimised copy the u2netp file in `home` would load now."""
+    path = locate(U2NETP)
+    return optimized.usable(path, home, md5_of(path))
+
+
+def _copies(home: Path) -> list[str]:
+    return sorted(path.name for path in (home / "optimized" / "models" / "u2netp").glob("*"))
+
+
+def test_fetch_makes_the_optimised_copy_stamped_for_this_cpu_and_this_file(home: Path) -> None:
     path = fetch.fetch(U2NETP)
-    copy = optimized.usable(path, home)
-    assert copy == home / "optimized" / "models" / "u2netp" / "u2netp.onnx"
+    copy = _copy(home)
+    assert copy is not None and copy.parent == home / "optimized" / "models" / "u2netp"
     stamp = json.loads(optimized.stamp_file(copy).read_text())
-    assert stamp["features"] == list(optimized.cpu_features())
-    assert stamp["source_size"] == path.stat().st_size
+    assert stamp["features"] == list(optimized.cpu_features()) != []
+    assert stamp["source_md5"] == md5_of(path) == U2NETP_MD5
+    assert _copies(home) == [copy.name, optimized.stamp_file(copy).name], "nothing half-made left beside them"
 
 
 def test_the_optimised_copy_gives_the_same_mask_as_the_original(home: Path) -> None:
     astronaut = photo()
     original = _mask(U2NETP, astronaut)
     fetch.fetch(U2NETP)
-    loaded = open_session(U2NETP, 2, arena=True)
-    options = loaded.inner_session.get_session_options()
+    loaded = load(U2NETP, 2, arena=True)
+    options = loaded.session.inner_session.get_session_options()
     assert options.graph_optimization_level.name == "ORT_DISABLE_ALL", "the copy is loaded, not re-optimised"
-    assert np.array_equal(np.asarray(loaded.predict(astronaut)[0]), original)
+    assert loaded.file == _copy(home) and loaded.md5 == U2NETP_MD5
+    assert np.array_equal(np.asarray(loaded.session.predict(astronaut)[0]), original)
+
+
+def _other_weights(path: Path) -> None:
+    """Replace the model at `path` by one of the same size whose first convolution's weights are negated."""
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.load(str(path))
+    weights = max(model.graph.initializer, key=lambda tensor: len(tensor.raw_data))
+    weights.CopyFrom(numpy_helper.from_array(-numpy_helper.to_array(weights), weights.name))
+    size = path.stat().st_size
+    path.write_bytes(model.SerializeToString())
+    assert path.stat().st_size == size
+
+
+def test_a_same_size_model_with_other_weights_never_gets_the_old_copy(home: Path, caplog) -> None:
+    """An operator's file (u2net_custom) replaced by another of the same size: the copy is found by the
+    file's md5, so the new file loads as itself, and fetch (the image build) makes its own copy in place
+    of the old one."""
+    astronaut = photo()
+    custom = ModelChoice("u2net_custom", home / "models" / "u2netp" / "u2netp.onnx")
+    path = fetch.fetch(custom)
+    old = optimized.usable(path, home, U2NETP_MD5)
+    assert old is not None and load(custom, 2, arena=True).file == old
+    _other_weights(path)
+    assert optimized.usable(path, home, md5_of(path)) is None
+    assert "no optimised copy" in caplog.text and old.name in caplog.text
+    loaded = load(custom, 2, arena=True)
+    assert loaded.file == path and loaded.md5 == md5_of(path) != U2NETP_MD5
+    assert loaded.session.inner_session.get_session_options().graph_optimization_level.name == "ORT_ENABLE_ALL"
+    own = np.asarray(loaded.session.predict(astronaut)[0])
+    assert not np.array_equal(own, _mask_of(old, astronaut)), "the new weights give another mask than the old copy"
+    fetch.fetch(custom)
+    new = optimized.usable(path, home, md5_of(path))
+    assert new is not None and new != old and not old.exists(), "the old original's copy is gone"
+    reloaded = load(custom, 2, arena=True)
+    assert reloaded.file == new
+    assert np.array_equal(np.asarray(reloaded.session.predict(astronaut)[0]), own)
+
+
+def _mask_of(copy: Path, picture: Image.Image) -> np.ndarray:
+    from function.model.sessions import new_session
+
+    return np.asarray(new_session(FAMILIES["u2netp"], ort_options(), str(copy)).predict(picture)[0])
 
 
 @pytest.mark.parametrize(
@@ -76,24 +135,54 @@ def test_the_optimised_copy_gives_the_same_mask_as_the_original(home: Path) -> N
     [
         {"features": ["avx2"]},  # another CPU class: other kernels and layouts
         {"onnxruntime": "1.0.0"},
-        {"source_size": 1},  # the original was replaced after the copy was made
+        {"source_md5": "0" * 32},  # a stamp that is not this file's
     ],
 )
-def test_a_copy_made_for_another_cpu_or_runtime_is_not_loaded(home: Path, change: dict, caplog) -> None:
-    path = fetch.fetch(U2NETP)
-    stamp = optimized.stamp_file(optimized.optimized_path(path, home))
+def test_a_copy_whose_stamp_is_not_this_cpu_runtime_or_file_is_not_loaded(home: Path, change: dict, caplog) -> None:
+    fetch.fetch(U2NETP)
+    stamp = optimized.stamp_file(_copy(home))
     stamp.write_text(json.dumps({**json.loads(stamp.read_text()), **change}))
-    assert optimized.usable(path, home) is None
+    assert _copy(home) is None
     options = open_session(U2NETP, 1, arena=True).inner_session.get_session_options()
     assert options.graph_optimization_level.name == "ORT_ENABLE_ALL", "the original, optimised as it loads"
     assert "loading the original" in caplog.text
+
+
+def test_a_copy_without_its_stamp_is_not_loaded(home: Path) -> None:
+    """The stamp is renamed into place after the copy: a copy alone is one whose making did not finish."""
     fetch.fetch(U2NETP)
-    assert optimized.usable(path, home) is not None, "fetch makes it again, for this CPU"
+    optimized.stamp_file(_copy(home)).unlink()
+    assert _copy(home) is None
+    fetch.fetch(U2NETP)
+    assert _copy(home) is not None, "fetch makes it again"
+
+
+def test_a_cpu_whose_features_cannot_be_read_gets_no_copy(home: Path, tmp_path: Path, monkeypatch, caplog) -> None:
+    """A /proc/cpuinfo without a flags line (some containers and emulators) says nothing of the kernels a copy
+    was laid out for: neither made nor loaded."""
+    fetch.fetch(U2NETP)
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nmodel name\t: an emulated CPU\n")
+    monkeypatch.setattr(optimized, "CPUINFO", cpuinfo)
+    assert optimized.cpu_features() == ()
+    assert _copy(home) is None
+    assert optimized.make(locate(U2NETP), home, U2NETP_MD5) is None
+    options = open_session(U2NETP, 1, arena=True).inner_session.get_session_options()
+    assert options.graph_optimization_level.name == "ORT_ENABLE_ALL"
+    assert "features cannot be read" in caplog.text
+
+
+def test_two_makers_at_once_leave_one_loadable_copy(home: Path) -> None:
+    path = locate(U2NETP)
+    with ThreadPoolExecutor(2) as pool:
+        made = list(pool.map(lambda _: optimized.make(path, home, U2NETP_MD5), range(2)))
+    assert made[0] == made[1] == _copy(home)
+    assert len(_copies(home)) == 2  # the copy and its stamp
 
 
 def test_a_damaged_copy_means_the_original(home: Path, caplog) -> None:
-    path = fetch.fetch(U2NETP)
-    optimized.optimized_path(path, home).write_bytes(b"<html>not a model</html>")
+    fetch.fetch(U2NETP)
+    _copy(home).write_bytes(b"<html>not a model</html>")
     options = open_session(U2NETP, 1, arena=True).inner_session.get_session_options()
     assert options.graph_optimization_level.name == "ORT_ENABLE_ALL"
     assert "cannot be loaded" in caplog.text and "loading the original" in caplog.text
@@ -108,9 +197,9 @@ def test_the_setting_turns_the_copy_off(home: Path) -> None:
 
 
 def test_a_damaged_stamp_means_the_original(home: Path) -> None:
-    path = fetch.fetch(U2NETP)
-    optimized.stamp_file(optimized.optimized_path(path, home)).write_text("{")
-    assert optimized.usable(path, home) is None
+    fetch.fetch(U2NETP)
+    optimized.stamp_file(_copy(home)).write_text("{")
+    assert _copy(home) is None
 
 
 def test_a_family_s_custom_session_gives_its_own_session_s_mask(home: Path) -> None:

@@ -78,3 +78,13 @@ def decode_rgba(body: bytes) -> Image.Image:
     image = decode_png(body)
     assert image.mode == "RGBA", image.mode
     return image
+
+
+def webp_behind_chunks(webp: bytes, count: int) -> bytes:
+    """`webp` (an extended file, with VP8X) with `count` empty chunks of an unknown kind after VP8X, which
+    libwebp skips: the picture decodes as before."""
+    body = webp[12:]
+    assert body[:4] == b"VP8X", "an extended WebP: Pillow writes one when given EXIF or an animation"
+    padding = b"XPAD\x00\x00\x00\x00" * count
+    body = body[:18] + padding + body[18:]
+    return b"RIFF" + (4 + len(body)).to_bytes(4, "little") + b"WEBP" + body

@@ -90,7 +90,15 @@ def test_without_the_file_there_is_no_token(start_echo, tmp_path: Path) -> None:
     assert server.post(b"abc").status_code == 200
 
 
-@pytest.mark.parametrize(("content", "message"), [("", "is empty"), (None, "cannot be read")])
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("", "is empty"),
+        (None, "cannot be read"),
+        ("пароль", "visible ASCII"),  # a Bearer header could never carry it: every POST a 401
+        ("two words", "visible ASCII"),
+    ],
+)
 def test_an_empty_or_unreadable_token_file_stops_start_up(start_echo, tmp_path: Path, content, message: str) -> None:
     token_file = tmp_path / "remove-bg-token"
     if content is None:

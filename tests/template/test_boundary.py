@@ -15,6 +15,7 @@ import pytest
 import requests
 
 from harness.processes import ROOT
+from tests.support.openapi import assert_documented
 
 
 def _error(response: requests.Response, status: int, code: str) -> dict:
@@ -43,6 +44,10 @@ def test_health_follows_the_function_s_ready_and_its_answers_pass_through(start_
     while server.health() is None and time.monotonic() < deadline:
         time.sleep(0.01)
     assert server.health() == 503
+    for path in ("/_/health", "/_/ready"):  # the document's promise for every 503
+        loading = requests.get(server.url + path, timeout=5)
+        assert (loading.status_code, loading.text) == (503, "loading")
+        assert_documented(path, "get", 503, dict(loading.headers), loading.content)
     early = server.post(b"x")
     _error(early, 503, "unavailable")
     assert early.headers["Retry-After"] == "1"
@@ -102,6 +107,8 @@ def test_error_bodies_come_from_the_template_and_the_function_s_own_pass_through
     [
         ({"ECHO_SECONDS": "soon"}, 2, "configuration error: ECHO_SECONDS='soon'"),
         ({"PORT": "0"}, 2, "configuration error: PORT='0'"),
+        ({"HOST": "no.such.host.invalid"}, 2, "configuration error: HOST='no.such.host.invalid'"),
+        ({"HOST": "192.0.2.1"}, 2, "configuration error: HOST='192.0.2.1'"),  # not this machine's: cannot bind
         ({"ECHO_NEEDS": "/nonexistent/model.onnx"}, 1, "cannot start: /nonexistent/model.onnx is missing"),
     ],
 )

@@ -9,13 +9,13 @@ the operator's own file instead, which may be pinned by its md5, and serve the i
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import optimized
+from .digest import md5_of
 from .sessions import new_session, registry
 
 if TYPE_CHECKING:
@@ -46,8 +46,6 @@ FAMILIES = {
     "isnet-general-use": "dis_custom",
     "dis_custom": "dis_custom",
 }
-
-CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -88,14 +86,6 @@ class ModelMissing(ModelError):
 
 class ChecksumMismatch(ModelError):
     pass
-
-
-def md5_of(path: Path) -> str:
-    digest = hashlib.md5(usedforsecurity=False)
-    with path.open("rb") as handle:
-        while chunk := handle.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def verify(path: Path, expected_md5: str) -> None:
@@ -189,17 +179,34 @@ def _custom_file(choice: ModelChoice, base: type[BaseSession]) -> Path:
     return path
 
 
+@dataclass(frozen=True)
+class Loaded:
+    """A model's ONNX Runtime session, and what it was loaded from."""
+
+    session: BaseSession
+    source: Path  # the model's own file
+    md5: str  # its content: the pin where there is one (checked), else read from the file before loading
+    file: Path  # the file ONNX Runtime loaded: the source, or its optimised copy (bound to the same md5)
+
+
 def open_session(choice: ModelChoice, threads: int, arena: bool, optimized_copy: bool = True) -> BaseSession:
+    """Load the model once (see load())."""
+    return load(choice, threads, arena, optimized_copy).session
+
+
+def load(choice: ModelChoice, threads: int, arena: bool, optimized_copy: bool = True) -> Loaded:
     """Load the model once: an ONNX Runtime session with `threads` intra-op threads.
 
     `arena` keeps ONNX Runtime's memory arena: faster runs, and its high-water mark stays resident.
-    `optimized_copy` loads the model's optimised copy where one was made for this CPU (optimized.py).
+    `optimized_copy` loads the model's optimised copy where one was made from this very file for
+    this CPU (optimized.py): the md5 it is found by is the pin, checked, or the file's own.
     """
     import onnxruntime as ort
 
     path = locate(choice)
     if choice.md5 is not None:
         verify(path, choice.md5)
+    md5 = choice.md5 or md5_of(path)
     ort.disable_telemetry_events()  # self-hosted: nothing about the host is recorded or sent
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
@@ -212,7 +219,8 @@ def open_session(choice: ModelChoice, threads: int, arena: bool, optimized_copy:
     # ONNX Runtime's threads spin between operators (which pays) and, by default, for a while
     # after each run too, holding the CPUs that the cut-out needs next: stop when the run returns.
     options.add_session_config_entry("session.force_spinning_stop", "1")
-    ready_made = optimized.usable(path, home_of(choice)) if optimized_copy and choice.session in FAMILIES else None
+    copies = optimized_copy and choice.session in FAMILIES
+    ready_made = optimized.usable(path, home_of(choice), md5) if copies else None
     session = None
     if ready_made is not None:  # its graph was optimised for this CPU class when it was made
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
@@ -239,10 +247,11 @@ def open_session(choice: ModelChoice, threads: int, arena: bool, optimized_copy:
             f"model; {again}"
         ) from None
     log.info(
-        "model %s loaded%s with %d ONNX Runtime threads, memory arena %s",
+        "model %s loaded%s with %d ONNX Runtime threads, memory arena %s (md5 %s)",
         choice.label,
         "" if ready_made is None else f" from its optimised copy {ready_made}",
         threads,
         "on" if options.enable_cpu_mem_arena else "off",
+        md5,
     )
-    return session
+    return Loaded(session, path, md5, path if ready_made is None else ready_made)

@@ -23,7 +23,6 @@ from pathlib import Path
 from ..config import Settings
 from . import optimized
 from .catalog import (
-    CHUNK,
     FAMILIES,
     ChecksumMismatch,
     ModelChoice,
@@ -35,6 +34,7 @@ from .catalog import (
     session_class,
     verify,
 )
+from .digest import CHUNK, md5_of
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +61,11 @@ def fetch(choice: ModelChoice) -> Path:
     because this runs where the function will: at image build, or beside a checkout's server.
     """
     path = _present(choice)
-    if choice.session in FAMILIES and optimized.usable(path, home_of(choice)) is None:
-        log.info("model %s: optimised copy made at %s", choice.label, optimized.make(path, home_of(choice)))
+    if choice.session in FAMILIES:
+        md5 = choice.md5 or md5_of(path)  # a pin was checked by _present()
+        if optimized.usable(path, home_of(choice), md5) is None:
+            copy = optimized.make(path, home_of(choice), md5)
+            log.info("model %s: optimised copy %s", choice.label, "not made" if copy is None else f"made at {copy}")
     return path
 
 

@@ -1,19 +1,31 @@
-"""ONNX Runtime's optimised copy of a model, made where it will run, and loaded only on a CPU like it.
+"""ONNX Runtime's optimised copy of a model, made where it will run, and loaded only for the very file and CPU
+it was made from.
 
 A session spends a good part of its load optimising the graph (fusing operators, laying out
 convolutions for the CPU's vector width). ONNX Runtime can save the result, and a session that
 loads it with the optimisations off computes the same numbers, sooner and with a lower peak
-(docs/deploy.md, Start-up and image). The saved graph holds kernels and layouts chosen for the CPU
-class and ONNX Runtime version it was made with, so it is made at image build (or by
-`function.model.fetch` where the function runs from a checkout) and carries a stamp of both; a process
-on another CPU class or another ONNX Runtime loads the original and says so in its log.
+(docs/deploy.md, Start-up and image). The saved graph holds the original's weights and kernels and
+layouts chosen for the CPU class and ONNX Runtime version it was made with, so it is made at image
+build (or by `function.model.fetch` where the function runs from a checkout) for one original's
+content and one CPU class.
+
+Everything a copy depends on (the original's md5, ONNX Runtime's version, the machine and its
+kernel-relevant CPU features) is in its file name, as a key, and in its stamp beside it. A replaced
+original (of any size), another CPU or another ONNX Runtime looks for another name and finds no
+copy; a CPU whose features cannot be read gets none. Copy and stamp are each written under a name of
+their own and renamed into place, copy first: a copy without its stamp is not loaded, and two
+makers of one name write the same thing.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import os
 import platform
+import re
+import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -45,28 +57,36 @@ KERNEL_FEATURES = frozenset(
     }
 )
 STAMP_SUFFIX = ".stamp.json"
+CPUINFO = Path("/proc/cpuinfo")
+KEY_DIGITS = 16
 
 
 @dataclass(frozen=True)
 class Stamp:
-    """What an optimised file was made for: it is loaded only where all of it matches."""
+    """What an optimised file was made from and for: it is loaded only where all of it matches."""
 
     onnxruntime: str
     machine: str
-    features: tuple[str, ...]
-    source_size: int  # the original's size: a replaced original makes its optimised copy stale
+    features: tuple[str, ...]  # never empty: a CPU whose features cannot be read gets no copy
+    source_md5: str  # the original's content: a replaced original, whatever its size, has other copies
 
     @classmethod
-    def here(cls, source: Path) -> Stamp:
+    def here(cls, source_md5: str) -> Stamp:
         import onnxruntime as ort
 
-        return cls(ort.__version__, platform.machine(), cpu_features(), source.stat().st_size)
+        return cls(ort.__version__, platform.machine(), cpu_features(), source_md5)
+
+    @property
+    def key(self) -> str:
+        """The copy's name for all it depends on."""
+        text = json.dumps(asdict(self), sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:KEY_DIGITS]
 
 
-def cpu_features(cpuinfo: Path = Path("/proc/cpuinfo")) -> tuple[str, ...]:
+def cpu_features() -> tuple[str, ...]:
     """The kernel-relevant features of this CPU, from the kernel's own list (empty where there is none)."""
     try:
-        text = cpuinfo.read_text()
+        text = CPUINFO.read_text()
     except OSError:
         return ()
     for line in text.splitlines():
@@ -76,60 +96,76 @@ def cpu_features(cpuinfo: Path = Path("/proc/cpuinfo")) -> tuple[str, ...]:
     return ()
 
 
-def optimized_path(source: Path, home: Path) -> Path:
-    """Where a model's optimised copy lives: under U2NET_HOME/optimized, where rembg's custom sessions load,
-    at the original's own place under U2NET_HOME (models/u2net/u2net.onnx, custom/u2net-int8.onnx)."""
+def optimized_path(source: Path, home: Path, stamp: Stamp) -> Path:
+    """Where the copy of `source` made for `stamp` lives: under U2NET_HOME/optimized, where rembg's custom
+    sessions load, at the original's own place, named by the stamp's key (models/u2net/u2net.<key>.onnx)."""
     try:
         place = source.resolve().relative_to(home.resolve())
     except ValueError:  # rembg's legacy models directory
         place = Path(source.name)
-    return home / "optimized" / place
-
-
-def make(source: Path, home: Path, threads: int = 1) -> Path:
-    """Save ONNX Runtime's optimised graph of `source`, stamped for this CPU class and ONNX Runtime."""
-    import onnxruntime as ort
-
-    target = optimized_path(source, home)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(target.name + ".partial")
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.optimized_model_filepath = str(partial)
-    options.log_severity_level = 3  # its warning that the copy is hardware-specific: the stamp is the answer
-    ort.InferenceSession(str(source), options, providers=["CPUExecutionProvider"])
-    partial.replace(target)
-    stamp_file(target).write_text(json.dumps(asdict(Stamp.here(source))))
-    return target
+    return home / "optimized" / place.with_name(f"{place.stem}.{stamp.key}{place.suffix}")
 
 
 def stamp_file(optimized: Path) -> Path:
     return optimized.with_name(optimized.name + STAMP_SUFFIX)
 
 
-def usable(source: Path, home: Path) -> Path | None:
-    """The optimised copy of `source` if there is one made for this CPU class and ONNX Runtime, else None."""
-    target = optimized_path(source, home)
+def make(source: Path, home: Path, source_md5: str, threads: int = 1) -> Path | None:
+    """Save ONNX Runtime's optimised graph of `source` (whose md5 is `source_md5`) for this CPU class and
+    ONNX Runtime, and drop the copies of earlier originals at the same place; None where the CPU's
+    features cannot be read."""
+    import onnxruntime as ort
+
+    stamp = Stamp.here(source_md5)
+    if not stamp.features:
+        log.warning("this CPU's features cannot be read (/proc/cpuinfo): no optimised copy of %s", source)
+        return None
+    target = optimized_path(source, home, stamp)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent, prefix=".making-") as work:
+        copy, written = Path(work) / target.name, Path(work) / "stamp.json"
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.optimized_model_filepath = str(copy)
+        options.log_severity_level = 3  # its warning that the copy is hardware-specific: the stamp is the answer
+        ort.InferenceSession(str(source), options, providers=["CPUExecutionProvider"])
+        written.write_text(json.dumps(asdict(stamp)))
+        os.replace(copy, target)  # first the copy, then the stamp that makes it loadable
+        os.replace(written, stamp_file(target))
+    for stale in _copies(target, source):
+        if stale != target:  # another original's, CPU class's or ONNX Runtime's
+            stamp_file(stale).unlink(missing_ok=True)
+            stale.unlink(missing_ok=True)
+    return target
+
+
+def _copies(target: Path, source: Path) -> list[Path]:
+    """The copies of `source` beside `target`, whatever they were made for."""
+    name = re.compile(rf"{re.escape(source.stem)}\.[0-9a-f]{{{KEY_DIGITS}}}{re.escape(source.suffix)}")
+    return sorted(path for path in target.parent.glob("*") if name.fullmatch(path.name))
+
+
+def usable(source: Path, home: Path, source_md5: str) -> Path | None:
+    """The optimised copy of `source` (of md5 `source_md5`) made for this CPU class and ONNX Runtime, else None."""
+    here = Stamp.here(source_md5)
+    if not here.features:
+        log.warning("this CPU's features cannot be read (/proc/cpuinfo): loading the original %s", source)
+        return None
+    target = optimized_path(source, home, here)
     stamp = stamp_file(target)
     if not target.is_file() or not stamp.is_file():
+        others = [path.name for path in _copies(target, source)]
+        if others:  # made for another original, CPU class or ONNX Runtime
+            log.warning("no optimised copy of %s for %s (there are %s): loading the original", source, here, others)
         return None
     try:
         fields = json.loads(stamp.read_text())
-        made_for = Stamp(
-            fields["onnxruntime"], fields["machine"], tuple(fields["features"]), int(fields["source_size"])
-        )
+        made_for = Stamp(fields["onnxruntime"], fields["machine"], tuple(fields["features"]), fields["source_md5"])
     except (ValueError, TypeError, KeyError):
         log.warning("%s: unreadable stamp, loading the original %s", stamp, source)
         return None
-    here = Stamp.here(source)
     if made_for != here:
-        log.warning(
-            "the optimised copy %s was made for %s; this is %s: loading the original %s",
-            target,
-            made_for,
-            here,
-            source,
-        )
+        log.warning("the optimised copy %s was made for %s; this is %s: loading the original", target, made_for, here)
         return None
     return target

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pillow_heif
 from PIL import ExifTags, Image, UnidentifiedImageError
 
-from ..errors import CorruptImage, ImageTooLarge, UnsupportedImage
+from ..errors import ApiError, CorruptImage, ImageTooLarge, UnsupportedImage
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,9 @@ LOSSLESS_WEBP_SHARE = 0.6
 LOSSLESS_WEBP_WHY = " for a lossless WebP, whose decoder needs twice the memory of other formats"
 RIFF_HEADER = 12  # "RIFF", the file's size, "WEBP"; then chunks of fourcc, little-endian size, data
 ANIMATION_FRAME_HEADER = 16  # an ANMF chunk's frame header; the frame's own chunks follow it
-MAX_CHUNKS = 64  # a real file has a handful; a hostile one is not walked further
+CHUNK_HEADER = 8  # fourcc and size
+# A real file has a handful, an animation a few per frame; past this many the walk stops undecided.
+MAX_CHUNKS = 4096
 LANCZOS_SUPPORT = 3  # source pixels either side of an output pixel, times the reduction factor
 BAND_PIXELS = 1 << 20  # output pixels converted at a time
 
@@ -83,6 +85,8 @@ def decode(data: bytes, max_input_pixels: int, max_pixels: int) -> Picture:
         raise CorruptImage("the image has no pixels")
     try:
         return _to_picture(image, max_pixels)
+    except ApiError:
+        raise
     except Exception as exc:  # truncated or corrupt pixel data
         _reraise_memory(exc)
         log.debug("decoding failed", exc_info=True)
@@ -94,8 +98,11 @@ def _to_picture(image: Image.Image, max_pixels: int) -> Picture:
     orientation = image.getexif().get(ExifTags.Base.Orientation, 1)
     turn = _TURNS.get(orientation)
     swapped = orientation in SWAPS_SIDES
+    header_size = image.size
     image.load()
     stored = image.size
+    if stored != header_size:  # the limits were checked against the header's size: no other is taken
+        raise CorruptImage("the image's pixels are {}×{}, not the {}×{} its header gives".format(*stored, *header_size))
     source_size = (stored[1], stored[0]) if swapped else stored
     wanted_mode = "RGBA" if image.has_transparency_data else "RGB"
     upright_target = fit_pixels(source_size, max_pixels)
@@ -156,23 +163,28 @@ def pixel_limit(data: bytes, max_input_pixels: int) -> int:
 
 
 def _lossless_webp(data: bytes) -> bool:
-    """True if a WebP file holds lossless image data (a VP8L chunk, in an animation frame too)."""
+    """False only for a WebP file walked to its end with lossy image data and no lossless (VP8L) chunk,
+    in a still picture or any animation frame; everything this cannot decide (more chunks than it walks,
+    no image chunk found) counts as lossless, the branch with the smaller limit."""
     if data[:4] != b"RIFF" or data[8:12] != b"WEBP":
         return False
-    starts = [RIFF_HEADER]
+    pending = [(RIFF_HEADER, len(data))]  # where chunks start, and where their run ends
+    lossy = False
     for _ in range(MAX_CHUNKS):
-        if not starts:
-            return False
-        offset = starts.pop()
-        if offset + 8 > len(data):
+        if not pending:
+            return not lossy
+        offset, end = pending.pop()
+        if offset + CHUNK_HEADER > end:  # the end, or a tail too short to be a chunk
             continue
         fourcc, size = data[offset : offset + 4], int.from_bytes(data[offset + 4 : offset + 8], "little")
         if fourcc == b"VP8L":
             return True
-        if fourcc == b"ANMF":
-            starts.append(offset + 8 + ANIMATION_FRAME_HEADER)
-        starts.append(offset + 8 + size + (size & 1))
-    return False
+        lossy = lossy or fourcc == b"VP8 "
+        body = offset + CHUNK_HEADER
+        if fourcc == b"ANMF":  # a frame's own chunks, after its header and within it
+            pending.append((body + ANIMATION_FRAME_HEADER, min(end, body + size)))
+        pending.append((body + size + (size & 1), end))
+    return True
 
 
 def fit_pixels(size: tuple[int, int], max_pixels: int) -> tuple[int, int]:

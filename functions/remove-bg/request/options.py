@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Literal
 
 from PIL import ImageColor
@@ -36,7 +37,12 @@ NAMED_SIZES = {
     "50mp": None,
 }
 _HEX = re.compile(r"[0-9a-fA-F]{3,4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8}")
-_LENGTH = re.compile(r"(\d+(?:\.\d+)?)(px|%)?")
+# ASCII digits and separators only, spaces around: exactly what openapi.yaml's patterns say (Python's \d and
+# \s and int() would also take other scripts' digits, tabs, underscores and signs).
+_DIGITS = re.compile(r"[0-9]+")
+_LENGTH = re.compile(r"([0-9]+(?:\.[0-9]+)?)(px|%)?", re.IGNORECASE | re.ASCII)
+_MARGIN_SEPARATOR = re.compile(r"[ ,]+")
+_SIZE_SEPARATOR = re.compile(r"[ ,xX]+")
 
 
 @dataclass(frozen=True)
@@ -103,10 +109,9 @@ def boolean(field: str, value: str) -> bool:
 
 
 def whole(field: str, value: str, low: int, high: int) -> int:
-    try:
-        number = int(value.strip())
-    except ValueError:
-        raise InvalidOption(field, f"expected a whole number, got {value!r}") from None
+    if not _DIGITS.fullmatch(value.strip(" ")):
+        raise InvalidOption(field, f"expected a whole number, got {value!r}")
+    number = int(value)
     if not low <= number <= high:
         raise InvalidOption(field, f"must be from {low} to {high}, got {number}")
     return number
@@ -133,7 +138,7 @@ def color(field: str, value: str) -> Color:
 
 def margin(field: str, value: str) -> Margin:
     """One to four lengths in px or % (CSS order: top, right, bottom, left), by spaces or commas."""
-    parts = [part for part in re.split(r"[\s,]+", value.strip()) if part]
+    parts = _MARGIN_SEPARATOR.split(value.strip(" ,"))
     if not 1 <= len(parts) <= 4:
         raise InvalidOption(field, f"expected 1 to 4 lengths such as '10px' or '5%', got {value!r}")
     lengths = [_length(field, part) for part in parts]
@@ -148,8 +153,8 @@ def margin(field: str, value: str) -> Margin:
 
 def size_pair(field: str, value: str) -> tuple[int, int]:
     """'W H' (or 'WxH', 'W,H'): a canvas size in pixels."""
-    parts = [part for part in re.split(r"[\sx,]+", value.strip().lower()) if part]
-    if len(parts) != 2:
+    parts = _SIZE_SEPARATOR.split(value.strip(" "))
+    if len(parts) != 2 or not all(parts):
         raise InvalidOption(field, f"expected a width and a height such as '1024 768', got {value!r}")
     width, height = (whole(field, part, 1, MAX_SIDE) for part in parts)
     return (width, height)
@@ -161,13 +166,13 @@ def named_size(field: str, value: str) -> int | None:
 
 
 def _length(field: str, text: str) -> Length:
-    found = _LENGTH.fullmatch(text.lower())
+    found = _LENGTH.fullmatch(text)
     if found is None:
         raise InvalidOption(field, f"expected a length such as '10px', '10' or '5%', got {text!r}")
-    value, percent = float(found.group(1)), found.group(2) == "%"
-    if value > (100 if percent else MAX_MARGIN_PX):
+    value, percent = Decimal(found.group(1)), found.group(2) == "%"
+    if value > (100 if percent else MAX_MARGIN_PX):  # exact: 100.000000000000000001% is over, as a float is not
         raise InvalidOption(field, f"{text} is over the largest margin, 100% or {MAX_MARGIN_PX}px")
-    return Length(value, percent)
+    return Length(float(value), percent)
 
 
 def conflict(options: Options) -> str | None:
