@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
+import outcome
 from waitress import wasyncore
 from waitress.channel import HTTPChannel
 from waitress.parser import HTTPRequestParser, ParsingError, split_uri
@@ -42,7 +43,6 @@ from waitress.server import TcpWSGIServer
 from waitress.task import ErrorTask
 from waitress.utilities import Error
 
-import outcome
 from errors import JSON_TYPE, ErrorBody, any_path_error_body, retry_after
 
 log = logging.getLogger("remove-bg.serve")
