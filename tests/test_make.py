@@ -8,8 +8,11 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
 import requests
+import yaml
 
+from function.model.catalog import QUANTIZED_FROM, QUANTIZED_MODELS
 from harness import isnet, models
 from harness.processes import ROOT, free_port
 
@@ -47,14 +50,44 @@ def test_make_serve_honours_rembg_model_from_the_environment(tmp_path: Path) -> 
     assert "u2net.onnx" not in text
 
 
-def test_the_quality_tier_s_local_targets_build_and_serve_the_tier_the_stack_files_deploy() -> None:
-    """make image-quality-local and make serve-quality-local: the int8 model of the ISNet file fetched here (its
-    md5 depends on the machine that quantized it, so it is not pinned), with the tier's core."""
-    for target, what in (("image-quality-local", "scripts/build-image.sh"), ("serve-quality-local", "index.py")):
-        dry = subprocess.run(
-            ["make", "--no-print-directory", "-n", target], cwd=ROOT, capture_output=True, text=True, check=True
-        )
-        assert what in dry.stdout, dry.stdout
-        assert f"REMBG_CORE_MODEL={models.QUALITY_CORE}" in dry.stdout
-        assert f"MODEL_FILE={isnet.int8_path()}" in dry.stdout or f"REMBG_MODEL_PATH={isnet.int8_path()}" in dry.stdout
-        assert "REMBG_MODEL=dis_custom" in dry.stdout
+def _deployed_quality_tier() -> dict[str, str]:
+    """The worker's URL, remove-bg, as every stack file and the Knative service deploy it: its model and core
+    model, which must agree across all of them (build arguments and environment alike)."""
+    found = []
+    for stack in ("stack.yml", "stack.standard.yml"):
+        function = yaml.safe_load((ROOT / stack).read_text())["functions"]["remove-bg"]
+        found += [
+            {name: given[name] for name in MODEL_SETTINGS}
+            for given in (function["build_args"], function["environment"])
+        ]
+    service = yaml.safe_load((ROOT / "knative" / "service.yaml").read_text())
+    env = {item["name"]: item.get("value") for item in service["spec"]["template"]["spec"]["containers"][0]["env"]}
+    found.append({name: env[name] for name in MODEL_SETTINGS})
+    assert all(each == found[0] for each in found), found
+    return found[0]
+
+
+MODEL_SETTINGS = ("REMBG_MODEL", "REMBG_CORE_MODEL")
+
+
+@pytest.mark.parametrize(
+    ("target", "what"), [("image-quality-local", "scripts/build-image.sh"), ("serve-quality-local", "index.py")]
+)
+def test_the_quality_tier_s_local_targets_build_and_serve_the_tier_the_stack_files_deploy(
+    target: str, what: str
+) -> None:
+    """make image-quality-local and make serve-quality-local: the deployed tier with the one file that differs,
+    the int8 model of the ISNet file fetched here in place of rembg's download, served by the custom session of
+    the deployed model's own family, quantized by the same recipe (its md5 depends on the machine that quantized
+    it, so it is not pinned)."""
+    deployed = _deployed_quality_tier()
+    dry = subprocess.run(
+        ["make", "--no-print-directory", "-n", target], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert what in dry.stdout, dry.stdout
+    assert f"REMBG_CORE_MODEL={deployed['REMBG_CORE_MODEL']}" in dry.stdout, "the deployed tier's core model"
+    family = QUANTIZED_MODELS[deployed["REMBG_MODEL"]]  # the deployed int8 model's session: ISNet's dis_custom
+    assert f"REMBG_MODEL={family}" in dry.stdout, f"served by {family}, as {deployed['REMBG_MODEL']} is"
+    assert f"MODEL_FILE={isnet.int8_path()}" in dry.stdout or f"REMBG_MODEL_PATH={isnet.int8_path()}" in dry.stdout
+    assert QUANTIZED_FROM[deployed["REMBG_MODEL"]] == "isnet-general-use", "an int8 ISNet, as the local file is"
+    assert f"{isnet.INT8_NAME}+{deployed['REMBG_CORE_MODEL']}" == models.QUALITY, "the tests' quality tier is it too"

@@ -11,11 +11,15 @@ import pytest
 import requests
 from PIL import Image
 
+from function.model.catalog import ModelChoice, open_session
+from function.picture.mask import with_core
 from harness import isnet, models
 from tests.support import images
 from tests.support.checks import PARITY_LIMIT, alpha_of, assert_cutout, mean_alpha_difference
 from tests.support.server import ServerProcess
 
+ISNET_INPUT = (1024, 1024)
+FUSED_TOLERANCE = 0.1  # mean grey levels: what two ONNX Runtime sessions of the same model differ by
 LABEL = f"dis_custom:{isnet.int8_path().name}+{models.QUALITY_CORE}"  # ISNet's int8 model: the tier
 
 
@@ -78,11 +82,26 @@ def test_every_route_and_output_on_the_quality_tier(quality_server: ServerProces
     assert removebg.status_code == 200 and removebg.headers["Content-Type"] == "application/zip"
 
 
-@pytest.mark.parametrize("size", [(4000, 3000)])
-def test_a_phone_photo_keeps_its_size_and_gets_the_fused_mask(quality_server: ServerProcess, size) -> None:
-    picture = images.photo("chelsea").resize(size, Image.Resampling.BICUBIC)
-    response = quality_server.post(images.jpeg(picture), params={"only_mask": "1"})
+@pytest.mark.parametrize(("name", "size"), [("chelsea", (4000, 3000))])
+def test_a_phone_photo_keeps_its_size_and_gets_the_fused_mask(quality_server, start_server, name, size) -> None:
+    """The served mask is the tier's rule applied at the photo's size: ISNet's mask of the photo squashed to its
+    1024² input (from a server of ISNet alone), raised by u2netp's sure foreground on the same input (u2netp in
+    this process, loaded as the server loads it), then scaled up to 4000×3000. ISNet's mask alone must be
+    visibly further from it, or this photo could not tell the two apart."""
+    picture = images.photo(name).resize(size, Image.Resampling.BICUBIC)
+    body = images.jpeg(picture)
+    response = quality_server.post(body, params={"only_mask": "1"})
     assert response.status_code == 200
-    mask = Image.open(io.BytesIO(response.content))
-    assert mask.size == size and mask.mode == "L"
     assert response.headers["X-Input-Width"] == str(size[0])
+    served = Image.open(io.BytesIO(response.content))
+    assert served.size == size and served.mode == "L"
+    squashed = Image.open(io.BytesIO(body)).convert("RGB").resize(ISNET_INPUT, Image.Resampling.LANCZOS)
+    alone = start_server(**isnet.int8_env()).wait_ready()
+    isnet_mask = Image.open(io.BytesIO(alone.post(images.encode(squashed, "PNG"), params={"only_mask": "1"}).content))
+    assert isnet_mask.size == ISNET_INPUT
+    core = open_session(ModelChoice(models.QUALITY_CORE), 2, arena=False).predict(squashed)[0]
+    expected = np.asarray(with_core(isnet_mask, core).resize(size, Image.Resampling.BILINEAR), dtype=float)
+    off = np.abs(np.asarray(served, dtype=float) - expected)
+    without_core = np.abs(np.asarray(isnet_mask.resize(size, Image.Resampling.BILINEAR), dtype=float) - expected)
+    assert off.mean() < FUSED_TOLERANCE and np.percentile(off, 99.9) <= 2, (off.mean(), off.max())
+    assert without_core.mean() > 5 * FUSED_TOLERANCE, without_core.mean()
