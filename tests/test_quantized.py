@@ -3,6 +3,7 @@ fetched, and the default only because the ground truth says it is as good as rem
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,7 @@ import pytest
 from bench import quantized
 from function.model import fetch
 from function.model.catalog import ModelChoice, ModelMissing, locate, md5_of, open_session
+from function.model.quantize import QuantizationRejected, checked, quantized_graph
 from function.model.quantize import main as quantize_main
 from tests.support.images import PHOTOS, photo
 from tests.support.server import MODEL_HOME
@@ -26,25 +28,44 @@ def test_each_tier_s_int8_model_is_as_good_as_its_original_on_ground_truth(tier:
         assert row.within, row
 
 
-def test_the_quantize_command_is_reproducible_and_gives_an_int8_graph(monkeypatch) -> None:
-    """u2netp, the quickest to quantize: the same command twice gives the same file, its weights in int8."""
+def test_quantizing_is_reproducible_gives_an_int8_graph_and_a_model_far_off_is_refused(tmp_path: Path) -> None:
+    """u2netp, the quickest to quantize: the same calibration twice gives the same file, its weights in int8;
+    and quantized as u2net is (MinMax ranges), its masks are far from the fp32 model's (docs/models.md), so
+    the check refuses it, with the numbers, whether the command makes it or finds it already made."""
     import onnx
 
-    monkeypatch.setenv("U2NET_HOME", str(MODEL_HOME))
     source = MODEL_HOME / "models" / "u2netp" / "u2netp.onnx"
-    made = [MODEL_HOME / "custom" / f"test-u2netp-int8-{run}.onnx" for run in (1, 2)]
-    try:
-        for target in made:
-            assert quantize_main(["--source", str(source), "--session", "u2net_custom", "--out", str(target)]) == 0
-        assert md5_of(made[0]) == md5_of(made[1]), "the same command on the same machine: the same file"
-        graph = onnx.load(str(made[0]), load_external_data=False).graph
-        assert {"QuantizeLinear", "DequantizeLinear"} <= {node.op_type for node in graph.node}
-        weights = [init for init in graph.initializer if init.data_type == onnx.TensorProto.INT8]
-        assert sum(np.prod(w.dims) for w in weights) > 1_000_000, "the convolutions' weights are int8"
-        assert made[0].stat().st_size < source.stat().st_size / 2
-    finally:
-        for target in made:
-            target.unlink(missing_ok=True)
+    made = [quantized_graph(source, "u2net_custom", tmp_path / f"u2netp-int8-{run}.onnx") for run in (1, 2)]
+    assert md5_of(made[0]) == md5_of(made[1]), "the same calibration on the same machine: the same file"
+    graph = onnx.load(str(made[0]), load_external_data=False).graph
+    assert {"QuantizeLinear", "DequantizeLinear"} <= {node.op_type for node in graph.node}
+    weights = [init for init in graph.initializer if init.data_type == onnx.TensorProto.INT8]
+    assert sum(np.prod(w.dims) for w in weights) > 1_000_000, "the convolutions' weights are int8"
+    assert made[0].stat().st_size < source.stat().st_size / 2
+    with pytest.raises(QuantizationRejected, match=r"motorcycle: mean \d+\.\d\d/255, worst \d+/255, IoU 0\.\d+"):
+        checked(source, made[0], "u2net_custom")
+    target = MODEL_HOME / "custom" / "test-u2netp-int8.onnx"
+    assert quantize_main(["--source", str(source), "--session", "u2net_custom", "--out", str(target)]) == 1
+    assert not target.exists() and not list(target.parent.glob(".quantizing-*")), "nothing is left of it"
+
+
+def test_an_int8_file_already_there_is_checked_against_its_original(tmp_path: Path, monkeypatch, caplog) -> None:
+    """`make quantize` on a file made before (or put there): u2netp posing as u2net's int8 model is refused;
+    the real one passes, and the command says by how much."""
+    home = tmp_path / "home"
+    (home / "models" / "u2net").mkdir(parents=True)
+    (home / "models" / "u2net" / "u2net.onnx").symlink_to(MODEL_HOME / "models" / "u2net" / "u2net.onnx")
+    (home / "custom").mkdir()
+    monkeypatch.setenv("U2NET_HOME", str(home))
+    caplog.set_level(logging.INFO)
+    posing = home / "custom" / "u2net-int8.onnx"
+    posing.symlink_to(MODEL_HOME / "models" / "u2netp" / "u2netp.onnx")
+    assert quantize_main(["u2net-int8"]) == 1
+    assert "too far from it" in caplog.text
+    posing.unlink()
+    posing.symlink_to(MODEL_HOME / "custom" / "u2net-int8.onnx")
+    assert quantize_main(["u2net-int8"]) == 0
+    assert "checked against its original: motorcycle" in caplog.text
 
 
 def test_u2net_int8_cuts_out_what_u2net_does() -> None:
