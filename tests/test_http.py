@@ -22,6 +22,7 @@ from tests.support.checks import (
     peak_rss_kb,
     rembg_remove,
 )
+from tests.support.openapi import assert_documented
 from tests.support.server import MODEL_HOME, ServerProcess
 
 # --- parity with rembg.remove() -------------------------------------------------------------
@@ -335,3 +336,13 @@ def test_any_model_file_name_is_carried_in_x_model(start_server, tmp_path, name:
     assert "X-Injected" not in response.headers
     assert response.headers["X-Model"].isascii() and "%" in response.headers["X-Model"]
     assert f'model="u2net_custom:{name}"'.replace("\n", "\\n") in server.metrics()
+
+
+@pytest.mark.parametrize("path", ["/", "/api/v2/remove-background", "/v1.0/removebg"])
+def test_a_form_of_too_many_parts_is_a_documented_400(server: ServerProcess, path: str) -> None:
+    """Werkzeug refuses a form past its part limit with its own 413, whose code the document did not have."""
+    files = [(f"f{index}", (f"{index}.txt", b"x", "text/plain")) for index in range(150)]
+    response = requests.post(server.url + path, files=files, timeout=30)
+    assert response.status_code == 400, response.text
+    assert "more than 100 parts" in response.text
+    assert_documented(path, "post", 400, dict(response.headers), response.content)

@@ -75,7 +75,7 @@ class ServerSettings:
             log_format=read.one_of("LOG_FORMAT", "json", LOG_FORMATS),
             metrics_port=read.metrics_port(port),
             token_file=(token_file := Path(read.text("TOKEN_FILE") or DEFAULT_TOKEN_FILE)),
-            token=read_token(token_file),
+            token=_token(token_file, named=read.text("TOKEN_FILE") is not None),
         )
 
 
@@ -91,6 +91,15 @@ def read_token(path: Path) -> str | None:
         raise SettingError(f"TOKEN_FILE={str(path)!r}: the file is empty; put the token in it or remove it")
     if not all("!" <= char <= "~" for char in token):  # what `Authorization: Bearer` and X-Api-Key can carry
         raise SettingError(f"TOKEN_FILE={str(path)!r}: the token must be visible ASCII, without spaces")
+    return token
+
+
+def _token(path: Path, named: bool) -> str | None:
+    """The token, if any. The platform's default place may hold none (an optional secret); a file the
+    operator names must be there: a typo or a secret not mounted would otherwise leave every POST open."""
+    token = read_token(path)
+    if token is None and named:
+        raise SettingError(f"TOKEN_FILE={str(path)!r}: no such file; mount the token there, or unset TOKEN_FILE")
     return token
 
 

@@ -85,9 +85,16 @@ def test_with_a_token_file_every_post_needs_the_token_and_probes_stay_open(start
     assert TOKEN not in server.log(), "the token is never logged"
 
 
-def test_without_the_file_there_is_no_token(start_echo, tmp_path: Path) -> None:
-    server = start_echo(TOKEN_FILE=str(tmp_path / "absent")).wait_ready()
+def test_without_the_file_at_its_default_place_there_is_no_token(start_echo) -> None:
+    server = start_echo().wait_ready()  # /var/openfaas/secrets/remove-bg-token is not on this machine
     assert server.post(b"abc").status_code == 200
+
+
+def test_a_token_file_named_but_missing_stops_start_up(start_echo, tmp_path: Path) -> None:
+    """The operator asked for a token: a typo or an unmounted secret must not leave every POST open."""
+    server = start_echo(TOKEN_FILE=str(tmp_path / "absent"))
+    assert server.wait_exit(30) == 2
+    assert "TOKEN_FILE=" in server.log() and "no such file" in server.log()
 
 
 @pytest.mark.parametrize(

@@ -14,10 +14,11 @@ import io
 import json
 from dataclasses import dataclass, field
 
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.formparser import FormDataParser
 from werkzeug.http import parse_options_header
 
-from ..errors import CorruptImage, EmptyBody, InvalidOption
+from ..errors import BadForm, CorruptImage, EmptyBody, InvalidOption
 
 MAX_FORM_PARTS = 100
 MULTIPART = "multipart/form-data"
@@ -41,7 +42,10 @@ def read_form(body: bytes, content_type: str | None, also: tuple[str, ...] = ())
     if mimetype != MULTIPART and mimetype not in also:
         return None
     parser = FormDataParser(max_content_length=len(body), max_form_parts=MAX_FORM_PARTS)
-    _, fields, files = parser.parse(io.BytesIO(body), mimetype, len(body), options)
+    try:
+        _, fields, files = parser.parse(io.BytesIO(body), mimetype, len(body), options)
+    except RequestEntityTooLarge:  # Werkzeug's word for too many parts: its own 413, code and shape
+        raise BadForm(f"the form has more than {MAX_FORM_PARTS} parts") from None
     try:
         found = {name: files[name].read() for name in files}
     finally:
