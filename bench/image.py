@@ -72,7 +72,7 @@ def why(part: str) -> str:
     if part.startswith("model: optimized/"):
         return "ONNX Runtime's optimised copy of it, made at build for the build machine's CPU class"
     if part.startswith("model: "):
-        return "the model (an int8 one: quantized at build from rembg's md5-checked file)"
+        return "the model (an int8 one: made at build or by make image, checked against rembg's md5-checked file)"
     return WHY.get(part, "")
 
 

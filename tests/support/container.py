@@ -52,8 +52,13 @@ class Baked:
 
     @property
     def optimized(self) -> list[str]:
-        """Their optimised copies, made at build for the build machine's CPU class (function/model/optimized.py)."""
-        return [f"{MODELS_IN_IMAGE}/optimized/{Path(file).relative_to(MODELS_IN_IMAGE)}" for file in self.files]
+        """Where their optimised copies lie, made at build for the build machine's CPU class and named by the
+        original's md5 (function/model/optimized.py): a pattern for `ls` (`<name>.<key>.onnx`)."""
+        found = []
+        for file in self.files:
+            place = Path(file).relative_to(MODELS_IN_IMAGE)
+            found.append(f"{MODELS_IN_IMAGE}/optimized/{place.parent}/{place.stem}.*{place.suffix}")
+        return found
 
 
 @functools.cache
