@@ -35,6 +35,17 @@ def test_a_bad_colour_names_its_field(text: str) -> None:
     assert raised.value.code == "invalid_option"
 
 
+@pytest.mark.parametrize(
+    "text", ["rgb(99999999999999999999,0,0)", "rgb(256,0,0)", "hsl(0,1000%,50%)", "hsv(0,999%,50%)", "rgba(1,2,3,999)"]
+)
+def test_a_colour_outside_0_to_255_is_refused(text: str) -> None:
+    """Pillow reads CSS functions as they are written: rgb(99999999999999999999,0,0) made Image.new() overflow
+    (a 500), rgb(256,0,0) was clamped, hsv(0,999%,50%) gave negative parts."""
+    with pytest.raises(InvalidOption, match="outside the colours there are"):
+        options.color("bg_color", text)
+    assert options.color("bg_color", "rgb(255,0,0)") == (255, 0, 0, 255)
+
+
 def test_margins_follow_css_order() -> None:
     px, pct = Length(10, percent=False), Length(5, percent=True)
     assert options.margin("m", "10px") == Margin(px, px, px, px)

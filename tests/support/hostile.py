@@ -285,6 +285,13 @@ ROUTE_CASES: list[tuple[str, str, Callable[[], bytes], str]] = [
         OCTETS,
     ),
     (
+        "colours past 255 as CSS functions write them",
+        "/?bg_color=rgb(99999999999999999999,0,0)&format=jpeg",
+        images.jpeg,
+        OCTETS,
+    ),
+    ("a colour below 0 from hsv()", PIXIAN_PATH + "?background.color=hsv(0,999%25,50%25)", images.jpeg, "image/jpeg"),
+    (
         "every option at its edge",
         "/?format=jpeg&quality=1&bg_color=%2300000000&crop=1&margin=100%25&max_pixels=100",
         images.jpeg,

@@ -133,7 +133,10 @@ def color(field: str, value: str) -> Color:
         found = ImageColor.getrgb(text)
     except ValueError:
         raise InvalidOption(field, f"expected a colour such as #RRGGBB, #RGB, #RRGGBBAA or a name: {value!r}") from None
-    return (found[0], found[1], found[2], found[3] if len(found) == 4 else 255)
+    rgba = (found[0], found[1], found[2], found[3] if len(found) == 4 else 255)
+    if not all(0 <= part <= 255 for part in rgba):  # Pillow reads rgb(300,0,0) and hsl(0,999%,50%) as they say
+        raise InvalidOption(field, f"{value!r} is outside the colours there are: each part from 0 to 255 (0% to 100%)")
+    return rgba
 
 
 def margin(field: str, value: str) -> Margin:
