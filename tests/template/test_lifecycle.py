@@ -156,9 +156,10 @@ def test_a_damaged_model_fails_fast_with_a_message_and_serves_no_5xx(start_serve
 
 
 def test_unknown_model_fails_fast(start_server) -> None:
+    """A setting the function cannot serve: exit 2 naming the variable, as for every bad setting."""
     server: ServerProcess = start_server(REMBG_MODEL="no-such-model")
-    assert server.wait_exit(60) == 1
-    assert "is not a model this function serves" in server.log()
+    assert server.wait_exit(60) == 2
+    assert "configuration error: REMBG_MODEL='no-such-model' is not a model this function serves" in server.log()
     assert "u2net" in server.log()
 
 
