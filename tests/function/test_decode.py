@@ -10,8 +10,8 @@ import pytest
 from PIL import ExifTags, Image
 
 from function.errors import ApiError, CorruptImage, ImageTooLarge, UnsupportedImage
-from function.picture.decode import LOSSLESS_WEBP_SHARE, MAX_CHUNKS, _converted_and_scaled, decode
-from harness.pngs import header_claiming
+from function.picture.decode import LOSSLESS_WEBP_SHARE, MAX_CHUNKS, MAX_PNG_CHUNKS, _converted_and_scaled, decode
+from harness.pngs import chunk, header_claiming
 from tests.support import images
 
 
@@ -147,3 +147,15 @@ def test_a_long_lossy_animation_is_walked_to_its_end_and_keeps_the_whole_limit()
     """Each frame's chunks are walked once: 300 frames stay within the walk, and lossy."""
     frames = _webp((1000, int(LIMIT * LOSSLESS_WEBP_SHARE) // 1000 + 1), frames=300, quality=10)
     assert decode(frames, LIMIT, LIMIT).source_size == (1000, 601)
+
+
+@pytest.mark.parametrize("where", ["before the image data", "after it"])
+def test_a_png_cut_into_too_many_chunks_is_refused_unread(where: str) -> None:
+    """A million empty chunks (12 MB) cost Pillow about 3 s of CPU, read one by one in Python; refused at once."""
+    picture = images.encode(images.photo().resize((64, 64)), "PNG")
+    split = picture.index(b"IDAT") - 4 if where == "before the image data" else picture.index(b"IEND") - 4
+    padded = picture[:split] + chunk(b"abCd", b"") * (MAX_PNG_CHUNKS + 1) + picture[split:]
+    with pytest.raises(CorruptImage, match="more than 65536 chunks"):
+        decode(padded, LIMIT, LIMIT)
+    fewer = picture[:split] + chunk(b"abCd", b"") * 1000 + picture[split:]
+    assert decode(fewer, LIMIT, LIMIT).source_size == (64, 64)

@@ -176,6 +176,7 @@ BODY_CASES: list[Case] = [
     ("HEIC ispe 60000x60000", lambda: _heif_lying("HEIF"), OCTETS),
     ("AVIF ispe 60000x60000", lambda: _heif_lying("AVIF"), OCTETS),
     ("PNG zlib bomb 49 MP", _zlib_bomb_png, OCTETS),
+    ("PNG of a million empty chunks", lambda: _png_with([chunk(b"abCd", b"")] * 1_000_000), OCTETS),
     ("PNG iCCP zlib bomb", _iccp_bomb, OCTETS),
     ("PNG zTXt zlib bomb", _ztxt_bomb, OCTETS),
     ("PNG 5 MB tEXt", _big_text, OCTETS),

@@ -48,7 +48,11 @@ LOSSLESS_WEBP_SHARE = 0.6
 LOSSLESS_WEBP_WHY = " for a lossless WebP, whose decoder needs twice the memory of other formats"
 RIFF_HEADER = 12  # "RIFF", the file's size, "WEBP"; then chunks of fourcc, little-endian size, data
 ANIMATION_FRAME_HEADER = 16  # an ANMF chunk's frame header; the frame's own chunks follow it
-CHUNK_HEADER = 8  # fourcc and size
+CHUNK_HEADER = 8  # fourcc and size (WebP), size and type (PNG)
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+PNG_CRC = 4
+# A PNG's chunks: a 30 MB body in 8 KB IDATs is under 4000; past this many the file is refused unread.
+MAX_PNG_CHUNKS = 65536
 # A real file has a handful, an animation a few per frame; past this many the walk stops undecided.
 MAX_CHUNKS = 4096
 LANCZOS_SUPPORT = 3  # source pixels either side of an output pixel, times the reduction factor
@@ -65,6 +69,8 @@ class Picture:
 
 def decode(data: bytes, max_input_pixels: int, max_pixels: int) -> Picture:
     """The picture in `data`; ImageTooLarge over `max_input_pixels`, scaled to fit `max_pixels`."""
+    if data.startswith(PNG_SIGNATURE) and not _png_chunks_within(data, MAX_PNG_CHUNKS):
+        raise CorruptImage(f"the PNG is cut into more than {MAX_PNG_CHUNKS} chunks; a real one has a few thousand")
     try:
         image = Image.open(io.BytesIO(data), formats=FORMATS)
     except UnidentifiedImageError:
@@ -187,6 +193,17 @@ def _lossless_webp(data: bytes) -> bool:
     return True
 
 
+def _png_chunks_within(data: bytes, most: int) -> bool:
+    """True if the PNG in `data` ends (IEND, or the data's end) within `most` chunks. Pillow reads every chunk
+    in Python, about 3 µs each: a body of a million empty chunks would hold the slot for seconds."""
+    offset = len(PNG_SIGNATURE)
+    for _ in range(most):
+        if offset + CHUNK_HEADER > len(data) or data[offset + 4 : offset + 8] == b"IEND":
+            return True
+        offset += CHUNK_HEADER + int.from_bytes(data[offset : offset + 4], "big") + PNG_CRC
+    return offset + CHUNK_HEADER > len(data)
+
+
 def fit_pixels(size: tuple[int, int], max_pixels: int) -> tuple[int, int]:
     """The largest size with the same aspect ratio and at most `max_pixels` pixels."""
     width, height = size
@@ -209,7 +226,7 @@ def _looks_like_ours(data: bytes) -> bool:
     return data[4:8] == b"ftyp" and data[8:12] in _HEIF_BRANDS
 
 
-_SIGNATURES = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a", b"BM", b"II*\x00", b"MM\x00*")
+_SIGNATURES = (b"\xff\xd8\xff", PNG_SIGNATURE, b"GIF87a", b"GIF89a", b"BM", b"II*\x00", b"MM\x00*")
 _HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1", b"avif", b"avis")
 
 
