@@ -49,7 +49,6 @@ export class RunningFunction {
         PORT: String(port),
         METRICS_PORT: String(await freePort()),
         LOG_FORMAT: "text",
-        TOKEN_FILE: join(folder, "no-token"),
         ...env,
       },
       stdio: ["ignore", openSync(logPath, "w"), openSync(logPath, "a")],
