@@ -93,14 +93,15 @@ def test_headers_too_large(server: ServerProcess, path: str, method: str) -> Non
     assert _documented(path, method, payload, server.port).status == 431
 
 
-@pytest.mark.parametrize("path", ["/", PIXIAN, REMOVEBG])
-def test_too_many_uploads_at_once(server: ServerProcess, path: str) -> None:
-    """One body of the whole MAX_BUFFERED_BYTES on its way: the next is refused before it is sent."""
+@pytest.mark.parametrize(("path", "method"), [("/", "post"), (PIXIAN, "post"), (REMOVEBG, "post"), ("/_/ready", "get")])
+def test_too_many_uploads_at_once(server: ServerProcess, path: str, method: str) -> None:
+    """One body of the whole MAX_BUFFERED_BYTES on its way: the next is refused before it is sent (a probe
+    that brings a body too)."""
     with socket.create_connection(("127.0.0.1", server.port), timeout=30) as holder:
         holder.sendall(raw.request(b"x" * 1000, f"Content-Length: {MAX_BODY}"))
         time.sleep(0.3)  # its headers are in: its share is taken
-        payload = raw.request(b"", f"Content-Length: {MAX_BODY}", path=path)
-        answer = _documented(path, "post", payload, server.port)
+        payload = raw.request(b"", f"Content-Length: {MAX_BODY}", path=path, method=method.upper())
+        answer = _documented(path, method, payload, server.port)
     assert answer.status == 429 and answer.headers["retry-after"] == "1"
 
 
