@@ -184,7 +184,6 @@ class Loaded:
     """A model's ONNX Runtime session, and what it was loaded from."""
 
     session: BaseSession
-    source: Path  # the model's own file
     md5: str  # its content: the pin where there is one (checked), else read from the file before loading
     file: Path  # the file ONNX Runtime loaded: the source, or its optimised copy (bound to the same md5)
 
@@ -254,4 +253,4 @@ def load(choice: ModelChoice, threads: int, arena: bool, optimized_copy: bool = 
         "on" if options.enable_cpu_mem_arena else "off",
         md5,
     )
-    return Loaded(session, path, md5, path if ready_made is None else ready_made)
+    return Loaded(session, md5, path if ready_made is None else ready_made)
