@@ -17,7 +17,8 @@ instead of the refusal. The channel and server below change exactly that:
   most LINGER_SECONDS, before it closes (a lingering close): closing with unread bytes resets the
   connection, and a client still sending then loses the response it was sent.
 
-waitress's own errors answer in the server's JSON shape. And each turn of the loop dispatches a
+waitress's own errors answer in the JSON shape of the path asked for, with an X-Call-Id (and
+Retry-After on a 429), as every other response has. And each turn of the loop dispatches a
 socket's events only to the connection they were polled for: a connection closed while the poll
 set is built frees its descriptor, and the next one accepted gets the same number. The classes subclassed here are
 internal to waitress 3.0.2, which is pinned; tests/template/test_serve.py covers each behaviour.
