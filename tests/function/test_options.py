@@ -46,6 +46,14 @@ def test_a_colour_outside_0_to_255_is_refused(text: str) -> None:
     assert options.color("bg_color", "rgb(255,0,0)") == (255, 0, 0, 255)
 
 
+@pytest.mark.parametrize("value", ["9" * 5000, "0" * 5000 + "101", " 1_0", "٣", "+5"])
+def test_a_whole_number_past_its_bound_or_not_ascii_is_an_invalid_option(value: str) -> None:
+    """Python's int() refuses more than 4300 digits with a ValueError of its own: that was a 500."""
+    with pytest.raises(InvalidOption, match=r"^quality: "):
+        options.whole("quality", value, 1, 100)
+    assert options.whole("quality", "0" * 5000 + "100", 1, 100) == 100
+
+
 def test_margins_follow_css_order() -> None:
     px, pct = Length(10, percent=False), Length(5, percent=True)
     assert options.margin("m", "10px") == Margin(px, px, px, px)

@@ -111,7 +111,10 @@ def boolean(field: str, value: str) -> bool:
 def whole(field: str, value: str, low: int, high: int) -> int:
     if not _DIGITS.fullmatch(value.strip(" ")):
         raise InvalidOption(field, f"expected a whole number, got {value!r}")
-    number = int(value)
+    digits = value.strip(" ").lstrip("0") or "0"
+    if len(digits) > len(str(high)):  # also keeps int() from its own ValueError past 4300 digits
+        raise InvalidOption(field, f"must be from {low} to {high}, got {digits[:20]}…")
+    number = int(digits)
     if not low <= number <= high:
         raise InvalidOption(field, f"must be from {low} to {high}, got {number}")
     return number
