@@ -29,7 +29,7 @@ MAX_BODY = 2_000_000
 PIXIAN, REMOVEBG = routes.PIXIAN_PATH, routes.REMOVEBG_PATH
 PROBES = ("/_/health", "/_/ready")
 # A picture that keeps u2netp busy for seconds (a 24 MP decode, mask and PNG) in a body under MAX_BODY.
-BIG = images.encode(Image.new("RGB", (5000, 4800), (40, 90, 160)), "PNG")
+BIG_SIZE = (5000, 4800)
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +81,8 @@ def test_a_malformed_request(server: ServerProcess, path: str, headers: tuple[st
 
 
 def test_a_request_line_of_garbage_gets_the_servers_own_refusal(server: ServerProcess) -> None:
-    """No path was read, so no route's shape: the server's own (ServerRefusal), with its call id."""
+    """A method waitress cannot read: refused before any route, in the server's own shape (ServerRefusal,
+    our route's), with its call id."""
     answer = raw.parse(raw.exchange(server.port, b"\x00\x01\x02 / HTTP/1.1\r\n\r\n"))
     assert answer.status == 400
     assert_answer_is({"$ref": "#/components/responses/ServerRefusal"}, answer.headers, answer.body, "garbage")
@@ -110,7 +111,8 @@ def test_past_the_limit_a_probe_at_the_limit_and_a_probe_while_draining(start_se
     and POST a 503, all with Retry-After, while the picture still finishes."""
     server = start_server(REMBG_MODEL="u2netp", MAX_INFLIGHT="1").wait_ready()
     done: list[requests.Response] = []
-    holder = threading.Thread(target=lambda: done.append(server.post(BIG)))
+    big = images.encode(Image.new("RGB", BIG_SIZE, (40, 90, 160)), "PNG")
+    holder = threading.Thread(target=lambda: done.append(server.post(big)))
     holder.start()
     server.wait_in_flight()
     _held(server.post(images.jpeg(), path=PIXIAN), PIXIAN, "post")

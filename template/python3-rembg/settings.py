@@ -74,8 +74,8 @@ class ServerSettings:
             log_level=read.level("LOG_LEVEL", DEFAULT_LOG_LEVEL),
             log_format=read.one_of("LOG_FORMAT", "json", LOG_FORMATS),
             metrics_port=read.metrics_port(port),
-            token_file=(token_file := Path(read.text("TOKEN_FILE") or DEFAULT_TOKEN_FILE)),
-            token=_token(token_file, named=read.text("TOKEN_FILE") is not None),
+            token_file=(token_file := Path((named := read.text("TOKEN_FILE")) or DEFAULT_TOKEN_FILE)),
+            token=_token(token_file, named=named is not None),
         )
 
 

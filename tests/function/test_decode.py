@@ -7,7 +7,7 @@ import io
 
 import numpy as np
 import pytest
-from PIL import ExifTags, Image
+from PIL import Image
 
 from function.errors import ApiError, CorruptImage, ImageTooLarge, UnsupportedImage
 from function.picture.decode import LOSSLESS_WEBP_SHARE, MAX_CHUNKS, MAX_PNG_CHUNKS, _converted_and_scaled, decode
@@ -114,22 +114,13 @@ def test_a_lossless_webp_may_have_its_share_of_the_limit(frames: int) -> None:
     assert decode(_webp((1000, share // 1000 + 1), frames, quality=80), LIMIT, LIMIT).source_size == (1000, 601)
 
 
-def _exif() -> bytes:
-    """A description alone: any EXIF makes Pillow write an extended file (VP8X)."""
-    exif = Image.Exif()
-    exif[ExifTags.Base.ImageDescription] = "x"
-    return exif.tobytes()
-
-
-EXIF = _exif()
-
-
 @pytest.mark.parametrize("count", [70, MAX_CHUNKS + 10], ids=["70 chunks", "more than are walked"])
 def test_a_lossless_webp_behind_unknown_chunks_still_gets_its_share(count: int) -> None:
     """The chunks libwebp skips cannot hide the lossless data: past what is walked, the walk is undecided,
     and undecided is lossless."""
     share = int(LIMIT * LOSSLESS_WEBP_SHARE)
-    over = images.webp_behind_chunks(_webp((1000, share // 1000 + 1), lossless=True, exif=EXIF), count)
+    picture = images.photo("chelsea").resize((1000, share // 1000 + 1))
+    over = images.webp_behind_chunks(images.extended_webp(picture, lossless=True, method=0), count)
     assert Image.open(io.BytesIO(over)).size == (1000, 601)  # Pillow reads it as it is
     with pytest.raises(ImageTooLarge, match=f"limit is {share} for a lossless WebP"):
         decode(over, LIMIT, LIMIT)
@@ -137,7 +128,7 @@ def test_a_lossless_webp_behind_unknown_chunks_still_gets_its_share(count: int) 
 
 def test_a_lossy_webp_too_odd_to_walk_gets_the_lossless_share_too() -> None:
     share = int(LIMIT * LOSSLESS_WEBP_SHARE)
-    lossy = _webp((1000, share // 1000 + 1), quality=80, exif=EXIF)
+    lossy = images.extended_webp(images.photo("chelsea").resize((1000, share // 1000 + 1)), quality=80)
     assert decode(images.webp_behind_chunks(lossy, 70), LIMIT, LIMIT).source_size == (1000, 601)
     with pytest.raises(ImageTooLarge, match="for a lossless WebP"):
         decode(images.webp_behind_chunks(lossy, MAX_CHUNKS + 10), LIMIT, LIMIT)

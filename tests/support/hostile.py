@@ -71,13 +71,6 @@ def _webp_claiming(width: int, height: int) -> bytes:
     return bytes(data)
 
 
-def _extended_lossless_webp() -> bytes:
-    """A lossless WebP with VP8X (any EXIF makes Pillow write one), where unknown chunks may stand."""
-    exif = Image.Exif()
-    exif[0x010E] = "x"
-    return images.encode(images.photo(), "WEBP", lossless=True, method=0, exif=exif.tobytes())
-
-
 def _heif_lying(fmt: str) -> bytes:
     """A real HEIC or AVIF whose 'ispe' box says 60000×60000."""
     picture = images.photo().resize((64, 64))
@@ -165,12 +158,12 @@ BODY_CASES: list[Case] = [
     ("WebP VP8L 16384x16384", lambda: _webp_claiming(16384, 16384), OCTETS),
     (
         "WebP lossless behind 70 unknown chunks",
-        lambda: images.webp_behind_chunks(_extended_lossless_webp(), 70),
+        lambda: images.webp_behind_chunks(images.extended_webp(images.photo(), lossless=True, method=0), 70),
         OCTETS,
     ),
     (
         "WebP lossless behind 5000 chunks",
-        lambda: images.webp_behind_chunks(_extended_lossless_webp(), 5000),
+        lambda: images.webp_behind_chunks(images.extended_webp(images.photo(), lossless=True, method=0), 5000),
         OCTETS,
     ),
     ("HEIC ispe 60000x60000", lambda: _heif_lying("HEIF"), OCTETS),

@@ -7,7 +7,7 @@ from functools import cache
 
 import numpy as np
 import pillow_heif
-from PIL import Image
+from PIL import ExifTags, Image
 from skimage import data
 
 from harness.pngs import raw_png
@@ -78,6 +78,13 @@ def decode_rgba(body: bytes) -> Image.Image:
     image = decode_png(body)
     assert image.mode == "RGBA", image.mode
     return image
+
+
+def extended_webp(image: Image.Image, **options: object) -> bytes:
+    """A WebP with VP8X, where unknown chunks may stand: Pillow writes one when given any EXIF."""
+    exif = Image.Exif()
+    exif[ExifTags.Base.ImageDescription] = "x"
+    return encode(image, "WEBP", exif=exif.tobytes(), **options)
 
 
 def webp_behind_chunks(webp: bytes, count: int) -> bytes:
