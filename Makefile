@@ -40,7 +40,7 @@ help:
 	@echo "make lint    - ruff check and format check"
 	@echo "make monitor - Prometheus on 127.0.0.1:9090 with the alert rules, scraping make serve"
 	@echo "make test-load - overload and SIGTERM under load on loopback (about 2 min)"
-	@echo "make soak    - $(SOAK_SECONDS) s at 2x one replica's capacity: lost requests, memory drift, p95"
+	@echo "make soak    - $(SOAK_SECONDS) s at 2x one replica's capacity: lost requests, memory leaks, p95"
 	@echo "make capacity - service times, replicas for a rate at a p95 target, cost per 1000 images"
 	@echo "make quality DATA=<set> - cut-outs scored against true masks or mattes (MODELS=u2net-int8,isnet-int8+u2netp,...)"
 	@echo "make quantized - each int8 model against its original on the ground truth (TIERS=fast,quality)"
