@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from PIL import Image
-
 from .config import Settings
-from .output.cutout import CutoutWriter, cutout_alpha
-from .output.layout import Box, foreground_box
-from .output.render import Renderer
+from .output.stage import Output, Result
 from .picture.decode import decode
 from .picture.mask import Masker
 from .process.workers import Workers
@@ -33,22 +29,11 @@ class PipelineOptions:
         return cls(settings.max_input_pixels, settings.max_pixels, settings.png_compress_level, threads)
 
 
-@dataclass(frozen=True)
-class Result:
-    body: bytes
-    content_type: str
-    size: tuple[int, int]
-    foreground: Box | None  # in the output's pixels; None when nothing was found
-    source_size: tuple[int, int]
-    source_format: str
-    seconds: dict[str, float]  # by stage: decode, mask, cutout (composing and encoding)
-
-
 class Pipeline:
     def __init__(self, session: BaseSession, options: PipelineOptions, core: BaseSession | None = None) -> None:
         self._workers = Workers(options.threads)
         self._masker = Masker(session, core)
-        self._renderer = Renderer(CutoutWriter(self._workers, options.png_compress_level))
+        self._output = Output(self._workers, options.png_compress_level)
         self._options = options
 
     def run(self, data: bytes, options: Options) -> Result:
@@ -59,23 +44,11 @@ class Pipeline:
         decoded = time.perf_counter()
         mask = self._masker.mask(picture.rgb)
         masked = time.perf_counter()
-        alpha = cutout_alpha(mask.full, picture.alpha)
-        foreground = foreground_box(alpha, mask.small)
-        if foreground is None:  # nothing found: a fully transparent picture, not the model's faint noise
-            alpha = Image.new("L", alpha.size, 0)
         # A target size is the caller's explicit output size: only the function's own limit bounds it.
         canvas_limit = settings.max_pixels if options.target_size else max_pixels
-        rendered = self._renderer.render(picture.rgb, alpha, foreground, options, canvas_limit)
+        result = self._output.render(picture, mask, options, canvas_limit)
         done = time.perf_counter()
-        return Result(
-            body=rendered.body,
-            content_type=rendered.content_type,
-            size=rendered.size,
-            foreground=rendered.foreground,
-            source_size=picture.source_size,
-            source_format=picture.format,
-            seconds={"decode": decoded - clock, "mask": masked - decoded, "cutout": done - masked},
-        )
+        return replace(result, seconds={"decode": decoded - clock, "mask": masked - decoded, "cutout": done - masked})
 
     def close(self) -> None:
         self._workers.close()

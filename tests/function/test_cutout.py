@@ -10,13 +10,20 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from function.output.cutout import MIN_RANGE_PIXELS, CutoutWriter, cutout_alpha, cutout_bands, row_ranges
+from function.output.compose import cutout_bands, cutout_rows
+from function.output.png import MIN_RANGE_PIXELS, PngWriter, row_ranges
+from function.output.subject import subject
+from function.picture.mask import Mask
 from function.process.workers import Workers
 from tests.support import images
 
 
 def _decode(body: bytes) -> np.ndarray:
     return np.asarray(images.decode_rgba(body))
+
+
+def _png(threads: int, rgb: Image.Image, alpha: Image.Image) -> bytes:
+    return PngWriter(Workers(threads), 1).write(cutout_rows(rgb, alpha))
 
 
 def _photo_and_mask() -> tuple[Image.Image, Image.Image]:
@@ -29,7 +36,8 @@ def _photo_and_mask() -> tuple[Image.Image, Image.Image]:
 def test_the_cutout_is_what_it_should_be(threads: int) -> None:
     photo, mask = _photo_and_mask()
     own_alpha = Image.linear_gradient("L").resize(photo.size)
-    pixels = _decode(CutoutWriter(Workers(threads), 1).png(photo, cutout_alpha(mask, own_alpha)))
+    alpha = subject(Mask(full=mask, small=mask.resize((32, 32))), own_alpha).alpha
+    pixels = _decode(_png(threads, photo, alpha))
     expected_alpha = np.asarray(mask, dtype=np.uint32) * np.asarray(own_alpha) / 255
     assert np.abs(pixels[..., 3] - expected_alpha).max() <= 1
     kept = pixels[..., 3] > 0
@@ -45,8 +53,8 @@ def test_several_ranges_give_the_same_pixels_as_one(size: tuple[int, int], threa
     alpha = Image.fromarray(rng.choice(np.array([0, 0, 1, 128, 255], dtype=np.uint8), (size[1], size[0])))
     if size[0] * size[1] >= 2 * MIN_RANGE_PIXELS:
         assert len(row_ranges(size, threads)) > 1, "this size really is written in several ranges"
-    one = _decode(CutoutWriter(Workers(1), 1).png(rgb, alpha))
-    several = CutoutWriter(Workers(threads), 1).png(rgb, alpha)
+    one = _decode(_png(1, rgb, alpha))
+    several = _png(threads, rgb, alpha)
     assert np.array_equal(_decode(several), one)
     assert zlib.decompress(several[41:-16]), "the joined IDAT is one valid zlib stream"
 
@@ -65,7 +73,7 @@ def test_a_photo_is_split_across_the_cpus_and_a_thumbnail_is_not() -> None:
 def test_smaller_than_pillows_fastest_png() -> None:
     photo = images.photo("astronaut").resize((2048, 2048))
     mask = Image.radial_gradient("L").resize(photo.size).point(lambda v: 0 if v > 160 else 255 - v)
-    ours = CutoutWriter(Workers(2), 1).png(photo, mask)
+    ours = _png(2, photo, mask)
     photo.putalpha(mask)
     photo.paste(0, mask=mask.point([255] + [0] * 255))
     assert np.array_equal(_decode(ours), np.asarray(photo))

@@ -7,7 +7,8 @@ import pytest
 from PIL import Image
 
 from function.model.catalog import ModelChoice, open_session
-from function.output.layout import FOREGROUND_ALPHA, Box, foreground_box, plan
+from function.output.layout import plan
+from function.output.subject import FOREGROUND_ALPHA, Box, foreground_box
 from function.picture.mask import Masker
 from function.request.options import Options, margin
 from tests.support import images

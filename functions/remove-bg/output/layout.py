@@ -1,8 +1,7 @@
-"""Where the foreground is, and where the cut-out goes on the output's canvas (crop, margin, target size).
+"""Where the cut-out goes on the output's canvas (crop, margin, target size), and the pixels moved there.
 
-The foreground's box is found on the model's small mask first, and only that part of the
-full-size alpha is searched for the exact edges, so the headers every response carries cost
-almost nothing. The layout is arithmetic on boxes; output.py moves the pixels.
+The plan is arithmetic on boxes; arrange() then moves the pixels, and only when the plan is not
+the picture as it is: a crop or a margin makes one canvas-size copy.
 """
 
 from __future__ import annotations
@@ -13,27 +12,11 @@ from dataclasses import dataclass
 from PIL import Image
 
 from ..request.options import Options
+from .subject import Box, Subject
 
-# A pixel counts as foreground from this alpha up (12.5 %): the model's faint background noise
-# (alpha of a few units over much of a photo) must not stretch the box to the whole frame.
-FOREGROUND_ALPHA = 32
-_FOREGROUND = [0] * FOREGROUND_ALPHA + [255] * (256 - FOREGROUND_ALPHA)
-
-
-@dataclass(frozen=True)
-class Box:
-    left: int
-    top: int
-    width: int
-    height: int
-
-    @property
-    def size(self) -> tuple[int, int]:
-        return (self.width, self.height)
-
-    @property
-    def corners(self) -> tuple[int, int, int, int]:
-        return (self.left, self.top, self.left + self.width, self.top + self.height)
+# WebP cannot hold a side longer than this; PNG and JPEG can go to 65535.
+WEBP_MAX_SIDE = 16383
+MAX_SIDE = 65535
 
 
 @dataclass(frozen=True)
@@ -57,28 +40,33 @@ class Layout:
         return Box(left, top, max(1, right - left), max(1, bottom - top))
 
 
-def foreground_box(alpha: Image.Image, small_mask: Image.Image) -> Box | None:
-    """The box of the pixels with alpha ≥ FOREGROUND_ALPHA; None when there are none.
+@dataclass(frozen=True)
+class Arranged:
+    """The cut-out's pixels on the output's canvas."""
 
-    `alpha` is (at most) `small_mask` scaled up bilinearly, so a pixel can reach the threshold only
-    near a small-mask pixel that does: the search is narrowed to the small box, grown by the
-    filter's reach.
-    """
-    found = small_mask.point(_FOREGROUND).getbbox()
-    if found is None:
-        return None
-    scale_x, scale_y = alpha.width / small_mask.width, alpha.height / small_mask.height
-    reach_x, reach_y = 1 + math.ceil(1 / scale_x), 1 + math.ceil(1 / scale_y)
-    near = (
-        max(0, math.floor((found[0] - reach_x) * scale_x)),
-        max(0, math.floor((found[1] - reach_y) * scale_y)),
-        min(alpha.width, math.ceil((found[2] + reach_x) * scale_x)),
-        min(alpha.height, math.ceil((found[3] + reach_y) * scale_y)),
-    )
-    exact = alpha.crop(near).point(_FOREGROUND).getbbox()
-    if exact is None:
-        return None
-    return Box(near[0] + exact[0], near[1] + exact[1], exact[2] - exact[0], exact[3] - exact[1])
+    rgb: Image.Image
+    alpha: Image.Image
+    size: tuple[int, int]  # the canvas's
+    foreground: Box | None  # the subject's box, in the canvas's pixels
+
+
+def arrange(rgb: Image.Image, subject: Subject, options: Options, max_pixels: int) -> Arranged:
+    """`rgb` and the subject's alpha laid out as `options` ask, never over `max_pixels` or a side the format
+    cannot hold."""
+    max_side = WEBP_MAX_SIDE if options.format == "webp" else MAX_SIDE
+    layout = plan(rgb.size, subject.box, options, max_pixels, max_side)
+    placed = None if subject.box is None else layout.place(subject.box)
+    if layout.identity:
+        return Arranged(rgb, subject.alpha, layout.canvas, placed)
+    region, where = layout.region.corners, layout.placed
+    part_rgb, part_alpha = rgb.crop(region), subject.alpha.crop(region)
+    if where.size != part_rgb.size:
+        part_rgb = part_rgb.resize(where.size, Image.Resampling.LANCZOS)
+        part_alpha = part_alpha.resize(where.size, Image.Resampling.LANCZOS)
+    canvas_rgb, canvas_alpha = Image.new("RGB", layout.canvas), Image.new("L", layout.canvas)
+    canvas_rgb.paste(part_rgb, (where.left, where.top))
+    canvas_alpha.paste(part_alpha, (where.left, where.top))
+    return Arranged(canvas_rgb, canvas_alpha, layout.canvas, placed)
 
 
 def plan(size: tuple[int, int], foreground: Box | None, options: Options, max_pixels: int, max_side: int) -> Layout:

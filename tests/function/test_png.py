@@ -9,7 +9,7 @@ from itertools import pairwise
 import numpy as np
 import pytest
 
-from function.output.encode import adler32_combine, deflate_rows, png_from_parts
+from function.output.png import adler32_combine, deflate_rows, png_from_parts
 from function.process.workers import Workers
 from tests.support import images
 
