@@ -46,6 +46,13 @@ def test_every_case_is_recorded_and_every_option_is_covered() -> None:
     assert kinds == {"image/png", "image/jpeg", "image/webp", "application/zip", "application/json"}
 
 
+def test_every_recorded_picture_is_the_size_its_headers_say() -> None:
+    for name, answer in RECORDED.items():
+        if answer["status"] == 200:
+            size = [int(answer["headers"]["X-Width"]), int(answer["headers"]["X-Height"])]
+            assert all(pixels == size for pixels in answer["sizes"]), name
+
+
 @pytest.mark.parametrize("case", same_bytes.CASES, ids=lambda case: case.name)
 def test_the_answer_is_the_recorded_one(case: same_bytes.Case, server: ServerProcess, masks_agree) -> None:
     recorded = RECORDED[case.name]

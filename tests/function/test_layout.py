@@ -61,6 +61,14 @@ def test_crop_with_margins_in_pixels_and_percent() -> None:
     assert layout.place(FOREGROUND) == Box(20, 10, 200, 100)
 
 
+@pytest.mark.parametrize("box", [Box(0, 0, 600, 480), Box(0, 0, 640, 300), Box(0, 0, 1, 1)])
+def test_a_crop_whose_box_starts_at_the_corner_is_still_a_crop(box: Box) -> None:
+    # it once counted as the identity, and the whole picture went out under the box's size
+    layout = plan((640, 480), box, Options(crop=True), 25_000_000, 65535)
+    assert not layout.identity
+    assert layout.canvas == box.size
+
+
 def test_crop_without_a_foreground_keeps_the_whole_picture() -> None:
     assert plan((640, 480), None, Options(crop=True), 25_000_000, 65535).identity
 

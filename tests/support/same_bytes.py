@@ -207,6 +207,7 @@ def answer(case: Case, url: str, session: requests.Session) -> dict:
     }
     if response.status_code == 200:
         recorded["thumb"] = thumb(response.content)
+        recorded["sizes"] = [list(picture.size) for picture in _pixels(response.content)]
     else:
         recorded["body"] = response.content.decode("utf-8")
     return recorded

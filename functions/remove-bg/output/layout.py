@@ -21,13 +21,17 @@ MAX_SIDE = 65535
 
 @dataclass(frozen=True)
 class Layout:
+    picture: tuple[int, int]  # the picture's size
     region: Box  # the part of the picture that is kept
     placed: Box  # where that part lands on the canvas, scaled to this size
     canvas: tuple[int, int]
 
     @property
     def identity(self) -> bool:
-        return self.region == self.placed and self.canvas == self.region.size
+        """The picture as it is: all of it kept, nothing moved. (A crop whose box starts at the corner keeps
+        the region in place, but not all of the picture.)"""
+        whole = Box(0, 0, *self.picture)
+        return self.region == whole and self.placed == whole and self.canvas == self.picture
 
     def place(self, box: Box) -> Box:
         """`box`, in the picture's pixels, in the canvas's pixels."""
@@ -94,4 +98,4 @@ def plan(size: tuple[int, int], foreground: Box | None, options: Options, max_pi
         max(1, min(canvas[0], round(region.width * scale))),
         max(1, min(canvas[1], round(region.height * scale))),
     )
-    return Layout(region=region, placed=placed, canvas=canvas)
+    return Layout(picture=size, region=region, placed=placed, canvas=canvas)
