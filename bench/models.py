@@ -25,7 +25,8 @@ from PIL import Image
 from bench import answerers, measure
 from bench.processes import first_success, start_ours, time_to_ready
 from function.config import Settings
-from function.model.catalog import locate, open_session
+from function.model.load import open_session
+from function.model.locate import locate
 from function.model.sessions import new_session
 from harness import models
 from harness.processes import PYTHONPATH, ROOT

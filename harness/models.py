@@ -10,9 +10,9 @@ in place of rembg's download (`QUALITY_FP32`: the same before quantization); `FA
 from __future__ import annotations
 
 from function.config import Settings
-from function.model.catalog import QUANTIZED_MODELS
-from function.model.fetch import fetch
-from function.model.quantize import made
+from function.model.records import QUANTIZED_MODELS
+from function.prepare.fetch import fetch
+from function.prepare.quantize import made
 from harness import isnet
 
 QUALITY_CORE = "u2netp"  # the quality tier's core model (docs/quality.md, The numbers)

@@ -66,7 +66,7 @@ def test_every_make_target_named_exists(page: Path) -> None:
 
 def test_every_python_module_named_exists() -> None:
     named = {module for page in PAGES for module in MODULE.findall(page.read_text())}
-    assert "function.model.fetch" in named
+    assert "function.prepare.fetch" in named
     missing = sorted(module for module in named if importlib.util.find_spec(module) is None)
     assert missing == []
 

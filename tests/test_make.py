@@ -12,7 +12,7 @@ import pytest
 import requests
 import yaml
 
-from function.model.catalog import QUANTIZED_FROM, QUANTIZED_MODELS
+from function.model.records import record
 from harness import isnet, models
 from harness.processes import ROOT, free_port
 
@@ -86,8 +86,8 @@ def test_the_quality_tier_s_local_targets_build_and_serve_the_tier_the_stack_fil
     )
     assert what in dry.stdout, dry.stdout
     assert f"REMBG_CORE_MODEL={deployed['REMBG_CORE_MODEL']}" in dry.stdout, "the deployed tier's core model"
-    family = QUANTIZED_MODELS[deployed["REMBG_MODEL"]]  # the deployed int8 model's session: ISNet's dis_custom
+    family = record(deployed["REMBG_MODEL"]).session  # the deployed int8 model's session: ISNet's dis_custom
     assert f"REMBG_MODEL={family}" in dry.stdout, f"served by {family}, as {deployed['REMBG_MODEL']} is"
     assert f"MODEL_FILE={isnet.int8_path()}" in dry.stdout or f"REMBG_MODEL_PATH={isnet.int8_path()}" in dry.stdout
-    assert QUANTIZED_FROM[deployed["REMBG_MODEL"]] == "isnet-general-use", "an int8 ISNet, as the local file is"
+    assert record(deployed["REMBG_MODEL"]).int8.original == "isnet-general-use", "an int8 ISNet, as the local file is"
     assert f"{isnet.INT8_NAME}+{deployed['REMBG_CORE_MODEL']}" == models.QUALITY, "the tests' quality tier is it too"

@@ -11,7 +11,8 @@ import pytest
 import requests
 from PIL import Image
 
-from function.model.catalog import ModelChoice, open_session
+from function.model.load import open_session
+from function.model.locate import ModelChoice
 from function.picture.mask import with_core
 from harness import isnet, models
 from tests.support import images

@@ -10,10 +10,12 @@ import numpy as np
 import pytest
 
 from bench import quantized
-from function.model import fetch
-from function.model.catalog import ModelChoice, ModelMissing, locate, md5_of, open_session
-from function.model.quantize import QuantizationRejected, checked, quantized_graph
-from function.model.quantize import main as quantize_main
+from function.model.digest import md5_of
+from function.model.load import open_session
+from function.model.locate import ModelChoice, ModelMissing, locate
+from function.prepare import fetch
+from function.prepare.quantize import QuantizationRejected, checked, quantized_graph
+from function.prepare.quantize import main as quantize_main
 from tests.support.images import PHOTOS, photo
 from tests.support.server import MODEL_HOME
 

@@ -12,7 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .model.catalog import CUSTOM_MODELS, ModelChoice, usable_models
+from .model.locate import ModelChoice, usable_models
+from .model.records import OPERATOR_MODELS
 
 # u2net quantized: as good as rembg's fp32 u2net on the ground truth, and faster (docs/models.md).
 DEFAULT_MODEL = "u2net-int8"
@@ -29,7 +30,7 @@ class Settings:
 
     model: ModelChoice = field(default_factory=lambda: ModelChoice(DEFAULT_MODEL))  # REMBG_MODEL(_PATH, _MD5)
     core_model: ModelChoice | None = None  # REMBG_CORE_MODEL: a whole-subject model whose sure foreground is added
-    memory_arena: bool | None = None  # ORT_MEMORY_ARENA; None: as the model needs (model.ARENA_MODELS)
+    memory_arena: bool | None = None  # ORT_MEMORY_ARENA; None: as its record says (model/records.py)
     threads: int | None = None  # ORT_THREADS, ONNX Runtime's intra-op threads; None: one per usable CPU
     max_input_pixels: int = DEFAULT_MAX_INPUT_PIXELS
     max_pixels: int = DEFAULT_MAX_PIXELS
@@ -49,7 +50,7 @@ class Settings:
         One choice for the process: a core model's arena, kept beside a 1024×1024 model that runs
         without one, stays resident under the next request's run (docs/models.md).
         """
-        return self.model.arena if self.memory_arena is None else self.memory_arena
+        return self.model.record.arena if self.memory_arena is None else self.memory_arena
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -94,11 +95,11 @@ def _model(env: Mapping[str, str]) -> ModelChoice:
     name = _served(_given(env, "REMBG_MODEL") or DEFAULT_MODEL, "REMBG_MODEL")
     path = _given(env, "REMBG_MODEL_PATH")
     md5 = _given(env, "REMBG_MODEL_MD5")
-    if name in CUSTOM_MODELS and path is None:
+    if name in OPERATOR_MODELS and path is None:
         raise ConfigError(f"REMBG_MODEL={name} loads the operator's file: REMBG_MODEL_PATH must name it")
-    if name not in CUSTOM_MODELS and path is not None:
+    if name not in OPERATOR_MODELS and path is not None:
         raise ConfigError(
-            f"REMBG_MODEL_PATH={path!r} is for the custom models ({', '.join(sorted(CUSTOM_MODELS))}), "
+            f"REMBG_MODEL_PATH={path!r} is for the custom models ({', '.join(sorted(OPERATOR_MODELS))}), "
             f"not {name}; unset it, or set REMBG_MODEL to the custom session for the file"
         )
     if md5 is not None and not MD5.fullmatch(md5.lower()):
@@ -110,7 +111,7 @@ def _core_model(env: Mapping[str, str]) -> ModelChoice | None:
     name = _given(env, "REMBG_CORE_MODEL")
     if name is None or name.lower() in ("none", "off"):
         return None
-    if name in CUSTOM_MODELS:
+    if name in OPERATOR_MODELS:
         raise ConfigError(f"REMBG_CORE_MODEL={name}: the core model is one rembg fetches by name (u2net, u2netp…)")
     return ModelChoice(_served(name, "REMBG_CORE_MODEL"))
 

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from . import metrics
 from .config import Settings
 from .errors import JSON_TYPE, ApiError
-from .model.catalog import load
+from .model.load import load
 from .pipeline import Pipeline, PipelineOptions, Result
 from .process import heap
 from .process.cpu import usable_cpus

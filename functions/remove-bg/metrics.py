@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from prometheus_client import Gauge, Histogram, Info
 
-from .model.catalog import Loaded
+from .model.load import Loaded
 
 # One stage of one image: milliseconds for a small decode, seconds for the model on a slow CPU.
 STAGE_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 30.0, 60.0)

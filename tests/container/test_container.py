@@ -81,9 +81,11 @@ def test_the_model_is_baked_in_and_nothing_is_downloaded(container_factory) -> N
 
 
 def test_the_image_carries_no_build_or_matting_code_and_the_fast_tier_s_is_small(measurements: dict) -> None:
-    """rembg without what only its remove() imports, no quantizer, no pip (docs/deploy.md, Start-up and image)."""
+    """rembg without what only its remove() imports, no build side (function.prepare, the quantizer's onnx and
+    scikit-image), no pip (docs/deploy.md, Start-up and image)."""
+    modules = ("pymatting", "numba", "llvmlite", "skimage", "scipy", "jsonschema", "onnx", "pip", "pytest")
     code = "import importlib.util as u; print([m for m in MODULES if u.find_spec(m)])".replace(
-        "MODULES", repr(("pymatting", "numba", "llvmlite", "skimage", "scipy", "jsonschema", "onnx", "pip", "pytest"))
+        "MODULES", repr((*modules, "function.prepare"))
     )
     assert docker("run", "--rm", "--network", "none", "--entrypoint", "python", IMAGE, "-c", code) == "[]"
     if baked().model == "u2net-int8":

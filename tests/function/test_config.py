@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from function.config import ConfigError, Settings
-from function.model.catalog import ModelChoice
+from function.model.locate import ModelChoice
 
 
 def test_defaults() -> None:

@@ -14,7 +14,8 @@ from werkzeug.datastructures import Headers
 from function import handler
 from function.config import ConfigError
 from function.model import optimized
-from function.model.catalog import ModelChoice, locate, md5_of
+from function.model.digest import md5_of
+from function.model.locate import ModelChoice, locate
 from tests.support import images
 
 

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from function.model.catalog import ModelChoice, open_session
+from function.model.load import open_session
+from function.model.locate import ModelChoice
 from function.output.layout import plan
 from function.output.subject import FOREGROUND_ALPHA, Box, foreground_box
 from function.picture.mask import Masker

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from function.model.catalog import ModelChoice, open_session
+from function.model.load import open_session
+from function.model.locate import ModelChoice
 from function.picture.mask import Masker, model_input_size, with_core
 from harness import isnet
 from tests.support import images

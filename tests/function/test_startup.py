@@ -16,15 +16,20 @@ import pytest
 from PIL import Image
 
 from function.config import Settings
-from function.model import fetch, optimized
-from function.model.catalog import FAMILIES, ModelChoice, load, locate, md5_of, open_session
-from function.model.fetch import WHEEL_SOURCES
+from function.model import optimized
+from function.model.digest import md5_of
+from function.model.load import load, open_session
+from function.model.locate import ModelChoice, locate
+from function.model.records import RECORDS, record
+from function.prepare import fetch, optimize
 from harness.processes import PYTHONPATH, ROOT
 from tests.support.images import photo
 from tests.support.server import MODEL_HOME
 
 U2NETP = ModelChoice("u2netp")
-U2NETP_MD5 = WHEEL_SOURCES["u2netp"].md5
+U2NETP_MD5 = record("u2netp").md5
+# rembg's session of each model that has a family, and the family's custom session
+FAMILIES = {each.session: each.family for each in RECORDS if each.family is not None}
 
 
 @pytest.fixture
@@ -166,7 +171,7 @@ def test_a_cpu_whose_features_cannot_be_read_gets_no_copy(home: Path, tmp_path: 
     monkeypatch.setattr(optimized, "CPUINFO", cpuinfo)
     assert optimized.cpu_features() == ()
     assert _copy(home) is None
-    assert optimized.make(locate(U2NETP), home, U2NETP_MD5) is None
+    assert optimize.make(locate(U2NETP), home, U2NETP_MD5) is None
     options = open_session(U2NETP, 1, arena=True).inner_session.get_session_options()
     assert options.graph_optimization_level.name == "ORT_ENABLE_ALL"
     assert "features cannot be read" in caplog.text
@@ -175,7 +180,7 @@ def test_a_cpu_whose_features_cannot_be_read_gets_no_copy(home: Path, tmp_path: 
 def test_two_makers_at_once_leave_one_loadable_copy(home: Path) -> None:
     path = locate(U2NETP)
     with ThreadPoolExecutor(2) as pool:
-        made = list(pool.map(lambda _: optimized.make(path, home, U2NETP_MD5), range(2)))
+        made = list(pool.map(lambda _: optimize.make(path, home, U2NETP_MD5), range(2)))
     assert made[0] == made[1] == _copy(home)
     assert len(_copies(home)) == 2  # the copy and its stamp
 

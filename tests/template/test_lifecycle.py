@@ -151,7 +151,7 @@ def test_a_damaged_model_fails_fast_with_a_message_and_serves_no_5xx(start_serve
     assert server.wait_exit(60) == 1
     assert statuses <= {503}, "while it lives it says unavailable, never a 500"
     log = server.log()
-    assert "cannot be loaded" in log and "python -m function.model.fetch u2netp" in log
+    assert "cannot be loaded" in log and "python -m function.prepare.fetch u2netp" in log
     assert "Traceback" not in log
 
 

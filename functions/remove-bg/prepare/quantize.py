@@ -1,8 +1,8 @@
 """Make an int8 model from its md5-checked original: static quantization, calibrated on real photos.
 
-    python -m function.model.quantize u2net-int8              # rembg's u2net → U2NET_HOME/custom/u2net-int8.onnx
-    python -m function.model.quantize isnet-general-use-int8  # from rembg's ISNet download; --force: make it again
-    python -m function.model.quantize --source F --session dis_custom --out G   # any file of a family
+    python -m function.prepare.quantize u2net-int8              # rembg's u2net → U2NET_HOME/custom/u2net-int8.onnx
+    python -m function.prepare.quantize isnet-general-use-int8  # from rembg's ISNet download; --force: make it again
+    python -m function.prepare.quantize --source F --session dis_custom --out G   # any file of a family
 
 Every int8 model is checked against its original before it is written, on photos the calibration
 does not use (checked()): one whose masks are too far off is refused with the numbers, and an
@@ -35,34 +35,28 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
-from .catalog import QUANTIZED_FROM, QUANTIZED_MODELS, ModelChoice, ModelError, md5_of, quantized_file
+from ..model.digest import ModelError, md5_of
+from ..model.locate import ModelChoice, quantized_file
+from ..model.records import QUANTIZED_MODELS, Int8, int8_recipe, record
+from ..model.sessions import new_session
 from .fetch import fetch
-from .sessions import new_session
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class Calibration:
-    """How the activations' ranges are found: MinMax, or a percentile of each one's histogram."""
+def calibration_method(recipe: Int8):
+    """MinMax (each activation's whole range), or a percentile of each one's histogram (records.py holds each
+    family's: MinMax keeps u2net as good as fp32; ISNet's activations have rare large values that MinMax
+    stretches each range to, which left its mask far off)."""
+    from onnxruntime.quantization import CalibrationMethod
 
-    percentile: float | None = None  # None: MinMax
-    every: int = 1  # use every n-th calibration photo: a histogram costs about 8 s a photo for ISNet
-
-    def method(self):
-        from onnxruntime.quantization import CalibrationMethod
-
-        return CalibrationMethod.MinMax if self.percentile is None else CalibrationMethod.Percentile
-
-    def options(self) -> dict[str, object]:
-        return {} if self.percentile is None else {"percentile": self.percentile, "symmetric": False}
+    return CalibrationMethod.MinMax if recipe.percentile is None else CalibrationMethod.Percentile
 
 
-# Per model family (the custom session that serves its int8 file), the calibration the ground truth
-# favoured (docs/models.md, int8 models): MinMax keeps u2net as good as fp32; ISNet's activations have
-# rare large values that MinMax stretches each range to, which left its mask far off, so its ranges
-# stop at the 99.99th percentile, found on every third photo (all of them made no difference).
-CALIBRATION = {"u2net_custom": Calibration(), "dis_custom": Calibration(percentile=99.99, every=3)}
+def calibration_options(recipe: Int8) -> dict[str, object]:
+    return {} if recipe.percentile is None else {"percentile": recipe.percentile, "symmetric": False}
+
+
 PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "camera", "cat", "immunohistochemistry")
 VARIANTS_PER_PHOTO = 5  # the whole photo and four crops, alternately mirrored: 35 calibration inputs
 PER_CHANNEL_OPSET = 13
@@ -178,16 +172,16 @@ def quantize(source: Path, session_name: str, target: Path) -> Path:
 
 
 def quantized_graph(source: Path, session_name: str, out: Path) -> Path:
-    """The int8 graph of `source` at `out`, calibrated as its family is (CALIBRATION), not yet checked."""
+    """The int8 graph of `source` at `out`, calibrated as its family's int8 record says, not yet checked."""
     from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
-    calibration = CALIBRATION[session_name]
+    recipe = int8_recipe(session_name)
     with tempfile.TemporaryDirectory(prefix="remove-bg-quantize-") as work:
         prepared, ranges = Path(work) / "prepared.onnx", Path(work) / "ranges.json"
         quant_pre_process(str(quantizable(source, Path(work) / "wide.onnx")), str(prepared), skip_symbolic_shape=True)
-        photos = list(calibration_images())[:: calibration.every]
-        calibrate(prepared, calibration_feeds(session_name, source, photos), calibration, ranges, Path(work))
+        photos = list(calibration_images())[:: recipe.every]
+        calibrate(prepared, calibration_feeds(session_name, source, photos), recipe, ranges, Path(work))
         quantize_static(
             str(prepared),
             str(out),
@@ -196,7 +190,7 @@ def quantized_graph(source: Path, session_name: str, out: Path) -> Path:
             per_channel=True,
             activation_type=QuantType.QUInt8,
             weight_type=QuantType.QInt8,
-            calibrate_method=calibration.method(),
+            calibrate_method=calibration_method(recipe),
             calibration_cache_path=str(ranges),
         )
     return out
@@ -263,9 +257,7 @@ def checked(source: Path, quantized: Path, session_name: str) -> str:
     return f"checked against its original: {summary}"
 
 
-def calibrate(
-    model: Path, feeds: list[dict[str, np.ndarray]], calibration: Calibration, ranges: Path, work: Path
-) -> None:
+def calibrate(model: Path, feeds: list[dict[str, np.ndarray]], recipe: Int8, ranges: Path, work: Path) -> None:
     """Each activation's range, one calibration input at a time, written where quantize_static reads ranges.
 
     One at a time, because a percentile's histogram calibrator otherwise holds every activation of
@@ -278,8 +270,8 @@ def calibrate(
         model,
         None,
         augmented_model_path=str(work / "augmented.onnx"),
-        calibrate_method=calibration.method(),
-        extra_options=calibration.options(),
+        calibrate_method=calibration_method(recipe),
+        extra_options=calibration_options(recipe),
     )
     for feed in feeds:
         calibrator.collect_data(Feeds([feed]))
@@ -291,18 +283,19 @@ def made(name: str, target: Path | None = None) -> Path:
     its own place, with its optimised copy (fetch), as a server here will load it."""
     target = target or quantized_file(name)
     if not target.is_file():
-        quantize(fetch(ModelChoice(QUANTIZED_FROM[name])), QUANTIZED_MODELS[name], target)
+        quantize(fetch(ModelChoice(record(name).int8.original)), record(name).session, target)
     if target == quantized_file(name):
         fetch(ModelChoice(name))
     return target
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m function.model.quantize", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m function.prepare.quantize", description=__doc__.splitlines()[0])
     parser.add_argument("model", nargs="?", choices=sorted(QUANTIZED_MODELS), help="one of the function's int8 models")
     parser.add_argument("--force", action="store_true", help="make it again even if it is there")
     parser.add_argument("--source", type=Path, help="quantize this file instead (with --session and --out)")
-    parser.add_argument("--session", choices=sorted(set(QUANTIZED_MODELS.values())), help="rembg's session for it")
+    sessions = sorted({record(name).session for name in QUANTIZED_MODELS})
+    parser.add_argument("--session", choices=sessions, help="rembg's session for it")
     parser.add_argument(
         "--out", type=Path, help="where to write it (a model's default: U2NET_HOME/custom/<model>.onnx)"
     )
@@ -320,8 +313,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.force:
             target.unlink(missing_ok=True)
         if target.is_file():  # made before, here or elsewhere: held to the same check as a new one
-            original = fetch(ModelChoice(QUANTIZED_FROM[args.model]))
-            log.info("%s", checked(original, target, QUANTIZED_MODELS[args.model]))
+            original = fetch(ModelChoice(record(args.model).int8.original))
+            log.info("%s", checked(original, target, record(args.model).session))
         print(made(args.model, target))
     except ModelError as exc:
         log.error("%s", exc)

@@ -1,0 +1,95 @@
+"""One ONNX Runtime session per process, from the model's file or its optimised copy, its md5 known."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from . import optimized
+from .digest import ModelError, md5_of, verify
+from .locate import ModelChoice, home_of, locate
+from .sessions import new_session
+
+if TYPE_CHECKING:
+    from rembg.sessions.base import BaseSession
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A model's ONNX Runtime session, and what it was loaded from."""
+
+    session: BaseSession
+    md5: str  # its content: the pin where there is one (checked), else read from the file before loading
+    file: Path  # the file ONNX Runtime loaded: the source, or its optimised copy (bound to the same md5)
+
+
+def open_session(choice: ModelChoice, threads: int, arena: bool, optimized_copy: bool = True) -> BaseSession:
+    """Load the model once (see load())."""
+    return load(choice, threads, arena, optimized_copy).session
+
+
+def load(choice: ModelChoice, threads: int, arena: bool, optimized_copy: bool = True) -> Loaded:
+    """Load the model once: an ONNX Runtime session with `threads` intra-op threads.
+
+    `arena` keeps ONNX Runtime's memory arena: faster runs, and its high-water mark stays resident.
+    `optimized_copy` loads the model's optimised copy where one was made from this very file for
+    this CPU (optimized.py): the md5 it is found by is the pin, checked, or the file's own.
+    """
+    import onnxruntime as ort
+
+    path = locate(choice)
+    if choice.md5 is not None:
+        verify(path, choice.md5)
+    md5 = choice.md5 or md5_of(path)
+    ort.disable_telemetry_events()  # self-hosted: nothing about the host is recorded or sent
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    # Memory patterns pre-plan one arena block per tensor shape: much more resident memory and no
+    # speed-up at a model's fixed input size.
+    options.enable_mem_pattern = False
+    options.enable_cpu_mem_arena = arena
+    # ONNX Runtime's threads spin between operators (which pays) and, by default, for a while
+    # after each run too, holding the CPUs that the cut-out needs next: stop when the run returns.
+    options.add_session_config_entry("session.force_spinning_stop", "1")
+    family = choice.record.family if optimized_copy else None
+    ready_made = None if family is None else optimized.usable(path, home_of(choice), md5)
+    session = None
+    if ready_made is not None:  # its graph was optimised for this CPU class when it was made
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+        try:
+            session = new_session(family, options, str(ready_made))
+        except Exception as exc:  # a damaged copy: the original still serves
+            log.warning("the optimised copy %s cannot be loaded (%s): loading the original %s", ready_made, exc, path)
+            ready_made = None
+            options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    try:
+        if session is None:
+            session = new_session(choice.session, options, str(path) if choice.custom else None)
+    except Exception as exc:  # ONNX Runtime's own errors say little more than "failed to parse"
+        detail = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+        again = (
+            f"make it again with `make quantize MODEL={choice.name} QUANTIZE_FLAGS=--force`"
+            if choice.record.int8 is not None
+            else "supply it again (REMBG_MODEL_MD5 pins its md5)"
+            if choice.custom
+            else f"fetch it again with `python -m function.prepare.fetch {choice.name}` (md5-checked)"
+        )
+        raise ModelError(
+            f"model {choice.label!r} at {path} cannot be loaded ({detail}): the file is damaged or is not this "
+            f"model; {again}"
+        ) from None
+    log.info(
+        "model %s loaded%s with %d ONNX Runtime threads, memory arena %s (md5 %s)",
+        choice.label,
+        "" if ready_made is None else f" from its optimised copy {ready_made}",
+        threads,
+        "on" if options.enable_cpu_mem_arena else "off",
+        md5,
+    )
+    return Loaded(session, md5, path if ready_made is None else ready_made)

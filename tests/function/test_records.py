@@ -1,0 +1,53 @@
+"""One record per model: each holds together with rembg's sessions, and what is derived from them is right."""
+
+from __future__ import annotations
+
+import pytest
+
+from function.model.locate import ModelChoice, usable_models
+from function.model.records import OPERATOR, OPERATOR_MODELS, QUANTIZED, QUANTIZED_MODELS, RECORDS, Record, record
+from function.model.sessions import LEFT_OUT, registry
+
+
+@pytest.mark.parametrize("each", RECORDS, ids=lambda each: each.name)
+def test_each_record_holds_together(each: Record) -> None:
+    sessions = registry()
+    if not each.supported:
+        assert each.name not in usable_models()
+        return
+    assert each.name in usable_models()
+    assert each.session in sessions, f"{each.name}: rembg has no session {each.session}"
+    if each.family is not None:  # its family's session loads a given file: the optimised copy, an int8 file
+        assert record(each.family).source == OPERATOR, each.family
+    if each.int8 is not None:
+        original = record(each.int8.original)
+        assert each.source == QUANTIZED and original.family == each.family, "quantized within its family"
+        assert each.session == each.family, "an int8 file is served by its family's custom session"
+    if each.wheel is not None:
+        assert each.md5 is not None, "a wheel's file is held to the record's md5"
+    assert ModelChoice(each.name).custom == (record(each.session).source == OPERATOR)
+
+
+def test_a_rembg_session_without_a_record_is_served_as_rembg_serves_it() -> None:
+    sessions = registry()
+    unrecorded = sorted(set(sessions) - {each.name for each in RECORDS})
+    assert unrecorded, "rembg has sessions this function knows nothing special about"
+    for name in unrecorded:
+        assert record(name) == Record(name, name)
+        if sessions[name].is_local() and not sessions[name].requires_credentials():
+            assert name in usable_models()
+
+
+def test_what_is_derived_from_the_records() -> None:
+    assert set(OPERATOR_MODELS) == {"u2net_custom", "dis_custom"}
+    assert set(QUANTIZED_MODELS) == {"u2net-int8", "isnet-general-use-int8"}
+    assert {each.name for each in RECORDS if each.arena} == {
+        "u2net",
+        "u2netp",
+        "u2net_human_seg",
+        "silueta",
+        "u2net_custom",
+        "u2net-int8",
+    }
+    assert {each.name for each in RECORDS if not each.supported} >= LEFT_OUT
+    assert len({each.name for each in RECORDS}) == len(RECORDS), "one record per model"
