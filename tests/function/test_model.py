@@ -81,6 +81,19 @@ def test_isnet_through_dis_custom_runs_without_the_arena_and_with_its_md5_pinned
         open_session(ModelChoice("dis_custom", isnet.path(), "0" * 32), 2, arena=False)
 
 
+def test_the_sessions_of_a_process_with_the_arena_share_one(home: Path) -> None:
+    """A model and its core model run one after the other: one arena holds what either needs, not both."""
+    model = open_session(ModelChoice("dis_custom", isnet.int8_path()), 2, arena=True)
+    core = open_session(ModelChoice("u2netp"), 2, arena=True)
+    alone = open_session(ModelChoice("u2netp"), 2, arena=False)
+    for session in (model, core):
+        options = session.inner_session.get_session_options()
+        assert options.enable_cpu_mem_arena
+        assert options.get_session_config_entry("session.use_env_allocators") == "1"
+    with pytest.raises(RuntimeError, match="does not have configuration"):
+        alone.inner_session.get_session_options().get_session_config_entry("session.use_env_allocators")
+
+
 def test_a_u2net_family_file_through_u2net_custom(home: Path) -> None:
     """rembg's u2net_custom takes a u2net-shaped file by path: here the real u2netp."""
     session = open_session(ModelChoice("u2net_custom", home / "models" / "u2netp" / "u2netp.onnx"), 1, arena=True)

@@ -48,6 +48,7 @@ def test_what_is_derived_from_the_records() -> None:
         "silueta",
         "u2net_custom",
         "u2net-int8",
+        "isnet-general-use-int8",
     }
     assert {each.name for each in RECORDS if not each.supported} >= LEFT_OUT
     assert len({each.name for each in RECORDS}) == len(RECORDS), "one record per model"

@@ -43,8 +43,10 @@ class Record:
     md5: str | None = None  # its file's, where pinned: checked before it is loaded or fetched
     wheel: Wheel | None = None  # where rembg's host cannot be reached
     int8: Int8 | None = None  # for a quantized model: how it is made
-    # ONNX Runtime's memory arena: it pays for a 320×320 model, whose activations are small; a
-    # 1024×1024 model's are most of a 2 GB pod, which the arena would keep resident between requests.
+    # ONNX Runtime's memory arena: runs up to twice as fast (no page faults for activations freed and
+    # made again), and it keeps its high-water mark resident between requests. It pays for a 320×320
+    # model and for ISNet int8 (~350 MB at 1024×1024); an fp32 1024×1024 model's activations are
+    # most of a 2 GB pod (docs/performance.md, docs/reliability.md).
     arena: bool = False
     # False: a prompted model, one that needs a remote API key or an untested custom loader, or one that
     # returns several masks per image: none fits one image in, one cut-out out.
@@ -80,6 +82,7 @@ RECORDS = (
         family="dis_custom",
         source=QUANTIZED,
         int8=Int8("isnet-general-use", percentile=99.99, every=3),
+        arena=True,
     ),
     Record("sam", "sam", supported=False),  # prompted; its module is not even imported (sessions.py)
     Record("u2net_cloth_seg", "u2net_cloth_seg", supported=False),  # three masks per image
