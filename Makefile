@@ -25,7 +25,7 @@ RUN := PYTHONPATH=$(PYPATH) $(PY)
 REQUIREMENTS := requirements-dev.txt requirements-quality.txt requirements.lock functions/remove-bg/requirements.txt \
 	template/python3-rembg/requirements.txt
 
-.PHONY: help venv model quantize quantized isnet serve serve-quality-local test test-ts fuzz quality models prometheus chromium monitor test-load soak capacity memory lint format lock bench image image-quality-local image-contents test-container clean
+.PHONY: help venv model quantize quantized isnet chart serve serve-quality-local test test-ts fuzz quality models prometheus chromium monitor test-load soak capacity memory lint format lock bench image image-quality-local image-contents test-container clean
 IMAGE ?= remove-bg:latest
 
 help:
@@ -49,6 +49,7 @@ help:
 	@echo "make bench   - our server vs rembg's server and remove(), u2net and u2netp (about 6 min)"
 	@echo "make image   - build the container image (MODEL=$(MODEL), CORE_MODEL), Docker engine included"
 	@echo "make image-quality-local - the quality tier's image with the ISNet file fetched here (never push it)"
+	@echo "make chart   - time per photo against megapixels, both tiers and rembg s, drawn to docs/speed.png"
 	@echo "make image-contents - what the image is made of, measured inside it, and why each part is there"
 	@echo "make test-container - run the image under 2 CPU / 2 GB and test it over HTTP"
 
@@ -149,6 +150,10 @@ $(VENV)/.bench-installed: $(VENV)/.installed bench/requirements.txt
 bench: venv $(VENV)/.bench-installed
 	$(RUN) -m function.prepare.fetch u2netp u2net
 	$(RUN) -m bench.run
+
+# Time per photo against megapixels, both tiers and rembg's own server, one run, drawn to docs/speed.png; about 5 min.
+chart: venv $(VENV)/.bench-installed
+	$(RUN) -m bench.chart
 
 # Overload (8 clients, one slot, 60 s) and SIGTERM under load, on loopback; about 2 min.
 test-load: venv
