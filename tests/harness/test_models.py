@@ -23,6 +23,7 @@ def test_the_quality_tier_is_isnet_s_int8_model_as_dis_custom_with_the_core() ->
     assert models.settings(models.QUALITY) == {
         "REMBG_MODEL": "dis_custom",
         "REMBG_MODEL_PATH": str(isnet.int8_path()),
+        "ORT_MEMORY_ARENA": "on",  # as isnet-general-use-int8's record has it: dis_custom's cannot know
         "REMBG_CORE_MODEL": "u2netp",
     }
     assert models.QUALITY == "isnet-int8+u2netp"
