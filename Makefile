@@ -25,7 +25,7 @@ RUN := PYTHONPATH=$(PYPATH) $(PY)
 REQUIREMENTS := requirements-dev.txt requirements-quality.txt requirements.lock functions/remove-bg/requirements.txt \
 	template/python3-rembg/requirements.txt
 
-.PHONY: help venv model quantize quantized isnet chart serve serve-quality-local test test-ts fuzz quality models prometheus chromium monitor test-load soak capacity memory lint format lock bench image image-quality-local image-contents test-container clean
+.PHONY: help venv model quantize quantized isnet chart concurrency serve serve-quality-local test test-ts fuzz quality models prometheus chromium monitor test-load soak capacity memory lint format lock bench image image-quality-local image-contents test-container clean
 IMAGE ?= remove-bg:latest
 
 help:
@@ -50,6 +50,7 @@ help:
 	@echo "make image   - build the container image (MODEL=$(MODEL), CORE_MODEL), Docker engine included"
 	@echo "make image-quality-local - the quality tier's image with the ISNet file fetched here (never push it)"
 	@echo "make chart   - time per photo against megapixels, both tiers and rembg s, drawn to docs/speed.png"
+	@echo "make concurrency - each tier at MAX_INFLIGHT 1 and 2: throughput, p95, peak memory"
 	@echo "make image-contents - what the image is made of, measured inside it, and why each part is there"
 	@echo "make test-container - run the image under 2 CPU / 2 GB and test it over HTTP"
 
@@ -154,6 +155,10 @@ bench: venv $(VENV)/.bench-installed
 # Time per photo against megapixels, both tiers and rembg's own server, one run, drawn to docs/speed.png; about 5 min.
 chart: venv $(VENV)/.bench-installed
 	$(RUN) -m bench.chart
+
+# Each tier at MAX_INFLIGHT 1 and 2 under the same two clients: throughput, p95, peak memory; about 4 min.
+concurrency: venv
+	$(RUN) -m bench.concurrency
 
 # Overload (8 clients, one slot, 60 s) and SIGTERM under load, on loopback; about 2 min.
 test-load: venv
