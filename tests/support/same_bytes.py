@@ -90,12 +90,16 @@ class Case:
         return session.post(target, data={key: text, **self.fields}, timeout=120)
 
 
+def mask_case(image: str) -> str:
+    return f"mask of {image}"
+
+
 def _own(name: str, image: str = "cat.jpg", **query: str) -> Case:
     return Case(name, "/", image, "raw", query=query)
 
 
 def _cases() -> list[Case]:
-    cases = [_own(f"mask of {image}", image, only_mask="true") for image in INPUTS]
+    cases = [_own(mask_case(image), image, only_mask="true") for image in INPUTS]
     for image in INPUTS:
         cases.append(_own(f"plain {image}", image))
         cases.append(_own(f"webp {image}", image, format="webp"))
@@ -159,10 +163,6 @@ def _cases() -> list[Case]:
 
 
 CASES = _cases()
-
-
-def mask_case(image: str) -> str:
-    return f"mask of {image}"
 
 
 def _pixels(body: bytes) -> list[Image.Image]:

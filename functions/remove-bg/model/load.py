@@ -24,11 +24,10 @@ def shared_arena() -> None:
     """One CPU arena for every session of the process, registered once.
 
     Each session's own arena keeps its model's high-water mark between requests, and a model and
-    its core model run one after the other: with one arena each, the quality tier held ISNet's
-    and u2netp's at once (850 MB resident after a 640×480 photo; 190 MB without an arena, at
-    half the speed). Shared, the second model reuses what the first freed: 580 MB
-    (docs/performance.md). ONNX Runtime's default growth (to the next power of two) kept less
-    than growing by what each run asks (705 MB).
+    its core model run one after the other: with one arena each, the quality tier held both
+    high-water marks at once. Shared, the second model reuses what the first freed. ONNX
+    Runtime's default growth (to the next power of two) kept less than growing by what each run
+    asks. The figures are in docs/models.md (Memory, ISNet in a 2 GB pod).
     """
     import onnxruntime as ort
 

@@ -48,9 +48,8 @@ class Layout:
 class Arranged:
     """The cut-out's pixels on the output's canvas."""
 
-    rgb: Image.Image
+    rgb: Image.Image  # at the canvas's size
     alpha: Image.Image
-    size: tuple[int, int]  # the canvas's
     foreground: Box | None  # the subject's box, in the canvas's pixels
 
 
@@ -61,7 +60,7 @@ def arrange(rgb: Image.Image, subject: Subject, options: Options, max_pixels: in
     layout = plan(rgb.size, subject.box, options, max_pixels, max_side)
     placed = None if subject.box is None else layout.place(subject.box)
     if layout.identity:
-        return Arranged(rgb, subject.alpha, layout.canvas, placed)
+        return Arranged(rgb, subject.alpha, placed)
     region, where = layout.region.corners, layout.placed
     part_rgb, part_alpha = rgb.crop(region), subject.alpha.crop(region)
     if where.size != part_rgb.size:
@@ -70,7 +69,7 @@ def arrange(rgb: Image.Image, subject: Subject, options: Options, max_pixels: in
     canvas_rgb, canvas_alpha = Image.new("RGB", layout.canvas), Image.new("L", layout.canvas)
     canvas_rgb.paste(part_rgb, (where.left, where.top))
     canvas_alpha.paste(part_alpha, (where.left, where.top))
-    return Arranged(canvas_rgb, canvas_alpha, layout.canvas, placed)
+    return Arranged(canvas_rgb, canvas_alpha, placed)
 
 
 def plan(size: tuple[int, int], foreground: Box | None, options: Options, max_pixels: int, max_side: int) -> Layout:

