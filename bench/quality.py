@@ -183,7 +183,8 @@ class Report:
         worst = sorted(zip(measured, scores, strict=True), key=lambda pair: pair[1].iou)[:WORST_SHOWN]
         rows = [(one.sample.image, one.sample.alpha, one.alpha) for one, _ in worst]
         sheets.worst_masks(rows, self.out / f"worst-{_file_name(name)}.png")
-        self.edges[name] = softedges.measure(answerer.cutout(query), self.composites)
+        if self.composites:  # --soft-edges 0: none made, none measured
+            self.edges[name] = softedges.measure(answerer.cutout(query), self.composites)
 
     def write(self, title: str, data: Path) -> str:
         if self.soft:
@@ -194,7 +195,10 @@ class Report:
                 for view in ("gains", "losses"):
                     sheets.edge_crops(photos, self.truths, self.alphas, self.out / f"{view}.jpg", view=view, rows=4)
         else:
-            text = "\n\n".join([table(self.masks, title), softedges.table(self.edges, len(self.composites))])
+            parts = [table(self.masks, title)] + (
+                [softedges.table(self.edges, len(self.composites))] if self.edges else []
+            )
+            text = "\n\n".join(parts)
         (self.out / "quality.md").write_text(text + "\n")
         found = {
             "set": str(data),

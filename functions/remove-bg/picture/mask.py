@@ -27,6 +27,10 @@ DYNAMIC_INPUT_SIDE = 1024
 # The core model's mask counts from here (nothing) to 255 (all of it): what it is only half sure
 # of adds nothing, and the ramp leaves no step where its sure part ends.
 CORE_FROM = 128
+# The model's own mask must say more than this (0-255) for the core model to raise it: up to it, the
+# faint haze a model leaves over a background is a "no", and a core that took that background for the
+# subject filled it in whole (docs/quality.md, The core's merge).
+RULED_OUT_UP_TO = 8
 
 
 @dataclass(frozen=True)
@@ -54,13 +58,13 @@ class Masker:
 def with_core(mask: Image.Image, core: Image.Image) -> Image.Image:
     """`mask`, raised to the core model's sure foreground wherever the model saw anything at all.
 
-    Where the model says a flat 0 it has ruled the pixel out, and the core model's confident
-    mistakes (a background object it takes for the subject) stay out too.
+    Where the model says next to nothing (RULED_OUT_UP_TO or less) it has ruled the pixel out, and the
+    core model's confident mistakes (a background object it takes for the subject) stay out too.
     """
     ours = np.asarray(mask, dtype=np.float32)
     theirs = np.asarray(core, dtype=np.float32)
     sure = theirs * np.clip((theirs - CORE_FROM) / (255 - CORE_FROM), 0, 1)
-    raised = np.where(ours > 0, np.maximum(ours, sure), ours)
+    raised = np.where(ours > RULED_OUT_UP_TO, np.maximum(ours, sure), ours)
     return Image.fromarray(np.rint(raised).astype(np.uint8))
 
 
