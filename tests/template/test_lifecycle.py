@@ -27,6 +27,7 @@ def slow_body() -> bytes:
     return images.jpeg(images.photo("astronaut").resize(SLOW_SIZE, Image.Resampling.BILINEAR))
 
 
+@pytest.mark.other_models
 def test_health_is_503_until_the_model_is_loaded(start_server) -> None:
     server: ServerProcess = start_server(REMBG_MODEL="u2net")
     deadline = time.monotonic() + 60

@@ -75,7 +75,9 @@ RECORDS = (
     Record("u2net_custom", "u2net_custom", family="u2net_custom", source=OPERATOR, arena=True),
     Record("isnet-general-use", "isnet-general-use", family="dis_custom"),
     Record("dis_custom", "dis_custom", family="dis_custom", source=OPERATOR),
-    Record("u2net-int8", "u2net_custom", family="u2net_custom", source=QUANTIZED, int8=Int8("u2net"), arena=True),
+    Record(
+        "u2net-int8", "u2net_custom", family="u2net_custom", source=QUANTIZED, int8=Int8("u2net", every=2), arena=True
+    ),
     Record(
         "isnet-general-use-int8",
         "dis_custom",

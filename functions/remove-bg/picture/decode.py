@@ -45,7 +45,10 @@ MAX_SIDE = 65535
 # process's warm memory arena that would take a 50 MP picture past the pod's 1.5 GB budget. A
 # lossless WebP may have this share of the pixel limit (docs/reliability.md, Memory).
 LOSSLESS_WEBP_SHARE = 0.6
-LOSSLESS_WEBP_WHY = " for a lossless WebP, whose decoder needs twice the memory of other formats"
+LOSSLESS_WEBP_WHY = (
+    f" for a lossless WebP, whose decoder needs twice the memory of other formats ({LOSSLESS_WEBP_SHARE:.0%} of"
+    " MAX_INPUT_PIXELS)"
+)
 RIFF_HEADER = 12  # "RIFF", the file's size, "WEBP"; then chunks of fourcc, little-endian size, data
 ANIMATION_FRAME_HEADER = 16  # an ANMF chunk's frame header; the frame's own chunks follow it
 CHUNK_HEADER = 8  # fourcc and size (WebP), size and type (PNG)
@@ -79,14 +82,23 @@ def decode(data: bytes, max_input_pixels: int, max_pixels: int) -> Picture:
         raise UnsupportedImage(f"not an image in a format this function reads ({', '.join(FORMATS)})") from None
     except Exception as exc:  # any failure to parse an untrusted header is the header's fault
         _reraise_memory(exc)
-        raise CorruptImage(f"the image header cannot be read: {exc}") from None
+        log.info("the image header cannot be read: %s", exc)  # the decoder's own words: for the log, not the client
+        raise CorruptImage(
+            "the image header cannot be read: the file is cut short or not what its format says"
+        ) from None
     width, height = image.size
     if max(width, height) > MAX_SIDE:
-        raise ImageTooLarge(f"the image is {width}×{height}; no side may be over {MAX_SIDE} pixels")
+        raise ImageTooLarge(
+            f"the image is {width}×{height}; no side may be over {MAX_SIDE} pixels (a fixed limit: no setting"
+            " raises it); scale it down before sending"
+        )
     limit = pixel_limit(data, max_input_pixels)
     if width * height > limit:
-        why = LOSSLESS_WEBP_WHY if limit < max_input_pixels else ""
-        raise ImageTooLarge(f"the image is {width}×{height} = {width * height} pixels; the limit is {limit}{why}")
+        raise ImageTooLarge(
+            f"the image is {width}×{height} = {width * height} pixels; the limit is {limit}"
+            + (LOSSLESS_WEBP_WHY if limit < max_input_pixels else " (MAX_INPUT_PIXELS)")
+            + "; scale it down before sending, or raise MAX_INPUT_PIXELS within the pod's memory"
+        )
     if width == 0 or height == 0:
         raise CorruptImage("the image has no pixels")
     try:
@@ -95,8 +107,8 @@ def decode(data: bytes, max_input_pixels: int, max_pixels: int) -> Picture:
         raise
     except Exception as exc:  # truncated or corrupt pixel data
         _reraise_memory(exc)
-        log.debug("decoding failed", exc_info=True)
-        raise CorruptImage(f"the image data is truncated or corrupt: {exc}") from None
+        log.info("the image data cannot be decoded: %s", exc, exc_info=log.isEnabledFor(logging.DEBUG))
+        raise CorruptImage("the image data is truncated or corrupt: send the whole file") from None
 
 
 def _to_picture(image: Image.Image, max_pixels: int) -> Picture:

