@@ -23,6 +23,7 @@ from pathlib import Path
 from PIL import Image
 
 from bench import answerers, measure
+from bench.chart import cpu_description
 from bench.processes import first_success, start_ours, time_to_ready
 from function.config import Settings
 from function.model.load import open_session
@@ -35,6 +36,10 @@ from harness.quality import markdown_table
 SIZES = ((1280, 960), (4000, 3000))
 RUNS = 5
 PAIRED_RUNS = 9
+# Issue 25's timed targets: a tier's request at most this many times its models' own run time, per photo size
+# (the fast tier at 1280×960 only); and what a core model may add to a request.
+REQUEST_OVER_MODELS = {models.FAST: {SIZES[0]: 1.2}, models.QUALITY: {SIZES[0]: 1.2, SIZES[1]: 1.6}}
+CORE_ADDS_AT_MOST = 0.10
 
 
 def _photo(size: tuple[int, int]) -> bytes:
@@ -73,6 +78,10 @@ def child(model: str) -> dict[str, float]:
         session = open_session(settings.model, len(os.sched_getaffinity(0)), settings.arena, settings.optimized_copy)
         found["model_s"] = measure.model_time(session, RUNS)
         del session
+        if settings.core_model is not None:  # the tier's second model, loaded as the function loads it
+            core = open_session(settings.core_model, len(os.sched_getaffinity(0)), settings.arena)
+            found["core_model_s"] = measure.model_time(core, RUNS)
+            del core
         found["rembg_model_s"] = measure.model_time(rembg_session(model), RUNS)
     return found
 
@@ -126,12 +135,31 @@ def paired(first: str, second: str) -> str:
                 times[first].append(one.answer(body, {})[1])
                 times[second].append(other.answer(body, {})[1])
             low, high = (statistics.median(times[model]) for model in (first, second))
-            rows.append([f"{size[0]}×{size[1]}", f"{low:.3f}", f"{high:.3f}", f"{high / low - 1:+.1%}"])
+            added = high / low - 1
+            verdict = _verdict(added <= CORE_ADDS_AT_MOST)
+            rows.append([f"{size[0]}×{size[1]}", f"{low:.3f}", f"{high:.3f}", f"{added:+.1%}", verdict])
     finally:
         one.stop()
         other.stop()
-    columns = ["photo", f"{first} s", f"{second} s", "added"]
+    columns = ["photo", f"{first} s", f"{second} s", "added", f"target: ≤ {CORE_ADDS_AT_MOST:.0%}"]
     return markdown_table(f"{second} against {first}: {PAIRED_RUNS} alternating runs each, median", columns, rows)
+
+
+def _verdict(met: bool) -> str:
+    return "met" if met else "missed"
+
+
+def targets(model: str, found: dict[str, float]) -> list[str]:
+    """Issue 25's timed targets for a tier, each said met or missed with its figures."""
+    models_s = found["model_s"] + found.get("core_model_s", 0.0)
+    lines = []
+    for (width, height), limit in REQUEST_OVER_MODELS.get(model, {}).items():
+        ratio = found[f"{width}x{height}_s"] / models_s
+        lines.append(
+            f"- {model}, {width}×{height}: a request {found[f'{width}x{height}_s']:.3f} s, its models' runs "
+            f"{models_s:.3f} s: {ratio:.2f}× (target ≤ {limit}×): {_verdict(ratio <= limit)}"
+        )
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -150,7 +178,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.child:
         print(json.dumps(child(args.child)))
         return 0
-    rows = []
+    rows: list[list[str]] = []
+    verdicts: list[str] = []
     images = containers()
     for model in [name.strip() for name in args.models.split(",") if name.strip()]:
         env = {**os.environ, "PYTHONPATH": f"{PYTHONPATH}:{ROOT}"}
@@ -159,6 +188,7 @@ def main(argv: list[str] | None = None) -> int:
         if done.returncode != 0:
             raise SystemExit(f"{model}: {done.stderr[-2000:]}")
         found = json.loads(done.stdout.strip().splitlines()[-1])
+        verdicts += targets(model, found)
         started = start_up(model) if model != answerers.MODNET else {}
         label = Settings.from_env(models.settings(model)).label if model != answerers.MODNET else ""
         image = images.get(label, {})
@@ -192,6 +222,8 @@ def main(argv: list[str] | None = None) -> int:
         "\nready and first image: a fresh server process (files in the page cache); the container columns are "
         "`make test-container`'s last measurement of the image that serves the model, where one was built here."
     )
+    if verdicts:
+        print("\nTimed targets (issue 25; the CPU: " + cpu_description() + "):\n" + "\n".join(verdicts))
     return 0
 
 
