@@ -150,10 +150,12 @@ def _verdict(met: bool) -> str:
 
 
 def targets(model: str, found: dict[str, float]) -> list[str]:
-    """Issue 25's timed targets for a tier, each said met or missed with its figures."""
+    """Issue 25's timed targets for a tier, each said met or missed with its figures; none for other models."""
+    if model not in REQUEST_OVER_MODELS:
+        return []
     models_s = found["model_s"] + found.get("core_model_s", 0.0)
     lines = []
-    for (width, height), limit in REQUEST_OVER_MODELS.get(model, {}).items():
+    for (width, height), limit in REQUEST_OVER_MODELS[model].items():
         ratio = found[f"{width}x{height}_s"] / models_s
         lines.append(
             f"- {model}, {width}×{height}: a request {found[f'{width}x{height}_s']:.3f} s, its models' runs "

@@ -20,7 +20,7 @@ from tests.support.checks import assert_error
 from tests.support.server import ServerProcess
 
 TRYIT = ROOT / "tests" / "js" / "tryit.mjs"
-# make test leaves the page's screenshot here; the README's picture is a copy of one.
+# make test leaves the page's screenshot here; the README's picture (docs/try-it.png) is made by make pictures.
 SCREENSHOT = ROOT / "build" / "try-it.png"
 
 
