@@ -128,8 +128,10 @@ serve: model
 
 # The quality tier as this machine can serve it: the int8 model of the ISNet file of `make isnet` (quantized here)
 # as dis_custom, with u2netp's core.
+# The local ISNet int8 file's settings (MODEL_FILE, ORT_MEMORY_ARENA), read before make is called again: a failure stops here.
+ISNET_INT8_SETTINGS = settings=$$($(RUN) -m harness.isnet --int8 --make) &&
 serve-quality-local: serve-venv
-	settings=$$($(RUN) -m harness.isnet --int8 --make) && $(MAKE) --no-print-directory serve MODEL=dis_custom CORE_MODEL=u2netp $$settings
+	$(ISNET_INT8_SETTINGS) $(MAKE) --no-print-directory serve MODEL=dis_custom CORE_MODEL=u2netp $$settings
 
 lint: venv
 	$(PY) -m ruff check .
@@ -262,8 +264,7 @@ image:
 # it; production builds `make image MODEL=isnet-general-use-int8 CORE_MODEL=u2netp` (from rembg's own download).
 QUALITY_IMAGE ?= remove-bg:quality-local
 image-quality-local: serve-venv
-	settings=$$($(RUN) -m harness.isnet --int8 --make) && \
-		$(MAKE) --no-print-directory image MODEL=dis_custom CORE_MODEL=u2netp IMAGE=$(QUALITY_IMAGE) $$settings
+	$(ISNET_INT8_SETTINGS) $(MAKE) --no-print-directory image MODEL=dis_custom CORE_MODEL=u2netp IMAGE=$(QUALITY_IMAGE) $$settings
 
 # What the image is made of (IMAGE, default remove-bg:latest), measured inside it (bench/image.py).
 image-contents:

