@@ -21,6 +21,12 @@ DEFAULT_MODEL = "u2net-int8"
 DEFAULT_MAX_INPUT_PIXELS = 50 * 1000 * 1000
 DEFAULT_MAX_PIXELS = 25 * 1000 * 1000
 DEFAULT_PNG_COMPRESS_LEVEL = 1
+# A decode worker's memory beyond what it is forked with, and its time (docs/reliability.md, Bounds the pod enforces):
+# the largest accepted picture of the costliest format decodes within both with room to spare.
+DEFAULT_DECODE_MEMORY_BYTES = 700 * 1000 * 1000
+DEFAULT_DECODE_SECONDS = 5.0
+# The whole request, decode to cut-out: well under the platforms' 60 s gateway timeouts (docs/deploy.md).
+DEFAULT_REQUEST_SECONDS = 20.0
 MD5 = re.compile(r"[0-9a-f]{32}")
 
 
@@ -37,6 +43,9 @@ class Settings:
     png_compress_level: int = DEFAULT_PNG_COMPRESS_LEVEL
     try_page: bool = True  # TRY_PAGE: the try-it page at GET /
     optimized_copy: bool = True  # ORT_OPTIMIZED_COPY: load a model's optimised copy where one fits this CPU
+    decode_memory_bytes: int = DEFAULT_DECODE_MEMORY_BYTES
+    decode_seconds: float = DEFAULT_DECODE_SECONDS
+    request_seconds: float = DEFAULT_REQUEST_SECONDS
 
     @property
     def label(self) -> str:
@@ -64,6 +73,10 @@ class Settings:
             threads=_whole(env, "ORT_THREADS", 1, 256),
             try_page=_switch(env, "TRY_PAGE") is not False,  # on unless turned off
             optimized_copy=_switch(env, "ORT_OPTIMIZED_COPY") is not False,
+            decode_memory_bytes=_whole(env, "DECODE_MEMORY_BYTES", 50_000_000, 100_000_000_000)
+            or DEFAULT_DECODE_MEMORY_BYTES,
+            decode_seconds=_seconds(env, "DECODE_SECONDS", 0.1, 600.0) or DEFAULT_DECODE_SECONDS,
+            request_seconds=_seconds(env, "REQUEST_SECONDS", 0.1, 3600.0) or DEFAULT_REQUEST_SECONDS,
         )
 
 
@@ -87,6 +100,20 @@ def _whole(env: Mapping[str, str], name: str, low: int, high: int) -> int | None
         raise ConfigError(f"{name}={raw!r}: expected a whole number") from None
     if not low <= value <= high:
         raise ConfigError(f"{name}={raw!r}: must be from {low} to {high}")
+    return value
+
+
+def _seconds(env: Mapping[str, str], name: str, low: float, high: float) -> float | None:
+    """A number of seconds within [low, high] (a fraction allowed); None when unset."""
+    raw = _given(env, name)
+    if raw is None:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r}: expected a number of seconds") from None
+    if not low <= value <= high:  # NaN is neither
+        raise ConfigError(f"{name}={raw!r}: must be from {low:g} to {high:g} seconds")
     return value
 
 

@@ -66,3 +66,23 @@ def error_body(status: int, code: str, message: str) -> bytes:
     """The JSON body of an error response."""
     payload = {"error": {"status": status, "code": code, "message": message}}
     return json.dumps(payload).encode("utf-8")
+
+
+class DecodeTimeout(ApiError, status=422, code="decode_timeout"): ...
+
+
+class DecodeMemory(ApiError, status=413, code="decode_memory"): ...
+
+
+class DecodeCrashed(ApiError, status=422, code="undecodable_image"): ...
+
+
+class DeadlineExceeded(ApiError, status=503, code="deadline_exceeded"):
+    """The whole request ran past REQUEST_SECONDS; `stage` is where it was stopped (decode, mask, output)."""
+
+    def __init__(self, stage: str, seconds: float) -> None:
+        super().__init__(
+            f"the request took longer than REQUEST_SECONDS={seconds:g} s allows (stopped in its {stage} stage);"
+            " retry, or send a smaller image"
+        )
+        self.stage = stage

@@ -9,20 +9,28 @@ the image threads go. The template knows nothing else about images.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any, Protocol
 
 from . import metrics
 from .config import Settings
-from .errors import JSON_TYPE, ApiError
+from .deadline import Deadline
+from .errors import JSON_TYPE, ApiError, DeadlineExceeded
 from .model.load import load
 from .pipeline import Pipeline, PipelineOptions, Result
 from .process import heap
 from .process.cpu import usable_cpus
 from .request.options import PLAIN, Options
 from .request.routes import OWN_PATHS, PIXIAN_PATH, REMOVEBG_PATH, route_for
+from .sandbox.decoder import Answered, Decoder, Limits, Upload
 from .tryit import page
+
+log = logging.getLogger(__name__)
+# How soon a request stopped at its deadline may be tried again (the pod is free by then).
+RETRY_AFTER_SECONDS = "1"
 
 
 class Event(Protocol):
@@ -50,6 +58,8 @@ class RemoveBg:
 
     def __init__(self) -> None:
         self._pipeline: Pipeline | None = None
+        self._decoder: Decoder | None = None
+        self._request_seconds = 0.0
         self._model = ""
         self._try_page = False
 
@@ -58,6 +68,14 @@ class RemoveBg:
         settings = Settings.from_env(env)
         cpus = usable_cpus()
         started = time.perf_counter()
+        decoder = Decoder(
+            Limits(
+                memory_bytes=settings.decode_memory_bytes,
+                seconds=settings.decode_seconds,
+                max_input_pixels=settings.max_input_pixels,
+                max_pixels=settings.max_pixels,
+            )
+        )
         if not settings.arena:
             heap.release_large_buffers()
         threads = settings.threads or cpus
@@ -67,6 +85,8 @@ class RemoveBg:
         self._model = header_value(settings.label)
         metrics.model_loaded(settings.label, model, core, time.perf_counter() - started)
         self._try_page = settings.try_page
+        self._request_seconds = settings.request_seconds
+        self._decoder = decoder
         self._pipeline = Pipeline(model.session, PipelineOptions.of(settings, cpus), core and core.session)
 
     def ready(self) -> bool:
@@ -76,18 +96,35 @@ class RemoveBg:
         pipeline, self._pipeline = self._pipeline, None
         if pipeline is not None:
             pipeline.close()
+        decoder, self._decoder = self._decoder, None
+        if decoder is not None:
+            decoder.close()
 
     def handle(self, event: Event, context: Context) -> dict[str, Any]:
-        if self._pipeline is None:
+        if self._pipeline is None or self._decoder is None:
             raise RuntimeError("handle() called before start()")
         context.fields["model"] = self._model
         route = route_for(event.path)
+        deadline = Deadline(self._request_seconds)
+        upload = Upload(event.path, event.headers.get("Content-Type"), event.query, event.body)
         try:
-            request = route.read(event.body, event.headers.get("Content-Type"), event.query)
-            result = self._pipeline.run(request.image, request.options)
+            clock = time.perf_counter()
+            decoded = self._decoder.read(upload, deadline)
+            decode_seconds = time.perf_counter() - clock
+            context.fields["decode_peak_mb"] = round(decoded.peak_bytes / 1e6, 1)
+            result = self._pipeline.run(decoded.picture, decoded.options, deadline)
+        except Answered as answered:  # the worker's own answer, in the route's shape
+            context.fields.update({"code": answered.code, "detail": answered.message})
+            return {"statusCode": answered.status, "body": answered.body, "headers": {"Content-Type": JSON_TYPE}}
         except ApiError as error:
             context.fields.update({"code": error.code, "detail": error.message})
-            return {"statusCode": error.status, "body": route.error(error), "headers": {"Content-Type": JSON_TYPE}}
+            headers = {"Content-Type": JSON_TYPE}
+            if isinstance(error, DeadlineExceeded):
+                metrics.deadline_exceeded(error.stage)
+                log.warning("stopped at REQUEST_SECONDS=%g s in the %s stage", deadline.seconds, error.stage)
+                headers["Retry-After"] = RETRY_AFTER_SECONDS
+            return {"statusCode": error.status, "body": route.error(error), "headers": headers}
+        result = replace(result, seconds={"decode": decode_seconds, **result.seconds})
         metrics.image_done(result.seconds, result.source_size)
         context.fields.update(
             {
@@ -95,7 +132,7 @@ class RemoveBg:
                 "input": "{}x{}".format(*result.source_size),
                 "output": "{}x{}".format(*result.size),
                 "megapixels": round(result.source_size[0] * result.source_size[1] / 1e6, 2),
-                **({} if request.options.plain else {"options": _described(request.options)}),
+                **({} if decoded.options.plain else {"options": _described(decoded.options)}),
                 **{f"{stage}_ms": round(seconds * 1000, 1) for stage, seconds in result.seconds.items()},
             }
         )

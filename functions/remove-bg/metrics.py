@@ -6,7 +6,7 @@ beside its own request metrics.
 
 from __future__ import annotations
 
-from prometheus_client import Gauge, Histogram, Info
+from prometheus_client import Counter, Gauge, Histogram, Info
 
 from .model.load import Loaded
 
@@ -35,3 +35,28 @@ def image_done(seconds: dict[str, float], source_size: tuple[int, int]) -> None:
     for stage, spent in seconds.items():
         STAGE_SECONDS.labels(stage=stage).observe(spent)
     INPUT_MEGAPIXELS.observe(source_size[0] * source_size[1] / 1e6)
+
+
+# A worker's peak: a photo's decode takes tens of megabytes, a 50 MP one some hundreds.
+DECODE_PEAK_BUCKETS = (25e6, 50e6, 100e6, 200e6, 300e6, 400e6, 500e6, 600e6, 800e6, 1e9, 1.5e9)
+DECODE_PEAK_BYTES = Histogram(
+    "remove_bg_decode_peak_bytes", "A decode worker's peak resident memory.", buckets=DECODE_PEAK_BUCKETS
+)
+DECODE_BREACHES = Counter(
+    "remove_bg_decode_breaches_total",
+    "Decode workers stopped by a limit: memory, time, deadline (the request's), crash.",
+    ["limit"],
+)
+DEADLINES = Counter("remove_bg_deadline_exceeded_total", "Requests stopped at REQUEST_SECONDS, by stage.", ["stage"])
+
+
+def decode_done(peak_bytes: int) -> None:
+    DECODE_PEAK_BYTES.observe(peak_bytes)
+
+
+def decode_breach(limit: str) -> None:
+    DECODE_BREACHES.labels(limit=limit).inc()
+
+
+def deadline_exceeded(stage: str) -> None:
+    DEADLINES.labels(stage=stage).inc()

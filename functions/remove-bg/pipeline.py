@@ -1,4 +1,4 @@
-"""decode → mask → cut-out: one image in, one cut-out out, in the form the options ask for."""
+"""mask → cut-out: one decoded picture in (sandbox/ decoded it), one cut-out out, in the form the options ask for."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from .config import Settings
+from .deadline import Deadline
 from .output.stage import Output, Result
-from .picture.decode import decode
+from .picture.decode import Picture
 from .picture.mask import Masker
 from .process.workers import Workers
 from .request.options import Options
@@ -19,14 +20,13 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class PipelineOptions:
-    max_input_pixels: int
     max_pixels: int
     png_compress_level: int
     threads: int  # how many threads share the composing and deflating of one cut-out
 
     @classmethod
     def of(cls, settings: Settings, threads: int) -> PipelineOptions:
-        return cls(settings.max_input_pixels, settings.max_pixels, settings.png_compress_level, threads)
+        return cls(settings.max_pixels, settings.png_compress_level, threads)
 
 
 class Pipeline:
@@ -36,19 +36,20 @@ class Pipeline:
         self._output = Output(self._workers, options.png_compress_level)
         self._options = options
 
-    def run(self, data: bytes, options: Options) -> Result:
+    def run(self, picture: Picture, options: Options, deadline: Deadline) -> Result:
+        """The cut-out; DeadlineExceeded if `deadline` passes in the model's run or before the output starts.
+        The output stage runs to its end once begun: it is bounded by MAX_PIXELS (under a second here)."""
         settings = self._options
         max_pixels = min(settings.max_pixels, options.max_pixels or settings.max_pixels)
         clock = time.perf_counter()
-        picture = decode(data, settings.max_input_pixels, max_pixels)
-        decoded = time.perf_counter()
-        mask = self._masker.mask(picture.rgb)
+        mask = self._masker.mask(picture.rgb, deadline)
+        deadline.check("mask")
         masked = time.perf_counter()
         # A target size is the caller's explicit output size: only the function's own limit bounds it.
         canvas_limit = settings.max_pixels if options.target_size else max_pixels
         result = self._output.render(picture, mask, options, canvas_limit)
         done = time.perf_counter()
-        return replace(result, seconds={"decode": decoded - clock, "mask": masked - decoded, "cutout": done - masked})
+        return replace(result, seconds={"mask": masked - clock, "cutout": done - masked})
 
     def close(self) -> None:
         self._workers.close()

@@ -26,7 +26,7 @@ def test_banded_conversion_matches_the_whole_image(source_mode: str, mode: str, 
     if source_mode in ("RGBA", "LA"):
         photo.putalpha(Image.linear_gradient("L").resize(size))
     source = photo.convert(source_mode)
-    ours = np.asarray(_converted_and_scaled(source, mode, target), dtype=np.int16)
+    ours = np.asarray(_converted_and_scaled(source, mode, target, Image.new), dtype=np.int16)
     whole = source.convert(mode)
     whole = whole if whole.size == target else whole.resize(target, Image.Resampling.LANCZOS)
     difference = np.abs(ours - np.asarray(whole, dtype=np.int16))

@@ -2,6 +2,11 @@
 
 The pixel count is read from the header before any pixel is decoded, so a tiny file that claims
 20000×20000 is refused without allocating it. A picture over `max_pixels` is scaled down to fit.
+
+Two halves, so that the half that parses hostile bytes can run in a process of its own under
+limits the kernel enforces (sandbox/): read_pixels() opens, checks and decodes into a buffer the
+caller allocates (shared memory there), and upright() turns the result upright and splits off
+its transparency. decode() is both in one process.
 """
 
 from __future__ import annotations
@@ -9,6 +14,7 @@ from __future__ import annotations
 import io
 import logging
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pillow_heif
@@ -62,6 +68,10 @@ LANCZOS_SUPPORT = 3  # source pixels either side of an output pixel, times the r
 BAND_PIXELS = 1 << 20  # output pixels converted at a time
 
 
+# Makes the picture's own buffer: (mode, size) → an empty picture of that mode and size.
+Allocate = Callable[[str, tuple[int, int]], Image.Image]
+
+
 @dataclass(frozen=True)
 class Picture:
     rgb: Image.Image
@@ -70,8 +80,23 @@ class Picture:
     source_size: tuple[int, int]  # upright, before any scaling down
 
 
+@dataclass(frozen=True)
+class Pixels:
+    """The decoded picture as stored in the file: RGB or RGBA, scaled to fit, not yet turned upright."""
+
+    image: Image.Image
+    format: str
+    source_size: tuple[int, int]  # upright, before any scaling down
+    orientation: int  # EXIF's, 1 to 8
+
+
 def decode(data: bytes, max_input_pixels: int, max_pixels: int) -> Picture:
     """The picture in `data`; ImageTooLarge over `max_input_pixels`, scaled to fit `max_pixels`."""
+    return upright(read_pixels(data, max_input_pixels, max_pixels, Image.new))
+
+
+def read_pixels(data: bytes, max_input_pixels: int, max_pixels: int, allocate: Allocate) -> Pixels:
+    """The pixels in `data`, decoded (or converted and scaled) into a picture `allocate` makes."""
     if data.startswith(PNG_SIGNATURE) and not _png_chunks_within(data, MAX_PNG_CHUNKS):
         raise CorruptImage(f"the PNG is cut into more than {MAX_PNG_CHUNKS} chunks; a real one has a few thousand")
     try:
@@ -102,7 +127,7 @@ def decode(data: bytes, max_input_pixels: int, max_pixels: int) -> Picture:
     if width == 0 or height == 0:
         raise CorruptImage("the image has no pixels")
     try:
-        return _to_picture(image, max_pixels)
+        return _to_pixels(image, max_pixels, allocate)
     except ApiError:
         raise
     except Exception as exc:  # truncated or corrupt pixel data
@@ -111,36 +136,52 @@ def decode(data: bytes, max_input_pixels: int, max_pixels: int) -> Picture:
         raise CorruptImage("the image data is truncated or corrupt: send the whole file") from None
 
 
-def _to_picture(image: Image.Image, max_pixels: int) -> Picture:
+def _to_pixels(image: Image.Image, max_pixels: int, allocate: Allocate) -> Pixels:
     source_format = image.format or "unknown"
     orientation = image.getexif().get(ExifTags.Base.Orientation, 1)
-    turn = _TURNS.get(orientation)
     swapped = orientation in SWAPS_SIDES
     header_size = image.size
-    image.load()
-    stored = image.size
-    if stored != header_size:  # the limits were checked against the header's size: no other is taken
-        raise CorruptImage("the image's pixels are {}×{}, not the {}×{} its header gives".format(*stored, *header_size))
-    source_size = (stored[1], stored[0]) if swapped else stored
-    wanted_mode = "RGBA" if image.has_transparency_data else "RGB"
+    source_size = (header_size[1], header_size[0]) if swapped else header_size
     upright_target = fit_pixels(source_size, max_pixels)
     target = (upright_target[1], upright_target[0]) if swapped else upright_target
-    image = _converted_and_scaled(image, wanted_mode, target)
-    if turn is not None:  # turned after scaling down: a copy of the small picture, not of the decoded one
+    if target == header_size and image.mode == _wanted_mode(image) and image._im is None:
+        # Nothing to convert or scale, and nothing decoded yet (a PNG's getexif() decodes it, to find an eXIf
+        # chunk after the pixels): the decoder writes straight into the caller's buffer. Pillow's own
+        # load_prepare() makes one only where none is set (Pillow is pinned; tests/function/test_sandbox.py).
+        image.im = allocate(image.mode, header_size).im
+    image.load()
+    if image.size != header_size:  # the limits were checked against the header's size: no other is taken
+        raise CorruptImage(
+            "the image's pixels are {}×{}, not the {}×{} its header gives".format(*image.size, *header_size)
+        )
+    return Pixels(
+        _converted_and_scaled(image, _wanted_mode(image), target, allocate), source_format, source_size, orientation
+    )
+
+
+def _wanted_mode(image: Image.Image) -> str:
+    return "RGBA" if image.has_transparency_data else "RGB"
+
+
+def upright(pixels: Pixels) -> Picture:
+    """The picture turned upright (after scaling down: a copy of the small picture, not of the decoded one),
+    its transparency apart, and None for an alpha that is opaque everywhere."""
+    image = pixels.image
+    if (turn := _TURNS.get(pixels.orientation)) is not None:
         image = image.transpose(turn)
-    if wanted_mode == "RGB":
-        return Picture(rgb=image, alpha=None, format=source_format, source_size=source_size)
+    if image.mode == "RGB":
+        return Picture(rgb=image, alpha=None, format=pixels.format, source_size=pixels.source_size)
     alpha = image.getchannel("A")
     return Picture(
         rgb=image.convert("RGB"),
         alpha=None if alpha.getextrema() == OPAQUE else alpha,
-        format=source_format,
-        source_size=source_size,
+        format=pixels.format,
+        source_size=pixels.source_size,
     )
 
 
-def _converted_and_scaled(image: Image.Image, mode: str, target: tuple[int, int]) -> Image.Image:
-    """`image` in `mode` at `target` size, converted a band of rows at a time.
+def _converted_and_scaled(image: Image.Image, mode: str, target: tuple[int, int], allocate: Allocate) -> Image.Image:
+    """`image` in `mode` at `target` size, converted a band of rows at a time into a picture `allocate` makes.
 
     The decoded picture is the one full-size buffer: a whole-image conversion (LA or P to RGBA,
     16-bit to 8) and the premultiplied copy Pillow's RGBA resize makes would each add another.
@@ -151,7 +192,7 @@ def _converted_and_scaled(image: Image.Image, mode: str, target: tuple[int, int]
     width, height = image.size
     if image.mode == mode and target == image.size:
         return image
-    out = Image.new(mode, target)
+    out = allocate(mode, target)
     scale = height / target[1]
     margin = math.ceil(LANCZOS_SUPPORT * max(1.0, scale)) + 1
     band_rows = max(1, BAND_PIXELS // max(1, target[0]))

@@ -19,6 +19,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image
 
+from ..deadline import Deadline
+from ..model.stop import make_stoppable, stopped_at
+
 if TYPE_CHECKING:
     from rembg.sessions.base import BaseSession
 
@@ -43,15 +46,19 @@ class Masker:
     def __init__(self, session: BaseSession, core: BaseSession | None = None) -> None:
         self._session = session
         self._core = core
+        self._sessions = [session] if core is None else [session, core]
+        for each in self._sessions:
+            make_stoppable(each)
         self._input_size = model_input_size(session)
 
-    def mask(self, rgb: Image.Image) -> Mask:
-        """The mask of `rgb`, at its size and at the model's."""
+    def mask(self, rgb: Image.Image, deadline: Deadline | None = None) -> Mask:
+        """The mask of `rgb`, at its size and at the model's; DeadlineExceeded once `deadline` (if any) passes."""
         size = self._input_size or _fit(rgb.size, DYNAMIC_INPUT_SIDE)
         small_picture = rgb.resize(size, Image.Resampling.LANCZOS)
-        small = _only(self._session, small_picture)
-        if self._core is not None:  # its predict() resizes to its own input and back, as rembg's does
-            small = with_core(small, _only(self._core, small_picture))
+        with stopped_at(deadline, self._sessions, "mask"):
+            small = _only(self._session, small_picture)
+            if self._core is not None:  # its predict() resizes to its own input and back, as rembg's does
+                small = with_core(small, _only(self._core, small_picture))
         return Mask(full=small.resize(rgb.size, Image.Resampling.BILINEAR), small=small)
 
 

@@ -1,0 +1,322 @@
+"""The model's side of the sandbox: each upload to a worker, the picture back mapped, a breach answered as a 4xx.
+
+One zygote and its worker per request in flight, started before the function reports ready; a
+worker that breaks a limit is gone by the time its breach is answered, and the zygote has forked
+the next one, so the next request is served as if nothing happened. A zygote that dies or stops
+answering is replaced. How a worker ended decides the answer: its own report (the
+picture, a client error in the route's shape, a MemoryError), else the signal that ended it
+(SIGALRM, SIGXCPU, SIGKILL at the CPU's hard limit: time; any other: the decoder crashed).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+
+from .. import metrics
+from ..deadline import Deadline
+from ..errors import DeadlineExceeded, DecodeCrashed, DecodeMemory, DecodeTimeout
+from ..picture.decode import Picture, Pixels, upright
+from ..request.options import Options
+from . import wire, worker, zygote
+from .shared import map_picture
+
+log = logging.getLogger(__name__)
+
+START_SECONDS = 60.0  # a zygote imports Pillow, pillow-heif and Werkzeug: about half a second
+GRACE_SECONDS = 2.0  # past the worker's own timer, for it to end and the zygote to say so
+MMAP_THRESHOLD_BYTES = 256 * 1024
+LOGGED_CHARS = 1000
+TIME_SIGNALS = (signal.SIGALRM, signal.SIGXCPU, signal.SIGKILL)
+
+
+@dataclass(frozen=True)
+class Limits:
+    memory_bytes: int  # DECODE_MEMORY_BYTES: how far a worker's address space may grow
+    seconds: float  # DECODE_SECONDS
+    max_input_pixels: int
+    max_pixels: int
+
+
+@dataclass(frozen=True)
+class Upload:
+    path: str
+    content_type: str | None
+    query: Mapping[str, str]
+    body: bytes
+
+
+@dataclass(frozen=True)
+class Decoded:
+    picture: Picture
+    options: Options
+    peak_bytes: int  # the worker's peak resident memory
+
+
+class Answered(Exception):
+    """A client error the worker found and shaped in the route's own form: status, code, message, body."""
+
+    def __init__(self, status: int, code: str, message: str, body: bytes) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.body = status, code, message, body
+
+
+class Decoder:
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self._lock = threading.Lock()
+        self._closed = False
+        self._idle = [_Sandbox.start(limits.memory_bytes)]
+
+    def read(self, upload: Upload, deadline: Deadline) -> Decoded:
+        """The upload's picture and options; ApiError or Answered for what the client sent, a breach included."""
+        seconds = min(self.limits.seconds, deadline.remaining())
+        if seconds <= 0:
+            raise DeadlineExceeded("decode", deadline.seconds)
+        job = worker.Job(
+            path=upload.path,
+            content_type=upload.content_type,
+            query=dict(upload.query),
+            max_input_pixels=self.limits.max_input_pixels,
+            max_pixels=self.limits.max_pixels,
+            seconds=seconds,
+            body_bytes=len(upload.body),
+        )
+        sandbox = self._take()
+        reply, ended = None, None
+        try:
+            reply, ended = sandbox.run(asdict(job), upload.body, seconds + GRACE_SECONDS)
+        finally:
+            self._give_back(sandbox, healthy=reply is not None or ended is not None)
+        if reply is not None:
+            return self._answer(reply)
+        return self._breach(ended, seconds, deadline)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            idle, self._idle = self._idle, []
+        for sandbox in idle:
+            sandbox.stop()
+
+    def _take(self) -> _Sandbox:
+        with self._lock:
+            while self._idle:
+                sandbox = self._idle.pop()
+                if sandbox.alive():
+                    return sandbox
+                log.warning("a decode zygote had ended (exit code %s); starting another", sandbox.exit_code())
+                sandbox.stop()
+        return _Sandbox.start(self.limits.memory_bytes)
+
+    def _give_back(self, sandbox: _Sandbox, healthy: bool) -> None:
+        if healthy and sandbox.alive():
+            with self._lock:
+                if not self._closed:
+                    self._idle.append(sandbox)
+                    return
+        sandbox.stop()
+
+    def _answer(self, reply: wire.Message) -> Decoded:
+        header = reply.header
+        try:
+            _log_what_it_said(header.get("log", []))
+            peak_bytes = int(header.get("peak_bytes", 0))
+            metrics.decode_done(peak_bytes)
+            if "picture" in header:
+                picture = self._picture(header["picture"], reply.fds)
+                return Decoded(picture, wire.options_from_json(header["options"]), peak_bytes)
+            error = header["error"]
+            code = error["code"]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise RuntimeError(f"the decode worker answered out of shape: {exc!r}") from None
+        finally:
+            for fd in reply.fds:
+                os.close(fd)
+        if code == worker.MEMORY_ERROR:
+            metrics.decode_breach("memory")
+            raise DecodeMemory(self._memory_message())
+        if code == worker.FAILED:
+            raise RuntimeError(f"the decode worker failed: {error.get('detail')}")
+        raise _client_error(error)
+
+    def _picture(self, found: dict, fds: list[int]) -> Picture:
+        mode, size = found["mode"], _pair(found["size"])
+        if len(fds) != 1 or size[0] * size[1] > self.limits.max_pixels:
+            raise ValueError("no picture, or one larger than MAX_PIXELS")
+        pixels = Pixels(
+            image=map_picture(fds[0], mode, size),
+            format=str(found["format"])[:16],
+            source_size=_pair(found["source_size"]),
+            orientation=int(found["orientation"]),
+        )
+        return upright(pixels)
+
+    def _breach(self, ended: _Ended | None, seconds: float, deadline: Deadline) -> Decoded:
+        if ended is not None:
+            metrics.decode_done(ended.peak_bytes)
+        code = None if ended is None else ended.exit_code
+        if code is not None and code < 0 and -code in TIME_SIGNALS:
+            if seconds < self.limits.seconds:  # the request's deadline came first
+                metrics.decode_breach("deadline")
+                raise DeadlineExceeded("decode", deadline.seconds)
+            metrics.decode_breach("time")
+            raise DecodeTimeout(
+                f"decoding this upload took longer than DECODE_SECONDS={self.limits.seconds:g} s allows: a photo"
+                " takes well under a second; send a plainer encoding (a baseline JPEG, say) or a smaller image"
+            )
+        metrics.decode_breach("crash")
+        if code is None:
+            how = "the zygote itself stopped answering"
+        else:
+            how = signal.Signals(-code).name if code < 0 else f"exit code {code}"
+        peak = 0 if ended is None else ended.peak_bytes
+        log.warning("the decode worker ended without an answer (%s), peak %d MB", how, peak // 1_000_000)
+        raise DecodeCrashed(
+            f"the image could not be decoded within this function's limits (the decoder stopped: {how}); it is"
+            f" corrupt, or needs more memory than DECODE_MEMORY_BYTES={self.limits.memory_bytes} bytes allows"
+        )
+
+    def _memory_message(self) -> str:
+        return (
+            f"decoding this upload needs more memory than DECODE_MEMORY_BYTES={self.limits.memory_bytes} bytes"
+            " allows; send a smaller or simpler image"
+        )
+
+
+@dataclass(frozen=True)
+class _Ended:
+    exit_code: int  # os.waitstatus_to_exitcode: negative for a signal
+    peak_bytes: int
+
+
+class _Sandbox:
+    """One zygote, its control socket, and the socket of the worker it forked last; one request at a time."""
+
+    def __init__(self, proc: subprocess.Popen[bytes], control: socket.socket) -> None:
+        self._proc, self._control = proc, control
+        self._worker: socket.socket | None = None
+
+    @classmethod
+    def start(cls, memory_bytes: int) -> _Sandbox:
+        ours, theirs = socket.socketpair()
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(path for path in sys.path if path),
+            # No 64 MB arena reservations per decoder thread under RLIMIT_AS, and every large buffer its own
+            # mapping, returned when freed, so a worker keeps no heap high-water mark from one upload to the next.
+            "MALLOC_ARENA_MAX": "1",
+            "MALLOC_MMAP_THRESHOLD_": str(MMAP_THRESHOLD_BYTES),
+        }
+        proc = subprocess.Popen(
+            [sys.executable, "-m", zygote.__name__, str(theirs.fileno()), str(memory_bytes)],
+            pass_fds=(theirs.fileno(),),
+            env=env,
+            stdin=subprocess.DEVNULL,
+        )
+        theirs.close()
+        ours.settimeout(START_SECONDS)
+        try:
+            ready = ours.recv(1)
+        except OSError:
+            ready = b""
+        if ready != zygote.READY:
+            proc.kill()
+            raise RuntimeError(f"the decode zygote did not start (exit code {proc.poll()})")
+        sandbox = cls(proc, ours)
+        sandbox._fork()
+        return sandbox
+
+    def alive(self) -> bool:
+        return self._proc.poll() is None
+
+    def exit_code(self) -> int | None:
+        return self._proc.poll()
+
+    def run(self, job: dict, body: bytes, seconds: float) -> tuple[wire.Message | None, _Ended | None]:
+        """The worker's reply (None if it sent none) and, if it ended, how (None if the zygote did not say)."""
+        if self._worker is None:
+            self._fork()
+        assert self._worker is not None
+        self._worker.settimeout(seconds)
+        reply = None
+        try:
+            wire.send(self._worker, job)
+            wire.send(self._worker, {}, body)
+        except OSError as exc:  # it stopped reading: it may still have answered why before it went
+            log.debug("the decode worker took no more of the body: %s", exc)
+        try:
+            reply = wire.receive(self._worker, 0)
+        except wire.Broken as exc:
+            log.debug("no answer from the decode worker: %s", exc)
+        if reply is not None and not reply.header.get("retiring"):
+            return reply, None
+        ended = self._ended(GRACE_SECONDS if reply is not None else seconds)
+        if ended is not None:
+            self._fork()  # the next worker, ready for the next request
+        return reply, ended
+
+    def _fork(self) -> None:
+        ours, theirs = socket.socketpair()
+        try:
+            socket.send_fds(self._control, [zygote.FORK], [theirs.fileno()])
+        finally:
+            theirs.close()
+        self._worker = ours
+
+    def _ended(self, seconds: float) -> _Ended | None:
+        """How the worker ended, once it has: its socket is closed first, so a live one stops at its next read."""
+        if self._worker is not None:
+            self._worker.close()
+            self._worker = None
+        self._control.settimeout(seconds)
+        try:
+            data = b""
+            while len(data) < zygote.ENDED.size:
+                chunk = self._control.recv(zygote.ENDED.size - len(data))
+                if not chunk:
+                    return None
+                data += chunk
+        except OSError:
+            return None
+        _, exit_code, peak_kib = zygote.ENDED.unpack(data)
+        return _Ended(exit_code, peak_kib * 1024)
+
+    def stop(self) -> None:
+        if self._worker is not None:
+            self._worker.close()
+        self._control.close()
+        try:
+            self._proc.wait(timeout=GRACE_SECONDS)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait()
+
+
+def _log_what_it_said(lines: list) -> None:
+    """The worker's log lines (the decoder's own words about a broken file), logged here beside the request's."""
+    for line in lines[: worker.MAX_LOG_LINES]:
+        name, level = str(line["logger"]), int(line["level"])
+        if name.startswith(worker.PACKAGE + ".") and level in (logging.INFO, logging.WARNING):
+            logging.getLogger(name).log(level, "%s", str(line["message"])[:LOGGED_CHARS])
+
+
+def _client_error(error: dict) -> Answered:
+    status = int(error["status"])
+    if not 400 <= status < 500:
+        raise ValueError(f"a client error with status {status}")
+    return Answered(status, str(error["code"])[:64], str(error["message"]), str(error["body"]).encode())
+
+
+def _pair(values: list) -> tuple[int, int]:
+    width, height = (int(value) for value in values)
+    if width < 1 or height < 1:
+        raise ValueError("a size of no pixels")
+    return (width, height)

@@ -1,0 +1,64 @@
+"""Pictures in shared memory: the worker decodes into one, the model's process maps the same pages.
+
+Pillow keeps an RGB picture as four bytes a pixel, the fourth unused, and RGBA the same way, so a
+memfd of width × height × 4 bytes mapped as Pillow's own storage (Image.core.map_buffer, the call
+Image.frombuffer makes for the modes it maps) is a picture both processes read without a copy;
+frombuffer itself refuses to map "RGB", which is why the core call is used (Pillow is pinned;
+tests/function/test_sandbox.py checks the pixels survive the trip).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import mmap
+import os
+
+from PIL import Image
+
+MODES = ("RGB", "RGBA")
+BYTES_PER_PIXEL = 4
+
+
+class SharedPicture:
+    """A picture whose pixels live in a memfd, for the worker to decode into."""
+
+    def __init__(self, mode: str, size: tuple[int, int]) -> None:
+        if mode not in MODES:
+            raise ValueError(f"a shared picture is RGB or RGBA, not {mode}")
+        self.mode, self.size = mode, size
+        self.fd = os.memfd_create(f"picture-{mode}", os.MFD_CLOEXEC)
+        length = _length(size)
+        os.ftruncate(self.fd, length)
+        self._map = mmap.mmap(self.fd, length)
+        self.image = _mapped(self._map, mode, size)
+        self.image.readonly = 0  # the worker writes into it; its mapping is writable
+
+    def close(self) -> None:
+        """This side's mapping and descriptor; the pages live on while the model's process maps them."""
+        self.image = Image.new(self.mode, (0, 0))  # the mapped picture's last reference, so the map can close
+        os.close(self.fd)
+        with contextlib.suppress(BufferError):  # a picture still mapped elsewhere here: unmapped with it
+            self._map.close()
+
+    def holds(self, image: Image.Image) -> bool:
+        """True if `image` is this picture (decoded or converted into it), not a copy elsewhere."""
+        return image.mode == self.mode and image.size == self.size and image.im is self.image.im
+
+
+def map_picture(fd: int, mode: str, size: tuple[int, int]) -> Image.Image:
+    """The worker's picture, mapped read-only; the mapping (and the memfd's pages) go with the last reference."""
+    if mode not in MODES or min(size) < 1:
+        raise ValueError(f"not a shared picture: {mode} {size}")
+    if os.fstat(fd).st_size < _length(size):
+        raise ValueError("the shared picture is smaller than its size says")
+    return _mapped(mmap.mmap(fd, _length(size), prot=mmap.PROT_READ), mode, size)
+
+
+def _length(size: tuple[int, int]) -> int:
+    return size[0] * size[1] * BYTES_PER_PIXEL
+
+
+def _mapped(buffer: mmap.mmap, mode: str, size: tuple[int, int]) -> Image.Image:
+    image = Image.new(mode, (0, 0))._new(Image.core.map_buffer(buffer, size, "raw", 0, (mode, 0, 1)))
+    image.readonly = 1
+    return image
