@@ -177,6 +177,10 @@ class _Request(HTTPRequestParser):
         consumed = super().received(data)
         if self.headers_finished and not had_headers and self.error is None:
             self._admit()
+        if self.error is not None and consumed < len(data):
+            # The connection closes after the refusal: the rest of this read is the refused body, never a
+            # request of its own to parse, admit and reserve a share for.
+            return len(data)
         return consumed
 
     def _admit(self) -> None:

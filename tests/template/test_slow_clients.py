@@ -104,6 +104,18 @@ def test_a_post_without_a_body_is_asked_for_the_token_too(start_echo, tmp_path: 
     assert requests.post(server.url + "/_/health", timeout=5).status_code == 405, "the platform's paths need none"
 
 
+def test_a_refused_request_s_body_is_never_read_as_a_request(start_echo, tmp_path: Path) -> None:
+    """Its bytes come after a 401: were they parsed, a request hidden in them would take the buffer."""
+    token_file = tmp_path / "remove-bg-token"
+    token_file.write_text(TOKEN)
+    server = start_echo(TOKEN_FILE=str(token_file), MAX_BODY_BYTES=str(MB), MAX_BUFFERED_BYTES=str(MB)).wait_ready()
+    with _connect(server) as sock:
+        sock.sendall(_head(MB) + _head(MB, f"Authorization: Bearer {TOKEN}"))
+        time.sleep(0.3)
+        assert server.post(b"x" * 1000, headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
+        assert _answer(sock).status == 401
+
+
 def test_an_upload_slower_than_the_minimum_rate_is_cut_and_its_share_freed(start_server) -> None:
     server: ServerProcess = start_server(
         REMBG_MODEL="u2netp",
