@@ -26,7 +26,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,7 +52,7 @@ from errors import (
 )
 from function import handler
 from lifecycle import Lifecycle
-from serve import Limits, Refused, Server
+from serve import Denied, Gate, Limits, Refused, Server, open_gate
 from settings import ServerSettings, SettingError, read_token
 
 log = logging.getLogger("remove-bg")
@@ -83,11 +83,7 @@ class Context:
 
 
 def create_app(
-    function: Any,
-    lifecycle: Lifecycle,
-    routes: metrics.Routes,
-    token: auth.TokenFile | None = None,
-    error_body: ErrorBody = any_path_error_body,
+    function: Any, lifecycle: Lifecycle, routes: metrics.Routes, error_body: ErrorBody = any_path_error_body
 ) -> Flask:
     """The Flask app around `function`; its errors shaped by `error_body` (the function's, if it has one)."""
     app = Flask(__name__)
@@ -142,8 +138,7 @@ def create_app(
     @app.post("/", defaults={"path": ""})
     @app.post("/<function:path>")
     def invoke(path: str) -> Response:
-        if token is not None and not auth.authorized(request.headers, token.current()):
-            raise unauthorized()
+        # The token was asked for by the server, from the headers, before the body was read (token_gate).
         if lifecycle.draining:
             raise unavailable("this instance is shutting down; retry")
         if not lifecycle.ready:
@@ -174,6 +169,18 @@ def create_app(
         _answer_gets(app, handle_get)  # without it, a GET on the function's paths is Flask's 405
     _answer_errors(app, error_body, getattr(function, "methods", None))
     return app
+
+
+def token_gate(token: auth.TokenFile) -> Gate:
+    """The one check of the token, which the server runs as soon as a request's headers are in: every POST to
+    the function's paths must carry it; the probes, GETs and the platform's paths never need it."""
+
+    def gate(method: str, path: str, headers: Mapping[str, str]) -> Denied | None:
+        if method != "POST" or path.startswith(RESERVED) or auth.authorized(headers, token.current()):
+            return None
+        return Denied(unauthorized().message, auth.challenges(headers))
+
+    return gate
 
 
 class FunctionPath(PathConverter):
@@ -212,10 +219,7 @@ def _answer_errors(app: Flask, shaped: ErrorBody, methods: Callable[[str], tuple
     @app.errorhandler(Refusal)
     def refused(error: Refusal) -> Response:
         log.debug("%s %s -> %d %s: %s", request.method, request.path, error.status, error.code, error.message)
-        response = error_response(error.status, error.code, error.message)
-        if error.status == 401:
-            response.headers.extend(("WWW-Authenticate", challenge) for challenge in auth.challenges(request.headers))
-        return response
+        return error_response(error.status, error.code, error.message)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:
@@ -253,13 +257,7 @@ class Service:
         self.routes = metrics.Routes(getattr(function, "routes", ("/",)))
         error_body: ErrorBody = getattr(function, "error_body", any_path_error_body)
         self.server = Server(
-            create_app(
-                function,
-                self.lifecycle,
-                self.routes,
-                None if settings.token is None else auth.TokenFile(settings.token_file, settings.token, read_token),
-                error_body,
-            ),
+            create_app(function, self.lifecycle, self.routes, error_body),
             host=settings.host,
             port=settings.port,
             threads=settings.max_inflight + SPARE_THREADS,
@@ -268,9 +266,16 @@ class Service:
                 max_buffered_bytes=settings.max_buffered_bytes,
                 max_connections=settings.max_connections,
                 read_timeout=settings.read_timeout_seconds,
+                min_upload_rate=settings.min_upload_bytes_per_second,
+                upload_grace=settings.upload_grace_seconds,
+                send_timeout=settings.send_timeout_seconds,
+                max_unsent_bytes=settings.max_unsent_bytes,
             ),
             on_refusal=self._refused,
             error_body=error_body,
+            gate=open_gate
+            if settings.token is None
+            else token_gate(auth.TokenFile(settings.token_file, settings.token, read_token)),
         )
         self.exit_code = 0
 
@@ -316,7 +321,8 @@ class Service:
         log.info("ready in %.2f s", time.perf_counter() - started)
 
     def _refused(self, refusal: Refused) -> None:
-        """A request waitress answered itself (413, 429 before the body, 400 for a broken request)."""
+        """A request waitress answered itself (401 and 413 from the headers, 429 before the body, 408 for a
+        body too slow, 400 for a broken request)."""
         outcome.record(
             outcome.Outcome(
                 call_id=refusal.call_id,

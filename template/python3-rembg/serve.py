@@ -7,11 +7,21 @@ instead of the refusal. The channel and server below change exactly that:
 
 - a whole request must arrive within `read_timeout` of its first byte (Go's ReadTimeout, which
   OpenFaaS' read_timeout sets), and an idle connection closes after it too;
+- a POST is asked for its token (the `gate` the caller gives) as soon as its headers are in,
+  before any of its body is buffered: a client without one is answered 401 and cannot hold
+  the body buffer others need;
+- a body arriving slower than `min_upload_rate` bytes a second, once `upload_grace` seconds
+  have passed, is answered 408 and its share of the buffer freed: nginx's client_body_timeout,
+  as a rate, so a trickle cannot hold the buffer for the whole read_timeout;
 - at `max_connections`, a new connection is still accepted, and the connection that has been
   silent the longest (never one with a request in work) is closed for it, so a probe always gets
   in;
 - the bodies being received at once may hold at most `max_buffered_bytes` (declared length, or
   the body limit for a chunked one); past that a request is refused with 429 before its body is read;
+- a response never blocks the thread that wrote it (waitress makes it wait for the client once
+  16 MB are unsent): it is kept in memory, and a connection whose response is not all sent within
+  `send_timeout` is closed and its response dropped (nginx's send_timeout, as a deadline), as are
+  the longest-waiting ones while more than `max_unsent_bytes` wait in all;
 - when a connection closes after its response (a refusal, `Connection: close`, a body longer than
   declared), whatever the client still sends is read and dropped, up to the body limit and for at
   most LINGER_SECONDS, before it closes (a lingering close): closing with unread bytes resets the
@@ -31,7 +41,7 @@ import select
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
@@ -51,6 +61,8 @@ log = logging.getLogger("remove-bg.serve")
 IDENT = "remove-bg"
 WAITRESS_CODES = {
     400: "bad_request",
+    401: "unauthorized",
+    408: "upload_too_slow",
     413: "body_too_large",
     429: "busy",
     431: "headers_too_large",
@@ -62,6 +74,9 @@ LINGER_SECONDS = 5.0
 EVICTIONS_PER_WARNING = 100
 OUTBUF_IN_MEMORY = 1 << 30  # larger than any response this server should send
 MAX_REQUEST_LINE = 16384  # of a refused request, kept to say which route's error shape it gets
+# Over max_unsent_bytes, a response younger than this is never the one dropped: any client that
+# reads at all takes a whole cut-out well within it, from loopback or inside a cluster.
+UNSENT_GRACE_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -79,16 +94,67 @@ class Refused:
 
 
 @dataclass(frozen=True)
+class Denied:
+    """Why a request may not go on: the message and the WWW-Authenticate challenges of its 401."""
+
+    message: str
+    challenges: tuple[str, ...]
+
+
+# method, path, headers (any case) → None to let the request through, or why not
+Gate = Callable[[str, str, Mapping[str, str]], Denied | None]
+
+
+def open_gate(method: str, path: str, headers: Mapping[str, str]) -> Denied | None:
+    """The gate of a server without a token."""
+    return None
+
+
+@dataclass(frozen=True)
 class Limits:
     max_body_bytes: int
     max_buffered_bytes: int
     max_connections: int
     read_timeout: float  # seconds for a whole request to arrive, and for an idle connection
+    min_upload_rate: int  # bytes a second a body must average once upload_grace has passed; 0: no floor
+    upload_grace: float  # seconds from a body's headers before min_upload_rate applies
+    send_timeout: float  # seconds for a response to be all sent once it is written
+    max_unsent_bytes: int  # responses waiting for their clients, in all
 
 
 class _UploadsFull(Error):
     code = 429
     reason = "Too Many Requests"
+
+
+class _Unauthorized(Error):
+    code = 401
+    reason = "Unauthorized"
+
+    def __init__(self, denied: Denied) -> None:
+        super().__init__(denied.message)
+        self.challenges = denied.challenges
+
+
+class _UploadTooSlow(Error):
+    code = 408
+    reason = "Request Timeout"
+
+
+class _Headers(Mapping[str, str]):
+    """A request's headers as waitress keeps them (CONTENT_TYPE), read by their HTTP names (Content-Type)."""
+
+    def __init__(self, parsed: dict[str, str]) -> None:
+        self._parsed = parsed
+
+    def __getitem__(self, name: str) -> str:
+        return self._parsed[name.upper().replace("-", "_")]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._parsed)
+
+    def __len__(self) -> int:
+        return len(self._parsed)
 
 
 class _Request(HTTPRequestParser):
@@ -98,6 +164,7 @@ class _Request(HTTPRequestParser):
         super().__init__(adj)
         self.started = time.time()
         self.reserved = 0
+        self.body_started = 0.0  # when the headers were in and the body's share taken
         self.request_line = b""  # kept as it arrives: waitress forgets it when the headers are too large
         self._channel = channel
 
@@ -106,15 +173,41 @@ class _Request(HTTPRequestParser):
             line, found, _ = (self.header_plus + data).partition(b"\r\n")
             if found:
                 self.request_line = line[:MAX_REQUEST_LINE]
+        had_headers = self.headers_finished
         consumed = super().received(data)
-        if self.headers_finished and not self.reserved and not self.completed:
-            need = self.content_length if self.content_length > 0 else self._channel.server.limits.max_body_bytes
-            if self._channel.server.reserve(self, need):
-                self.reserved = need
-            else:
-                self.error = _UploadsFull("too many uploads in progress here")
-                self.completed = True
+        if self.headers_finished and not had_headers and self.error is None:
+            self._admit()
+        if self.error is not None and consumed < len(data):
+            # The connection closes after the refusal: the rest of this read is the refused body, never a
+            # request of its own to parse, admit and reserve a share for.
+            return len(data)
         return consumed
+
+    def _admit(self) -> None:
+        """The token first, then the body's share of the buffer: a client without the token never holds any."""
+        server = self._channel.server
+        denied = server.gate(self.command, self.path, _Headers(self.headers))
+        if denied is not None:
+            self.error = _Unauthorized(denied)
+            self.completed = True
+            return
+        if self.completed:
+            return  # no body to buffer
+        need = self.content_length if self.content_length > 0 else server.limits.max_body_bytes
+        if server.reserve(self, need):
+            self.reserved = need
+            self.body_started = time.time()
+        else:
+            self.error = _UploadsFull("too many uploads in progress here")
+            self.completed = True
+
+    def too_slow(self, now: float, limits: Limits) -> bool:
+        """Its body, past the grace, has averaged less than the minimum rate. A body waiting for the
+        100 Continue only the server can send is not the client's delay."""
+        elapsed = now - self.body_started
+        if not self.reserved or self.completed or self.expect_continue or elapsed < limits.upload_grace:
+            return False
+        return self.body_bytes_received < limits.min_upload_rate * elapsed
 
 
 class _JsonErrorTask(ErrorTask):
@@ -128,6 +221,14 @@ class _JsonErrorTask(ErrorTask):
             message = f"the request body is over the limit of {limits.max_body_bytes} bytes (MAX_BODY_BYTES)"
         elif status == 429:
             message = "too many uploads are in progress here; retry shortly"
+        elif status == 408:
+            message = (
+                f"the request body arrived slower than {limits.min_upload_rate} bytes a second after"
+                f" {limits.upload_grace:g} s (MIN_UPLOAD_BYTES_PER_SECOND); send it faster or closer to this server"
+            )
+        elif isinstance(error, _Unauthorized):
+            message = error.body
+            self.response_headers.extend(("WWW-Authenticate", challenge) for challenge in error.challenges)
         else:
             message = f"{error.reason}: {error.body}"
         code = WAITRESS_CODES.get(status, "internal")
@@ -179,6 +280,7 @@ class _Channel(HTTPChannel):
     def __init__(self, server: _Server, sock: socket.socket, addr: Any, adj: Any, map: Any = None) -> None:
         self._discard_left = server.limits.max_body_bytes
         self.lingering_since: float | None = None
+        self.unsent_since = 0.0  # when its unsent output last grew from nothing
         self.parser_class = lambda adj: _Request(adj, self)  # type: ignore[assignment]
         super().__init__(server, sock, addr, adj, map)
 
@@ -188,6 +290,30 @@ class _Channel(HTTPChannel):
 
     def readable(self) -> bool:
         return self.lingering_since is not None or super().readable()
+
+    def write_soon(self, data: Any) -> int:
+        with self.outbuf_lock:
+            if data and not self.total_outbufs_len:
+                self.unsent_since = time.time()
+            return int(super().write_soon(data))
+
+    def _flush_outbufs_below_high_watermark(self) -> None:
+        """Never wait for the client: waitress blocks the task thread here until a client reads,
+        so a few that never read would hold every thread, the probes' too. The response stays in
+        memory instead, bounded by send_timeout and max_unsent_bytes (_Server.maintenance)."""
+
+    def cut_slow_upload(self) -> None:
+        """Answer the request whose body is still arriving with a 408 now, and free its share."""
+        with self.requests_lock:
+            request = self.request
+            if request is None or self.requests:
+                return
+            request.error = _UploadTooSlow("the body arrived too slowly")
+            request.completed = True
+            request.reserved = 0
+            self.request = None
+            self.requests.append(request)
+        self.server.add_task(self)
 
     def writable(self) -> bool:
         return self.lingering_since is None and bool(super().writable())
@@ -224,6 +350,7 @@ class _Server(TcpWSGIServer):
     limits: Limits
     on_refusal: Callable[[Refused], None]
     error_body: ErrorBody
+    gate: Gate
     evictions = 0
 
     def reserve(self, request: _Request, need: int) -> bool:
@@ -265,17 +392,53 @@ class _Server(TcpWSGIServer):
 
     def maintenance(self, now: float) -> None:
         cutoff = now - self.limits.read_timeout
+        self._drop_unsent(now)
         for channel in list(self.active_channels.values()):
             if channel.lingering_since is not None:
                 if channel.lingering_since < now - LINGER_SECONDS:
                     channel.close_now()
             elif channel.busy():
                 continue
+            elif (
+                channel.request is not None
+                and self.limits.min_upload_rate
+                and channel.request.too_slow(now, self.limits)
+            ):
+                log.info(
+                    "cutting an upload that sent %d bytes in %.1f s (MIN_UPLOAD_BYTES_PER_SECOND=%d)",
+                    channel.request.body_bytes_received,
+                    now - channel.request.body_started,
+                    self.limits.min_upload_rate,
+                )
+                channel.cut_slow_upload()
             elif channel.request is not None and channel.request.started < cutoff:
                 log.info("closing a connection whose request did not arrive within %.0f s", self.limits.read_timeout)
                 channel.close_now()
             elif channel.last_activity < cutoff:
                 channel.close_now()
+
+    def _drop_unsent(self, now: float) -> None:
+        """Close the connections whose response is not all sent within send_timeout, then, while more
+        than max_unsent_bytes wait in all, the longest-waiting ones (never one younger than
+        UNSENT_GRACE_SECONDS): their clients are not reading, and their responses are dropped."""
+        waiting = sorted(
+            (channel for channel in list(self.active_channels.values()) if channel.total_outbufs_len),
+            key=lambda channel: channel.unsent_since,
+        )
+        unsent = sum(channel.total_outbufs_len for channel in waiting)
+        for channel in waiting:
+            late = channel.unsent_since < now - self.limits.send_timeout
+            over = unsent > self.limits.max_unsent_bytes and channel.unsent_since < now - UNSENT_GRACE_SECONDS
+            if not (late or over):
+                continue
+            unsent -= channel.total_outbufs_len
+            log.info(
+                "closing a connection whose client left %d response bytes unread for %.1f s (%s)",
+                channel.total_outbufs_len,
+                now - channel.unsent_since,
+                "SEND_TIMEOUT_SECONDS" if late else "MAX_UNSENT_BYTES",
+            )
+            channel.close_now()
 
 
 class Server:
@@ -291,6 +454,7 @@ class Server:
         limits: Limits,
         on_refusal: Callable[[Refused], None] = lambda refused: None,
         error_body: ErrorBody = any_path_error_body,
+        gate: Gate = open_gate,
     ) -> None:
         self._map: dict[int, Any] = {}
         self._stopping = threading.Event()
@@ -314,6 +478,7 @@ class Server:
         self._wsgi.limits = limits
         self._wsgi.on_refusal = on_refusal
         self._wsgi.error_body = error_body
+        self._wsgi.gate = gate
 
     @property
     def port(self) -> int:

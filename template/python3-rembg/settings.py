@@ -22,6 +22,19 @@ DEFAULT_MAX_BODY_BYTES = 30 * 1000 * 1000
 DEFAULT_DRAIN_SECONDS = 30.0
 DEFAULT_READ_TIMEOUT_SECONDS = 30.0
 DEFAULT_MAX_CONNECTIONS = 100
+# The worker posts from inside the cluster, where even a 30 MB body arrives in well under a second
+# (hundreds of MB/s across nodes). 64 KiB/s is a bad mobile uplink's pace (~0.5 Mbit/s), a hundredth of
+# anything that comes through a gateway in the same cluster, so no real client is cut; a client that
+# does trickle frees its share of the body buffer after the grace instead of after read_timeout.
+# The grace covers TCP's slow start and a client that sends its headers before it has the body ready.
+DEFAULT_MIN_UPLOAD_BYTES_PER_SECOND = 64 * 1024
+DEFAULT_UPLOAD_GRACE_SECONDS = 5.0
+# A response is all sent within this: a worker in the cluster reads a 20 MB cut-out in well under a second, and
+# a gateway relaying to a slow client gets the read_timeout's 30 s too. A client that never reads is dropped then.
+DEFAULT_SEND_TIMEOUT_SECONDS = 30.0
+# Responses waiting for their clients, in all: six 12 MP cut-outs (~20 MB each). Past it the ones waiting
+# longest are dropped, so clients that never read cannot fill the pod's memory within the send timeout.
+DEFAULT_MAX_UNSENT_BYTES = 128 * 1000 * 1000
 # Bodies received at once: this many of the largest, so a burst queues a few uploads, not 100.
 BUFFERED_BODIES = 4
 DEFAULT_LOG_LEVEL = "INFO"
@@ -50,6 +63,10 @@ class ServerSettings:
     max_buffered_bytes: int = BUFFERED_BODIES * DEFAULT_MAX_BODY_BYTES
     max_connections: int = DEFAULT_MAX_CONNECTIONS
     read_timeout_seconds: float = DEFAULT_READ_TIMEOUT_SECONDS
+    min_upload_bytes_per_second: int = DEFAULT_MIN_UPLOAD_BYTES_PER_SECOND
+    upload_grace_seconds: float = DEFAULT_UPLOAD_GRACE_SECONDS
+    send_timeout_seconds: float = DEFAULT_SEND_TIMEOUT_SECONDS
+    max_unsent_bytes: int = DEFAULT_MAX_UNSENT_BYTES
     drain_seconds: float = DEFAULT_DRAIN_SECONDS
     log_level: str = DEFAULT_LOG_LEVEL
     log_format: str = "json"
@@ -69,6 +86,12 @@ class ServerSettings:
             max_buffered_bytes=read.integer("MAX_BUFFERED_BYTES", BUFFERED_BODIES * max_body_bytes, low=max_body_bytes),
             max_connections=read.integer("MAX_CONNECTIONS", DEFAULT_MAX_CONNECTIONS, low=8, high=10_000),
             read_timeout_seconds=read.duration("read_timeout", DEFAULT_READ_TIMEOUT_SECONDS),
+            min_upload_bytes_per_second=read.integer(
+                "MIN_UPLOAD_BYTES_PER_SECOND", DEFAULT_MIN_UPLOAD_BYTES_PER_SECOND, low=0
+            ),
+            upload_grace_seconds=read.seconds("UPLOAD_GRACE_SECONDS", DEFAULT_UPLOAD_GRACE_SECONDS),
+            send_timeout_seconds=read.positive_seconds("SEND_TIMEOUT_SECONDS", DEFAULT_SEND_TIMEOUT_SECONDS),
+            max_unsent_bytes=read.integer("MAX_UNSENT_BYTES", DEFAULT_MAX_UNSENT_BYTES, low=1024),
             # OpenFaaS names: the of-watchdog drains for write_timeout; DRAIN_SECONDS wins if set.
             drain_seconds=read.seconds("DRAIN_SECONDS", read.duration("write_timeout", DEFAULT_DRAIN_SECONDS)),
             log_level=read.level("LOG_LEVEL", DEFAULT_LOG_LEVEL),
@@ -118,6 +141,9 @@ class _Env:
 
     def seconds(self, name: str, default: float) -> float:
         return self._read(name, default, float, "a number of seconds", 0.0, high=None)
+
+    def positive_seconds(self, name: str, default: float) -> float:
+        return self._read(name, default, float, "a number of seconds", 0.001, high=None)
 
     def duration(self, name: str, default: float) -> float:
         return self._read(name, default, parse_duration, "a duration such as 30s, 1m5s or 500ms", 0.001, high=None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import signal
 
-from tests.support import images
+from tests.support import images, raw
 from tests.support.server import ServerProcess
 
 REQUEST_KEYS = {"time", "level", "logger", "message", "call_id", "method", "route", "status", "code", "bytes_in"}
@@ -54,3 +54,20 @@ def test_text_logs_for_a_person(start_server) -> None:
     line = next(line for line in server.log().splitlines() if "remove-bg.request" in line)
     assert "POST / 200" in line and "call_id=c1" in line and "mask_ms=" in line
     assert not line.startswith("{")
+
+
+def test_text_logs_escape_what_a_client_sent_so_each_request_stays_one_line(start_server) -> None:
+    """Before: a refused request line's \\r and escape codes reached the terminal as they were sent."""
+    server: ServerProcess = start_server(REMBG_MODEL="u2netp", LOG_FORMAT="text").wait_ready()
+    raw.exchange(server.port, b"PO\rST\x1b[2J\x85 /x HTTP/1.1\r\nHost: x\r\n\r\n")
+    photo = images.jpeg()
+    raw.exchange(server.port, raw.request(photo, f"Content-Length: {len(photo)}", path="/?format=%0D%0Aforged%1B%5B2J"))
+    server.proc.send_signal(signal.SIGTERM)
+    assert server.wait_exit(30) == 0
+    text = server.log()
+    assert not any(char in text for char in "\r\x1b\x85"), repr(text)
+    lines = [line for line in text.splitlines() if "remove-bg.request" in line]
+    assert len(lines) == 2, lines
+    refused, forged = lines
+    assert "PO\\rST\\x1b[2J\\x85 other 400" in refused
+    assert "forged" in forged and not any(line.startswith("forged") for line in text.splitlines())

@@ -17,6 +17,8 @@ def test_defaults() -> None:
     assert settings.read_timeout_seconds == 30.0
     assert settings.drain_seconds == 30.0
     assert settings.log_level == "INFO"
+    assert (settings.min_upload_bytes_per_second, settings.upload_grace_seconds) == (65536, 5.0)
+    assert (settings.send_timeout_seconds, settings.max_unsent_bytes) == (30.0, 128_000_000)
 
 
 def test_values_are_parsed() -> None:
@@ -29,8 +31,14 @@ def test_values_are_parsed() -> None:
             "MAX_CONNECTIONS": " 50 ",
             "DRAIN_SECONDS": "2.5",
             "LOG_LEVEL": "debug",
+            "MIN_UPLOAD_BYTES_PER_SECOND": "0",
+            "UPLOAD_GRACE_SECONDS": "1.5",
+            "SEND_TIMEOUT_SECONDS": "4",
+            "MAX_UNSENT_BYTES": "50_000_000",
         }
     )
+    assert (settings.min_upload_bytes_per_second, settings.upload_grace_seconds) == (0, 1.5)
+    assert (settings.send_timeout_seconds, settings.max_unsent_bytes) == (4.0, 50_000_000)
     assert (settings.host, settings.port, settings.max_inflight) == ("127.0.0.1", 9000, 2)
     assert settings.max_body_bytes == 1_000_000
     assert settings.max_connections == 50
@@ -67,6 +75,10 @@ def test_the_body_buffer_follows_the_body_limit_and_must_hold_one_body() -> None
         ("DRAIN_SECONDS", "nan"),
         ("DRAIN_SECONDS", "-1"),
         ("LOG_LEVEL", "LOUD"),
+        ("MIN_UPLOAD_BYTES_PER_SECOND", "-1"),
+        ("UPLOAD_GRACE_SECONDS", "-1"),
+        ("SEND_TIMEOUT_SECONDS", "0"),
+        ("MAX_UNSENT_BYTES", "10"),
     ],
 )
 def test_bad_values_name_the_variable(name: str, value: str) -> None:
