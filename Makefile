@@ -25,7 +25,7 @@ RUN := PYTHONPATH=$(PYPATH) $(PY)
 REQUIREMENTS := requirements-dev.txt requirements-quality.txt requirements.lock functions/remove-bg/requirements.txt \
 	template/python3-rembg/requirements.txt
 
-.PHONY: help venv serve-venv check pictures model quantize quantized isnet chart concurrency serve serve-quality-local test test-ts fuzz quality models prometheus chromium monitor test-load soak capacity memory lint format lock bench image image-quality-local image-contents test-container clean
+.PHONY: help venv serve-venv check pictures model quantize quantized isnet chart concurrency serve serve-quality-local test test-ts fuzz fuzz-decode quality models prometheus chromium monitor test-load soak capacity memory lint format lock bench image image-quality-local image-contents test-container clean
 IMAGE ?= remove-bg:latest
 
 help:
@@ -43,6 +43,7 @@ help:
 	@echo "  make format         - ruff's fixes and formatting, in place"
 	@echo "  make test-ts        - the TypeScript client's tests (part of make test) against the real function"
 	@echo "  make fuzz           - Schemathesis drives the live function from openapi.yaml (part of make test; FUZZ_EXAMPLES, FUZZ_SEED)"
+	@echo "  make fuzz-decode    - mutated photos of every format for FUZZ_DECODE_SECONDS ($(FUZZ_DECODE_SECONDS); 120 s in make test), a fresh FUZZ_DECODE_SEED"
 	@echo "  make test-load      - overload and SIGTERM under load on loopback (about 2 min)"
 	@echo "  make soak           - SOAK_SECONDS ($(SOAK_SECONDS)) at 2x one replica's capacity: lost requests, memory leaks, p95"
 	@echo "Measurements (figures for docs/; each prints the CPU it ran on):"
@@ -177,6 +178,14 @@ test-ts: venv $(TS_CLIENT)/node_modules/.installed
 fuzz: venv
 	$(RUN) -m function.prepare.fetch u2netp
 	$(RUN) -m pytest tests/test_fuzz.py
+
+# The decoders' mutation fuzz (tests/test_fuzz_decode.py, 120 s with seed 30 in make test), longer and with a fresh
+# seed (printed; FUZZ_DECODE_SEED=<n> replays it): what breaks the bound is kept in build/fuzz-decode/.
+FUZZ_DECODE_SECONDS ?= 1200
+FUZZ_DECODE_SEED ?= $(shell echo $$RANDOM)
+fuzz-decode: venv
+	$(RUN) -m function.prepare.fetch u2netp
+	FUZZ_DECODE_SECONDS=$(FUZZ_DECODE_SECONDS) FUZZ_DECODE_SEED=$(FUZZ_DECODE_SEED) $(RUN) -m pytest -s tests/test_fuzz_decode.py
 
 # Debian's Prometheus server and promtool (rule tests, the real-Prometheus test, make monitor).
 prometheus:

@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 from PIL import Image
 
 from harness.pngs import chunk, header_claiming, raw_png
-from tests.support import images
+from tests.support import attacks, images
 
 Case = tuple[str, Callable[[], bytes], str]
 OCTETS = "application/octet-stream"
@@ -216,6 +216,41 @@ BODY_CASES: list[Case] = [
         MULTIPART,
     ),
     ("multipart never closed", lambda: _multipart([_file_part("image", images.jpeg())])[:-12], MULTIPART),
+    # Issue 30: cheap to send, dear to parse; each within the header checks' limits.
+    ("JPEG progressive 7000x7000, 500 repeated scans", lambda: attacks.progressive_jpeg_scans(500), OCTETS),
+    ("JPEG progressive 7000x7000, 2500 repeated scans", lambda: attacks.progressive_jpeg_scans(2500), OCTETS),
+    ("JPEG behind 30 MB of empty APP0 segments", attacks.jpeg_app0_flood, OCTETS),
+    ("GIF behind 30 MB of one-byte sub-blocks", attacks.gif_one_byte_subblocks, OCTETS),
+    ("WebP lossy 50 MP", lambda: attacks.lossy_webp(7071), OCTETS),
+    (
+        "GIF 7000x7000 screen, 2000 1x1 frames",
+        lambda: attacks.gif_screen_with_frames((7000, 7000), (1, 1), 2000),
+        OCTETS,
+    ),
+    ("GIF 1x1 screen, a 1000x1000 frame", lambda: attacks.gif_screen_with_frames((1, 1), (1000, 1000), 1), OCTETS),
+    ("TIFF 7000x7000 in 148 bytes, Deflate", lambda: attacks.tiff_tiny(8), OCTETS),
+    ("TIFF 7000x7000 in 138 bytes, PackBits", lambda: attacks.tiff_tiny(32773), OCTETS),
+    ("TIFF 7000x7000 in 126 bytes, LZW", lambda: attacks.tiff_tiny(5), OCTETS),
+    ("TIFF 7000x7000 in 16x16 tiles, one tile's bytes", lambda: attacks.tiff_tiles(16), OCTETS),
+    ("TIFF 7000x7000 of 3.7 million strips", lambda: attacks.tiff_many_strips(3_700_000), OCTETS),
+    ("TIFF chain of 10000 IFDs", lambda: attacks.tiff_ifd_chain(10_000, loop=False), OCTETS),
+    ("TIFF IFD naming itself as next", lambda: attacks.tiff_ifd_chain(0, loop=True), OCTETS),
+    ("TIFF LZW bomb 7000x7000", lambda: attacks.tiff_bomb("tiff_lzw"), OCTETS),
+    ("TIFF PackBits bomb 7000x7000", lambda: attacks.tiff_bomb("packbits"), OCTETS),
+    ("TIFF Deflate bomb 7000x7000", lambda: attacks.tiff_bomb("tiff_adobe_deflate"), OCTETS),
+    ("AVIF 8000x6000 in 1 KB", lambda: attacks.heif_large("AVIF", (8000, 6000), None), OCTETS),
+    ("AVIF 8000x6000 with ispe 64x64", lambda: attacks.heif_large("AVIF", (8000, 6000), (64, 64)), OCTETS),
+    ("HEIC 3000x3000 with ispe 64x64", lambda: attacks.heif_large("HEIF", (3000, 3000), (64, 64)), OCTETS),
+    ("WebP 7000x7000 canvas, 1000 16x16 frames", lambda: attacks.webp_canvas((7000, 7000), 1000), OCTETS),
+    ("APNG 7000x7000, 1000 1x1 frames", lambda: attacks.apng((7000, 7000), 1000), OCTETS),
+    ("JPEG with a 16 MB ICC profile", lambda: attacks.jpeg_icc(16), OCTETS),
+    ("JPEG behind 440 64 KB EXIF and XMP segments", lambda: attacks.jpeg_app1_flood(440), OCTETS),
+    ("PNG eXIf of 65535 entries", lambda: attacks.png_exif_entries(65535), OCTETS),
+    ("PNG 1000 zTXt of 1 MB each", lambda: attacks.png_text_bombs(b"zTXt", 1000, 1), OCTETS),
+    ("PNG iTXt zlib bomb", lambda: attacks.png_text_bombs(b"iTXt", 1, 50), OCTETS),
+    ("MPO of 500 frames", lambda: attacks.mpo(500), OCTETS),
+    ("JPEG CMYK progressive 7000x7000", lambda: attacks.cmyk_progressive(7000, ycck=False), OCTETS),
+    ("JPEG YCCK progressive 7000x7000", lambda: attacks.cmyk_progressive(7000, ycck=True), OCTETS),
 ]
 
 PIXIAN_PATH = "/api/v2/remove-background"
@@ -297,4 +332,7 @@ ROUTE_CASES: list[tuple[str, str, Callable[[], bytes], str]] = [
         lambda: images.encode(Image.new("RGB", (30000, 1), "red"), "PNG"),
         OCTETS,
     ),
+    ("Pixian image.base64 as 30 MB of tokens, urlencoded", PIXIAN_PATH, attacks.base64_tokens_urlencoded, URLENCODED),
+    ("Pixian image.base64 as 30 MB of tokens, multipart", PIXIAN_PATH, attacks.base64_tokens_multipart, MULTIPART),
+    ("remove.bg JSON of ten million empty objects", REMOVEBG_PATH, attacks.json_empty_objects, "application/json"),
 ]
