@@ -25,7 +25,7 @@ RUN := PYTHONPATH=$(PYPATH) $(PY)
 REQUIREMENTS := requirements-dev.txt requirements-quality.txt requirements.lock functions/remove-bg/requirements.txt \
 	template/python3-rembg/requirements.txt
 
-.PHONY: help venv serve-venv check pictures model quantize quantized isnet chart concurrency serve serve-quality-local test test-ts fuzz fuzz-decode quality models prometheus chromium monitor test-load soak capacity memory lint format lock bench image image-quality-local image-contents test-container clean
+.PHONY: help venv serve-venv check pictures bounds model quantize quantized isnet chart concurrency serve serve-quality-local test test-ts fuzz fuzz-decode quality models prometheus chromium monitor test-load soak capacity memory lint format lock bench image image-quality-local image-contents test-container clean
 IMAGE ?= remove-bg:latest
 
 help:
@@ -48,6 +48,7 @@ help:
 	@echo "  make soak           - SOAK_SECONDS ($(SOAK_SECONDS)) at 2x one replica's capacity: lost requests, memory leaks, p95"
 	@echo "Measurements (figures for docs/; each prints the CPU it ran on):"
 	@echo "  make bench          - our server against rembg's server and remove(), u2net and u2netp (about 15 min)"
+	@echo "  make bounds         - what the pod's bounds cost: this checkout against BOUNDS_BASE ($(BOUNDS_BASE)), one run"
 	@echo "  make models         - per model: time at 1280x960 and 12 MP, peak memory, start-up; what a core model adds (about 20 min)"
 	@echo "  make chart          - time per photo against megapixels, both tiers and rembg s, drawn to docs/speed.png (about 5 min)"
 	@echo "  make pictures       - the README's pictures: both tiers on one photo (docs/tiers.png), the try-it page (docs/try-it.png)"
@@ -154,7 +155,7 @@ test: venv lint tests/js/node_modules/.installed prometheus chromium
 # HTTP contract, hostile input, the server's own answers, the worker's axios client) on u2netp, the small model; make
 # test is the whole proof.
 CHECK_TESTS := $(addprefix tests/function/test_,config.py cpu.py cutout.py decode.py handler.py intake.py layout.py \
-	options.py png.py records.py routes.py) tests/template tests/test_http.py tests/test_options.py \
+	options.py png.py records.py routes.py sandbox.py) tests/template tests/test_http.py tests/test_options.py \
 	tests/test_server_answers.py tests/test_hostile.py tests/test_compat.py tests/test_layers.py
 check: venv lint tests/js/node_modules/.installed
 	$(RUN) -m function.prepare.fetch u2netp
@@ -209,6 +210,13 @@ $(VENV)/.bench-installed: $(VENV)/.installed bench/requirements.txt
 bench: venv $(VENV)/.bench-installed
 	$(RUN) -m function.prepare.fetch u2netp u2net
 	$(RUN) -m bench.run
+
+# What the bounds the pod enforces cost (issue 30): this checkout against the revision before them, requests
+# alternating between the two servers in one run; about 3 min.
+BOUNDS_BASE ?= 8570c42
+bounds: venv
+	$(RUN) -m function.prepare.quantize u2net-int8
+	$(RUN) -m bench.bounds --base $(BOUNDS_BASE)
 
 # Time per photo against megapixels, both tiers and rembg's own server, one run, drawn to docs/speed.png; about 5 min.
 chart: venv $(VENV)/.bench-installed

@@ -26,15 +26,18 @@ def main() -> int:
     work = ROOT / "build" / "memory"
     work.mkdir(parents=True, exist_ok=True)
     pixels = int(megapixels * MB)
-    print(f"| input (limit {megapixels:g} MP, {model}) | MP | body MB | peak RSS MB | bytes / input pixel |")
-    print("|---|---:|---:|---:|---:|")
+    print(
+        f"| input (limit {megapixels:g} MP, {model}) | MP | body MB | pod peak MB (at most) | model process MB "
+        "| decode worker MB | bytes / input pixel |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|")
     rows = []
     for case in chosen:
         row = measure_case(case, pixels, env, work)
         rows.append(row)
         print(
             f"| {case.name} | {row['pixels'] / MB:.1f} | {row['body'] / MB:.1f} | {row['peak'] / MB:.0f} "
-            f"| {row['bytes_per_pixel']:.1f} |",
+            f"| {row['model_peak'] / MB:.0f} | {row['decode_peak'] / MB:.0f} | {row['bytes_per_pixel']:.1f} |",
             flush=True,
         )
     (work / "memory.json").write_text(json.dumps(rows, indent=2))

@@ -12,7 +12,7 @@ from pathlib import Path
 import requests
 
 from harness import models
-from harness.processes import INDEX, PYTHONPATH, free_port, peak_rss_kb, terminate
+from harness.processes import INDEX, PYTHONPATH, ROOT, free_port, peak_rss_kb, terminate
 
 
 @dataclass
@@ -31,11 +31,14 @@ class Server:
         terminate(self.proc)
 
 
-def start_ours(python: str, model: str, env: dict[str, str], log: Path, max_inflight: int = 1) -> Server:
+def start_ours(
+    python: str, model: str, env: dict[str, str], log: Path, max_inflight: int = 1, *, root: Path = ROOT
+) -> Server:
+    """Our server from this checkout, or from the checkout at `root` (another revision, laid out the same)."""
     port = free_port()
     full_env = {
         **models.environment(env, model),
-        "PYTHONPATH": str(PYTHONPATH),
+        "PYTHONPATH": str(root / PYTHONPATH.relative_to(ROOT)),
         "HOST": "127.0.0.1",
         "PORT": str(port),
         "METRICS_PORT": str(free_port()),
@@ -50,7 +53,8 @@ def start_ours(python: str, model: str, env: dict[str, str], log: Path, max_infl
     def ready(session: requests.Session) -> bool:
         return session.get(url + "_/health", timeout=1).status_code == 200
 
-    return _spawn("ours", [python, str(INDEX)], full_env, url=url, log=log, post=post, ready=ready)
+    index = root / INDEX.relative_to(ROOT)
+    return _spawn("ours", [python, str(index)], full_env, url=url, log=log, post=post, ready=ready)
 
 
 def start_rembg_server(python: str, model: str, env: dict[str, str], log: Path) -> Server:

@@ -24,7 +24,7 @@ DEFAULT_PNG_COMPRESS_LEVEL = 1
 # A decode worker's memory beyond what it is forked with, and its time (docs/reliability.md, Bounds the pod enforces):
 # the largest accepted picture of the costliest format decodes within both with room to spare.
 DEFAULT_DECODE_MEMORY_BYTES = 700 * 1000 * 1000
-DEFAULT_DECODE_SECONDS = 5.0
+DEFAULT_DECODE_SECONDS = 6.0
 # The whole request, decode to cut-out: well under the platforms' 60 s gateway timeouts (docs/deploy.md).
 DEFAULT_REQUEST_SECONDS = 20.0
 MD5 = re.compile(r"[0-9a-f]{32}")

@@ -84,6 +84,7 @@ class RemoveBg:
         core = None if settings.core_model is None else load(settings.core_model, threads, settings.arena, copies)
         self._model = header_value(settings.label)
         metrics.model_loaded(settings.label, model, core, time.perf_counter() - started)
+        decoder.ready()
         self._try_page = settings.try_page
         self._request_seconds = settings.request_seconds
         self._decoder = decoder

@@ -46,24 +46,16 @@ _TURNS = {
 }
 # JPEG's own limit. A taller (or wider) picture costs Pillow a row pointer per row whatever its width.
 MAX_SIDE = 65535
-# libwebp's lossless decoder holds about 16 bytes per input pixel while it works (its own buffers, the
-# animation decoder's canvas and Pillow's copy), twice what any other format costs; beside a u2net
-# process's warm memory arena that would take a 50 MP picture past the pod's 1.5 GB budget. A
-# lossless WebP may have this share of the pixel limit (docs/reliability.md, Memory).
-LOSSLESS_WEBP_SHARE = 0.6
-LOSSLESS_WEBP_WHY = (
-    f" for a lossless WebP, whose decoder needs twice the memory of other formats ({LOSSLESS_WEBP_SHARE:.0%} of"
-    " MAX_INPUT_PIXELS)"
-)
-RIFF_HEADER = 12  # "RIFF", the file's size, "WEBP"; then chunks of fourcc, little-endian size, data
-ANIMATION_FRAME_HEADER = 16  # an ANMF chunk's frame header; the frame's own chunks follow it
-CHUNK_HEADER = 8  # fourcc and size (WebP), size and type (PNG)
+# libwebp holds about 16.5 bytes per input pixel while it decodes, lossy or lossless (its own buffers, the
+# animation decoder's canvas and Pillow's copy), twice what any other format costs: a WebP may have this
+# share of the pixel limit, so its largest stays within DECODE_MEMORY_BYTES (docs/reliability.md, Memory).
+WEBP_SHARE = 0.6
+WEBP_WHY = f" for a WebP, whose decoder needs twice the memory of other formats ({WEBP_SHARE:.0%} of MAX_INPUT_PIXELS)"
+CHUNK_HEADER = 8  # a PNG chunk's size and type
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 PNG_CRC = 4
 # A PNG's chunks: a 30 MB body in 8 KB IDATs is under 4000; past this many the file is refused unread.
 MAX_PNG_CHUNKS = 65536
-# A real file has a handful, an animation a few per frame; past this many the walk stops undecided.
-MAX_CHUNKS = 4096
 LANCZOS_SUPPORT = 3  # source pixels either side of an output pixel, times the reduction factor
 BAND_PIXELS = 1 << 20  # output pixels converted at a time
 
@@ -121,7 +113,7 @@ def read_pixels(data: bytes, max_input_pixels: int, max_pixels: int, allocate: A
     if width * height > limit:
         raise ImageTooLarge(
             f"the image is {width}×{height} = {width * height} pixels; the limit is {limit}"
-            + (LOSSLESS_WEBP_WHY if limit < max_input_pixels else " (MAX_INPUT_PIXELS)")
+            + (WEBP_WHY if limit < max_input_pixels else " (MAX_INPUT_PIXELS)")
             + "; scale it down before sending, or raise MAX_INPUT_PIXELS within the pod's memory"
         )
     if width == 0 or height == 0:
@@ -217,33 +209,12 @@ def _in_mode(image: Image.Image, mode: str) -> Image.Image:
 
 
 def pixel_limit(data: bytes, max_input_pixels: int) -> int:
-    """The most pixels the picture in `data` may have: a share of the limit for a lossless WebP."""
-    return int(max_input_pixels * LOSSLESS_WEBP_SHARE) if _lossless_webp(data) else max_input_pixels
+    """The most pixels the picture in `data` may have: a share of the limit for a WebP."""
+    return int(max_input_pixels * WEBP_SHARE) if _webp(data) else max_input_pixels
 
 
-def _lossless_webp(data: bytes) -> bool:
-    """False only for a WebP file walked to its end with lossy image data and no lossless (VP8L) chunk,
-    in a still picture or any animation frame; everything this cannot decide (more chunks than it walks,
-    no image chunk found) counts as lossless, the branch with the smaller limit."""
-    if data[:4] != b"RIFF" or data[8:12] != b"WEBP":
-        return False
-    pending = [(RIFF_HEADER, len(data))]  # where chunks start, and where their run ends
-    lossy = False
-    for _ in range(MAX_CHUNKS):
-        if not pending:
-            return not lossy
-        offset, end = pending.pop()
-        if offset + CHUNK_HEADER > end:  # the end, or a tail too short to be a chunk
-            continue
-        fourcc, size = data[offset : offset + 4], int.from_bytes(data[offset + 4 : offset + 8], "little")
-        if fourcc == b"VP8L":
-            return True
-        lossy = lossy or fourcc == b"VP8 "
-        body = offset + CHUNK_HEADER
-        if fourcc == b"ANMF":  # a frame's own chunks, after its header and within it
-            pending.append((body + ANIMATION_FRAME_HEADER, min(end, body + size)))
-        pending.append((body + size + (size & 1), end))
-    return True
+def _webp(data: bytes) -> bool:
+    return data[:4] == b"RIFF" and data[8:12] == b"WEBP"
 
 
 def _png_chunks_within(data: bytes, most: int) -> bool:
@@ -274,7 +245,7 @@ def _looks_like_ours(data: bytes) -> bool:
     """True if the bytes begin as one of FORMATS does: a broken image, not a foreign format."""
     if data.startswith(_SIGNATURES):
         return True
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+    if _webp(data):
         return True
     return data[4:8] == b"ftyp" and data[8:12] in _HEIF_BRANDS
 

@@ -69,11 +69,21 @@ class Answered(Exception):
 
 
 class Decoder:
+    """Started with its first zygote on its way (it imports while the model loads); ready() waits for it."""
+
     def __init__(self, limits: Limits) -> None:
         self.limits = limits
         self._lock = threading.Lock()
         self._closed = False
-        self._idle = [_Sandbox.start(limits.memory_bytes)]
+        self._starting: _Sandbox | None = _Sandbox.launch(limits.memory_bytes)
+        self._idle: list[_Sandbox] = []
+
+    def ready(self) -> None:
+        """Wait for the first zygote and its worker; RuntimeError if the zygote could not start."""
+        starting, self._starting = self._starting, None
+        if starting is not None:
+            starting.wait_ready()
+            self._idle.append(starting)
 
     def read(self, upload: Upload, deadline: Deadline) -> Decoded:
         """The upload's picture and options; ApiError or Answered for what the client sent, a breach included."""
@@ -103,10 +113,15 @@ class Decoder:
         with self._lock:
             self._closed = True
             idle, self._idle = self._idle, []
+            if self._starting is not None:
+                idle.append(self._starting)
+                self._starting = None
         for sandbox in idle:
             sandbox.stop()
 
     def _take(self) -> _Sandbox:
+        if self._starting is not None:  # start() waits for it; a caller that did not, waits here
+            self.ready()
         with self._lock:
             while self._idle:
                 sandbox = self._idle.pop()
@@ -114,7 +129,7 @@ class Decoder:
                     return sandbox
                 log.warning("a decode zygote had ended (exit code %s); starting another", sandbox.exit_code())
                 sandbox.stop()
-        return _Sandbox.start(self.limits.memory_bytes)
+        return _Sandbox.launch(self.limits.memory_bytes).wait_ready()
 
     def _give_back(self, sandbox: _Sandbox, healthy: bool) -> None:
         if healthy and sandbox.alive():
@@ -205,7 +220,8 @@ class _Sandbox:
         self._worker: socket.socket | None = None
 
     @classmethod
-    def start(cls, memory_bytes: int) -> _Sandbox:
+    def launch(cls, memory_bytes: int) -> _Sandbox:
+        """A zygote on its way: it answers READY once it has imported what its workers need."""
         ours, theirs = socket.socketpair()
         env = {
             **os.environ,
@@ -222,17 +238,21 @@ class _Sandbox:
             stdin=subprocess.DEVNULL,
         )
         theirs.close()
-        ours.settimeout(START_SECONDS)
+        return cls(proc, ours)
+
+    def wait_ready(self) -> _Sandbox:
+        self._control.settimeout(START_SECONDS)
         try:
-            ready = ours.recv(1)
+            ready = self._control.recv(1)
         except OSError:
             ready = b""
         if ready != zygote.READY:
-            proc.kill()
-            raise RuntimeError(f"the decode zygote did not start (exit code {proc.poll()})")
-        sandbox = cls(proc, ours)
-        sandbox._fork()
-        return sandbox
+            self._proc.kill()
+            self._proc.wait()
+            self._control.close()
+            raise RuntimeError(f"the decode zygote did not start (exit code {self._proc.poll()})")
+        self._fork()
+        return self
 
     def alive(self) -> bool:
         return self._proc.poll() is None

@@ -35,6 +35,8 @@ WORKER_FAILED = 70  # EX_SOFTWARE: the worker raised what it does not answer
 
 def main(control_fd: int, memory_bytes: int) -> int:
     ctypes.CDLL(None).prctl(worker.PR_SET_PDEATHSIG, signal.SIGKILL)
+    # A terminal's Ctrl-C reaches the whole process group; the model's process decides when this one ends.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     control = socket.socket(fileno=control_fd)
     gc.freeze()  # what is here now is never collected: a worker's collections leave these pages shared
     control.sendall(READY)
