@@ -15,6 +15,7 @@ import pillow_heif
 from PIL import ExifTags, Image, UnidentifiedImageError
 
 from ..errors import ApiError, CorruptImage, ImageTooLarge, UnsupportedImage
+from ..output.limits import MAX_SIDE
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +39,6 @@ _TURNS = {
     7: Image.Transpose.TRANSVERSE,
     8: Image.Transpose.ROTATE_90,
 }
-# JPEG's own limit. A taller (or wider) picture costs Pillow a row pointer per row whatever its width.
-MAX_SIDE = 65535
 # libwebp's lossless decoder holds about 16 bytes per input pixel while it works (its own buffers, the
 # animation decoder's canvas and Pillow's copy), twice what any other format costs; beside a u2net
 # process's warm memory arena that would take a 50 MP picture past the pod's 1.5 GB budget. A

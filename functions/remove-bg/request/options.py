@@ -15,6 +15,7 @@ from typing import Literal
 from PIL import ImageColor
 
 from ..errors import InvalidOption
+from ..output.limits import MAX_SIDE
 
 Format = Literal["auto", "png", "webp", "jpeg", "delta_png", "zip"]
 Alignment = Literal["top", "middle", "bottom"]
@@ -23,7 +24,6 @@ Color = tuple[int, int, int, int]  # RGBA, 0..255 each
 TRUE = ("true", "1", "yes", "on")
 FALSE = ("false", "0", "no", "off", "")
 MAX_MARGIN_PX = 10_000
-MAX_SIDE = 65_535
 # remove.bg's names for output sizes, in pixels; "full", "auto" and "50MP" leave the size alone.
 NAMED_SIZES = {
     "preview": 250_000,
