@@ -11,8 +11,19 @@ import json
 from collections.abc import Callable
 
 JSON_TYPE = "application/json"
+# How much of a client's value an error message quotes: enough to recognise it, never the whole of a
+# 10 MB field (which would come back as a 10 MB answer and go into a 10 MB log line).
+ECHO_CHARS = 40
 
 Naming = Callable[[str], str]  # an Options attribute (format, margin...) → the field a route calls it
+
+
+def echo(value: str) -> str:
+    """`value` as a message quotes it: repr-escaped (control characters and quotes made visible), at
+    most its first ECHO_CHARS characters, and how long it was when it was longer."""
+    if len(value) <= ECHO_CHARS:
+        return repr(value)
+    return f"{value[:ECHO_CHARS]!r}… ({len(value)} characters)"
 
 
 def own_names(attribute: str) -> str:
