@@ -101,6 +101,34 @@ def test_pixian_base64_urlencoded_target_size_and_max_pixels(server: ServerProce
     assert top + height >= 390, "aligned to the bottom"
 
 
+def _strip(width: int) -> dict:
+    """A file part holding a `width`×10 picture."""
+    return {"image": ("strip.png", images.encode(PHOTO.resize((width, 10)), "PNG"), "image/png")}
+
+
+@pytest.mark.parametrize(
+    ("width", "data", "named"),
+    [
+        (65501, {"output.format": "jpeg"}, "output.format"),
+        (600, {"output.format": "jpeg", "result.target_size": "65501 100"}, "result.target_size"),
+        (65535, {"result.margin": "0 1px"}, "result.margin"),
+    ],
+)
+def test_pixian_refuses_a_side_its_format_cannot_hold_in_its_shape(
+    server: ServerProcess, width: int, data: dict, named: str
+) -> None:
+    message = _pixian_error(_pixian(server, data, files=_strip(width)), 400)
+    assert message.startswith(f"{named}: ")
+    assert "output.format=png" in message or named == "result.margin"
+
+
+def test_pixian_background_colour_on_a_strip_too_long_for_jpeg_is_a_png(server: ServerProcess) -> None:
+    """auto chooses JPEG for an opaque result only where JPEG holds it: over 65500 px it was a 500."""
+    image = _image(_pixian(server, {"background.color": "#0000FF"}, files=_strip(65501)), "image/png")
+    assert image.size == (65501, 10)
+    assert np.asarray(image.getchannel("A")).min() == 255, "opaque: over the colour"
+
+
 def test_pixian_delta_png_is_the_input_s_size(server: ServerProcess) -> None:
     image = _image(_pixian(server, {"output.format": "delta_png"}), "image/png")
     assert image.size == PHOTO.size
@@ -171,6 +199,14 @@ def test_remove_bg_json_body_with_base64_and_a_named_colour(server: ServerProces
 def test_remove_bg_errors_in_its_shape(server: ServerProcess, data: dict, files, status: int, code: str) -> None:
     kwargs = {} if files is None else {"files": files}
     assert _removebg_error(_removebg(server, data, **kwargs), status, code)
+
+
+def test_remove_bg_zip_too_long_for_its_color_jpg_is_refused_and_its_colour_is_a_png(server: ServerProcess) -> None:
+    files = {"image_file": _strip(65501)["image"]}
+    title = _removebg_error(_removebg(server, {"format": "zip"}, files=files), 400, "output_too_large")
+    assert title.startswith("format: ") and "color.jpg" in title and "format=png" in title
+    image = _image(_removebg(server, {"bg_color": "white"}, files=files), "image/png")
+    assert image.size == (65501, 10)
 
 
 def test_a_pixel_bomb_is_resolution_too_high_for_remove_bg(server: ServerProcess) -> None:

@@ -180,3 +180,55 @@ def test_a_format_that_cannot_carry_the_other_options_is_refused(server: ServerP
     response = _post(server, format="delta_png", crop="true")
     assert_error(response, 400, "invalid_option")
     assert "delta_png" in response.json()["error"]["message"]
+
+
+# --- each format's longest side (output/limits.py): refused from the layout, never a 500 from the encoder ---
+
+
+def _strip(width: int, height: int = 10) -> bytes:
+    return images.encode(PHOTO.resize((width, height)), "PNG")
+
+
+@pytest.mark.parametrize(
+    ("width", "params", "named"),
+    [
+        (65501, {"format": "jpeg"}, "format"),
+        (65501, {"format": "jpeg", "only_mask": "true"}, "format"),
+        (65501, {"format": "zip"}, "format"),
+        (16384, {"format": "webp"}, "format"),
+        (65500, {"format": "jpeg", "margin": "0 1px"}, "margin"),
+        (65535, {"margin": "0 0 0 1px"}, "margin"),
+        (200, {"format": "jpeg", "target_size": "65501x100"}, "target_size"),
+        (200, {"format": "webp", "target_size": "16384 100"}, "target_size"),
+    ],
+)
+def test_a_side_longer_than_the_format_holds_is_a_400_naming_the_option(
+    server: ServerProcess, width: int, params: dict, named: str
+) -> None:
+    """libjpeg writes 65500 px a side, libwebp 16383, and the function 65535: past them a JPEG was a 500 and a
+    WebP was scaled down behind the client's back."""
+    response = _post(server, _strip(width), **params)
+    assert_error(response, 400, "output_too_large")
+    message = response.json()["error"]["message"]
+    assert message.startswith(f"{named}: ") and "; send " in message
+
+
+@pytest.mark.parametrize(
+    ("width", "params", "content_type"),
+    [
+        (65500, {"format": "jpeg"}, "image/jpeg"),
+        (16383, {"format": "webp"}, "image/webp"),
+        (65535, {}, "image/png"),
+        (65501, {"format": "auto", "bg_color": "#ffffff"}, "image/png"),  # auto: JPEG only where JPEG holds it
+    ],
+)
+def test_the_longest_side_each_format_holds_is_served(
+    server: ServerProcess, width: int, params: dict, content_type: str
+) -> None:
+    image = _ok(_post(server, _strip(width), **params), content_type)
+    assert image.size == (width, 10)
+
+
+def test_a_target_size_a_jpeg_holds_is_served(server: ServerProcess) -> None:
+    image = _ok(_post(server, format="jpeg", target_size="65500 20"), "image/jpeg")
+    assert image.size == (65500, 20)

@@ -8,8 +8,27 @@ Pixian and remove.bg routes shape the same errors their way (routes.py).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 JSON_TYPE = "application/json"
+# How much of a client's value an error message quotes: enough to recognise it, never the whole of a
+# 10 MB field (which would come back as a 10 MB answer and go into a 10 MB log line).
+ECHO_CHARS = 40
+
+Naming = Callable[[str], str]  # an Options attribute (format, margin...) → the field a route calls it
+
+
+def echo(value: str) -> str:
+    """`value` as a message quotes it: repr-escaped (control characters and quotes made visible), at
+    most its first ECHO_CHARS characters, and how long it was when it was longer."""
+    if len(value) <= ECHO_CHARS:
+        return repr(value)
+    return f"{value[:ECHO_CHARS]!r}… ({len(value)} characters)"
+
+
+def own_names(attribute: str) -> str:
+    """Our route's field for an Options attribute: the attribute's own name."""
+    return attribute
 
 
 class ApiError(Exception):
@@ -28,6 +47,10 @@ class ApiError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+    def message_for(self, names: Naming) -> str:
+        """The message with the options named as a route's fields are (Pixian's `output.format`...)."""
+        return self.message
 
 
 class EmptyBody(ApiError, status=400, code="empty_body"): ...
@@ -60,6 +83,19 @@ class InvalidOption(ApiError, status=400, code="invalid_option"):
     def __init__(self, field: str, problem: str) -> None:
         super().__init__(f"{field}: {problem}")
         self.field = field
+
+
+class OutputTooLarge(ApiError, status=400, code="output_too_large"):
+    """An output with a side longer than its format's encoder writes, found from the layout's arithmetic
+    before any pixel is moved. `words` writes the message for a route's field names, so each route's
+    client reads the options as it sent them."""
+
+    def __init__(self, words: Callable[[Naming], str]) -> None:
+        super().__init__(words(own_names))
+        self._words = words
+
+    def message_for(self, names: Naming) -> str:
+        return self._words(names)
 
 
 def error_body(status: int, code: str, message: str) -> bytes:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from .config import Settings
 from .deadline import Deadline
+from .output.layout import check
 from .output.stage import Output, Result
 from .picture.decode import Picture
 from .picture.mask import Masker
@@ -41,12 +42,13 @@ class Pipeline:
         The output stage runs to its end once begun: it is bounded by MAX_PIXELS (under a second here)."""
         settings = self._options
         max_pixels = min(settings.max_pixels, options.max_pixels or settings.max_pixels)
+        # A target size is the caller's explicit output size: only the function's own limit bounds it.
+        canvas_limit = settings.max_pixels if options.target_size else max_pixels
+        check(picture.rgb.size, options, canvas_limit)  # an output no encoder can write: refused before the model
         clock = time.perf_counter()
         mask = self._masker.mask(picture.rgb, deadline)
         deadline.check("mask")
         masked = time.perf_counter()
-        # A target size is the caller's explicit output size: only the function's own limit bounds it.
-        canvas_limit = settings.max_pixels if options.target_size else max_pixels
         result = self._output.render(picture, mask, options, canvas_limit)
         done = time.perf_counter()
         return replace(result, seconds={"mask": masked - clock, "cutout": done - masked})

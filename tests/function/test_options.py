@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tracemalloc
+
 import pytest
 
 from function.errors import InvalidOption
@@ -112,3 +114,17 @@ def test_the_plain_output_and_the_conflicts() -> None:
         Options(format="zip", only_mask=True),
     ):
         assert options.conflict(combined)
+
+
+@pytest.mark.parametrize("parse", [options.margin, options.size_pair])
+def test_a_long_list_is_refused_without_splitting_all_of_it(parse) -> None:
+    """A 9 MB field of "12 12 12 …" once became three million strings (~200 MB) before its count was checked."""
+    text = "12 " * 3_000_000
+    tracemalloc.start()
+    try:
+        with pytest.raises(InvalidOption, match="…"):
+            parse("field", text)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 3 * len(text)

@@ -2,7 +2,8 @@
 
 A PNG's pixels are composed a band of rows at a time, when its writer asks for them (png.py), so
 no full-size RGBA copy of the picture is ever made; JPEG, WebP and zip's colour go to Pillow's
-encoders as pictures. `auto` is decided here: JPEG where nothing is transparent, else PNG.
+encoders as pictures. `auto` is decided here: JPEG where nothing is transparent and JPEG can hold the
+canvas (a side up to 65500), else PNG.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import numpy as np
 from PIL import Image
 
 from ..request.options import Options
+from . import limits
 from .layout import Arranged
 from .png import Rows
 
@@ -52,7 +54,7 @@ def compose(arranged: Arranged, options: Options) -> Composed:
         rgb, alpha = _over(rgb, alpha, options.bg_color)
     kind = options.format
     if kind == "auto":
-        kind = "jpeg" if alpha.getextrema()[0] == 255 else "png"
+        kind = "jpeg" if alpha.getextrema()[0] == 255 and limits.fits("jpeg", rgb.size) else "png"
     return _cutout(kind, rgb, alpha, quality)
 
 

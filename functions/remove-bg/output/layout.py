@@ -1,22 +1,23 @@
 """Where the cut-out goes on the output's canvas (crop, margin, target size), and the pixels moved there.
 
 The plan is arithmetic on boxes; arrange() then moves the pixels, and only when the plan is not
-the picture as it is: a crop or a margin makes one canvas-size copy.
+the picture as it is: a crop or a margin makes one canvas-size copy. A canvas over the pixel limit
+is scaled down to fit; one with a side longer than the format's encoder writes is refused by the
+plan (OutputTooLarge, naming the option that makes it so), before any pixel is moved.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from PIL import Image
 
+from ..errors import Naming, OutputTooLarge
 from ..request.options import Options
+from . import limits
 from .subject import Box, Subject
-
-# WebP cannot hold a side longer than this; PNG and JPEG can go to 65535.
-WEBP_MAX_SIDE = 16383
-MAX_SIDE = 65535
 
 
 @dataclass(frozen=True)
@@ -54,10 +55,9 @@ class Arranged:
 
 
 def arrange(rgb: Image.Image, subject: Subject, options: Options, max_pixels: int) -> Arranged:
-    """`rgb` and the subject's alpha laid out as `options` ask, never over `max_pixels` or a side the format
-    cannot hold."""
-    max_side = WEBP_MAX_SIDE if options.format == "webp" else MAX_SIDE
-    layout = plan(rgb.size, subject.box, options, max_pixels, max_side)
+    """`rgb` and the subject's alpha laid out as `options` ask, never over `max_pixels`; OutputTooLarge for a
+    side the format cannot hold."""
+    layout = plan(rgb.size, subject.box, options, max_pixels)
     placed = None if subject.box is None else layout.place(subject.box)
     if layout.identity:
         return Arranged(rgb, subject.alpha, placed)
@@ -72,8 +72,16 @@ def arrange(rgb: Image.Image, subject: Subject, options: Options, max_pixels: in
     return Arranged(canvas_rgb, canvas_alpha, placed)
 
 
-def plan(size: tuple[int, int], foreground: Box | None, options: Options, max_pixels: int, max_side: int) -> Layout:
-    """The layout `options` ask for, scaled down if need be to at most `max_pixels` and `max_side`."""
+def check(size: tuple[int, int], options: Options, max_pixels: int) -> None:
+    """OutputTooLarge now, for what can be known before the mask is made: the canvas without a crop, or a
+    target size's (a crop only makes the canvas smaller, so one that fits without it is not checked)."""
+    if not options.crop or options.target_size is not None:
+        plan(size, None, options, max_pixels)
+
+
+def plan(size: tuple[int, int], foreground: Box | None, options: Options, max_pixels: int) -> Layout:
+    """The layout `options` ask for, scaled down if need be to at most `max_pixels`; OutputTooLarge if a side
+    is still longer than the format's encoder writes."""
     region = foreground if options.crop and foreground is not None else Box(0, 0, *size)
     margin = options.margin
     left, right = margin.left.pixels(region.width), margin.right.pixels(region.width)
@@ -87,10 +95,12 @@ def plan(size: tuple[int, int], foreground: Box | None, options: Options, max_pi
         spare = canvas[1] - used[1]
         down = {"top": 0, "middle": spare // 2, "bottom": spare}[options.vertical_alignment]
         offset = ((canvas[0] - used[0]) // 2, down)
-    fit = min(1.0, math.sqrt(max_pixels / (canvas[0] * canvas[1])), max_side / canvas[0], max_side / canvas[1])
+    fit = min(1.0, math.sqrt(max_pixels / (canvas[0] * canvas[1])))
     if fit < 1.0:
         canvas = (max(1, math.floor(canvas[0] * fit)), max(1, math.floor(canvas[1] * fit)))
         scale, offset = scale * fit, (math.floor(offset[0] * fit), math.floor(offset[1] * fit))
+    if not limits.fits(options.format, canvas):
+        raise OutputTooLarge(_too_long(canvas, (round(region.width * fit), round(region.height * fit)), options))
     placed = Box(
         offset[0] + round(left * scale),
         offset[1] + round(top * scale),
@@ -98,3 +108,36 @@ def plan(size: tuple[int, int], foreground: Box | None, options: Options, max_pi
         max(1, min(canvas[1], round(region.height * scale))),
     )
     return Layout(picture=size, region=region, placed=placed, canvas=canvas)
+
+
+def _too_long(canvas: tuple[int, int], picture: tuple[int, int], options: Options) -> Callable[[Naming], str]:
+    """The words for a canvas longer than its encoder writes, naming what makes it so (the target size; else
+    the format, if the picture alone is too long for it; else the margin) and what to send instead.
+    `picture` is the (cropped) picture's size on the canvas, without the margin."""
+    side, encoder = limits.max_side(options.format), limits.ENCODERS[options.format]
+    over = f"{canvas[0]}×{canvas[1]} px, over the {side} px {encoder} may have on a side"
+    png_holds = max(canvas) <= limits.MAX_SIDE
+
+    def room(longest: int) -> str:
+        """How much margin fits within `longest`, on the side that is over."""
+        return (
+            f"{longest - picture[0]} px across (left + right)"
+            if canvas[0] > longest
+            else f"{longest - picture[1]} px down (top + bottom)"
+        )
+
+    def words(names: Naming) -> str:
+        png = f"{names('format')}=png (up to {limits.MAX_SIDE} px a side)"
+        if options.target_size is not None:
+            field = names("target_size")
+            instead = f", or {png}" if png_holds else ""
+            return f"{field}: the output would be {over}; send a {field} within {side}x{side}{instead}"
+        if not limits.fits(options.format, picture):
+            field = names("format")
+            margin = "" if png_holds else f" with a {names('margin')} that adds at most {room(limits.MAX_SIDE)}"
+            return f"{field}: the output would be {over}; send {png}{margin}, or a smaller image"
+        field = names("margin")
+        instead = f", or {png}" if png_holds and side < limits.MAX_SIDE else ""
+        return f"{field}: the margin makes the output {over}; send one that adds at most {room(side)}{instead}"
+
+    return words

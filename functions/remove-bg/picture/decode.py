@@ -21,6 +21,7 @@ import pillow_heif
 from PIL import ExifTags, Image, UnidentifiedImageError
 
 from ..errors import ApiError, CorruptImage, ImageTooLarge, UnsupportedImage
+from ..output.limits import MAX_SIDE
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +45,6 @@ _TURNS = {
     7: Image.Transpose.TRANSVERSE,
     8: Image.Transpose.ROTATE_90,
 }
-# JPEG's own limit. A taller (or wider) picture costs Pillow a row pointer per row whatever its width.
-MAX_SIDE = 65535
 # libwebp holds about 16.5 bytes per input pixel while it decodes, lossy or lossless (its own buffers, the
 # animation decoder's canvas and Pillow's copy), twice what any other format costs: a WebP may have this
 # share of the pixel limit, so its largest stays within DECODE_MEMORY_BYTES (docs/reliability.md, Memory).

@@ -14,7 +14,8 @@ from typing import Literal
 
 from PIL import ImageColor
 
-from ..errors import InvalidOption
+from ..errors import InvalidOption, echo
+from ..output.limits import MAX_SIDE
 
 Format = Literal["auto", "png", "webp", "jpeg", "delta_png", "zip"]
 Alignment = Literal["top", "middle", "bottom"]
@@ -23,7 +24,6 @@ Color = tuple[int, int, int, int]  # RGBA, 0..255 each
 TRUE = ("true", "1", "yes", "on")
 FALSE = ("false", "0", "no", "off", "")
 MAX_MARGIN_PX = 10_000
-MAX_SIDE = 65_535
 # remove.bg's names for output sizes, in pixels; "full", "auto" and "50MP" leave the size alone.
 NAMED_SIZES = {
     "preview": 250_000,
@@ -105,15 +105,15 @@ def boolean(field: str, value: str) -> bool:
         return True
     if lowered in FALSE:
         return False
-    raise InvalidOption(field, f"expected true or false, got {value!r}")
+    raise InvalidOption(field, f"expected true or false, got {echo(value)}")
 
 
 def whole(field: str, value: str, low: int, high: int) -> int:
     if not _DIGITS.fullmatch(value.strip(" ")):
-        raise InvalidOption(field, f"expected a whole number, got {value!r}")
+        raise InvalidOption(field, f"expected a whole number, got {echo(value)}")
     digits = value.strip(" ").lstrip("0") or "0"
     if len(digits) > len(str(high)):  # also keeps int() from its own ValueError past 4300 digits
-        raise InvalidOption(field, f"must be from {low} to {high}, got {digits[:20]}…")
+        raise InvalidOption(field, f"must be from {low} to {high}, got {echo(digits)}")
     number = int(digits)
     if not low <= number <= high:
         raise InvalidOption(field, f"must be from {low} to {high}, got {number}")
@@ -123,7 +123,7 @@ def whole(field: str, value: str, low: int, high: int) -> int:
 def choice(field: str, value: str, choices: tuple[str, ...]) -> str:
     lowered = value.strip().lower()
     if lowered not in choices:
-        raise InvalidOption(field, f"expected one of {', '.join(choices)}, got {value!r}")
+        raise InvalidOption(field, f"expected one of {', '.join(choices)}, got {echo(value)}")
     return lowered
 
 
@@ -135,18 +135,20 @@ def color(field: str, value: str) -> Color:
     try:
         found = ImageColor.getrgb(text)
     except ValueError:
-        raise InvalidOption(field, f"expected a colour such as #RRGGBB, #RGB, #RRGGBBAA or a name: {value!r}") from None
+        expected = "expected a colour such as #RRGGBB, #RGB, #RRGGBBAA or a name"
+        raise InvalidOption(field, f"{expected}: {echo(value)}") from None
     rgba = (found[0], found[1], found[2], found[3] if len(found) == 4 else 255)
     if not all(0 <= part <= 255 for part in rgba):  # Pillow reads rgb(300,0,0) and hsl(0,999%,50%) as they say
-        raise InvalidOption(field, f"{value!r} is outside the colours there are: each part from 0 to 255 (0% to 100%)")
+        outside = "is outside the colours there are: each part from 0 to 255 (0% to 100%)"
+        raise InvalidOption(field, f"{echo(value)} {outside}")
     return rgba
 
 
 def margin(field: str, value: str) -> Margin:
     """One to four lengths in px or % (CSS order: top, right, bottom, left), by spaces or commas."""
-    parts = _MARGIN_SEPARATOR.split(value.strip(" ,"))
+    parts = _MARGIN_SEPARATOR.split(value.strip(" ,"), maxsplit=4)  # a fifth part is already too many
     if not 1 <= len(parts) <= 4:
-        raise InvalidOption(field, f"expected 1 to 4 lengths such as '10px' or '5%', got {value!r}")
+        raise InvalidOption(field, f"expected 1 to 4 lengths such as '10px' or '5%', got {echo(value)}")
     lengths = [_length(field, part) for part in parts]
     top, right, bottom, left = {
         1: lambda t: (t, t, t, t),
@@ -159,9 +161,9 @@ def margin(field: str, value: str) -> Margin:
 
 def size_pair(field: str, value: str) -> tuple[int, int]:
     """'W H' (or 'WxH', 'W,H'): a canvas size in pixels."""
-    parts = _SIZE_SEPARATOR.split(value.strip(" "))
+    parts = _SIZE_SEPARATOR.split(value.strip(" "), maxsplit=2)  # a third part is already too many
     if len(parts) != 2 or not all(parts):
-        raise InvalidOption(field, f"expected a width and a height such as '1024 768', got {value!r}")
+        raise InvalidOption(field, f"expected a width and a height such as '1024 768', got {echo(value)}")
     width, height = (whole(field, part, 1, MAX_SIDE) for part in parts)
     return (width, height)
 
@@ -174,10 +176,10 @@ def named_size(field: str, value: str) -> int | None:
 def _length(field: str, text: str) -> Length:
     found = _LENGTH.fullmatch(text)
     if found is None:
-        raise InvalidOption(field, f"expected a length such as '10px', '10' or '5%', got {text!r}")
+        raise InvalidOption(field, f"expected a length such as '10px', '10' or '5%', got {echo(text)}")
     value, percent = Decimal(found.group(1)), found.group(2) == "%"
     if value > (100 if percent else MAX_MARGIN_PX):  # exact: 100.000000000000000001% is over, as a float is not
-        raise InvalidOption(field, f"{text} is over the largest margin, 100% or {MAX_MARGIN_PX}px")
+        raise InvalidOption(field, f"{echo(text)} is over the largest margin, 100% or {MAX_MARGIN_PX}px")
     return Length(float(value), percent)
 
 

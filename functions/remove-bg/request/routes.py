@@ -128,7 +128,11 @@ class Route:
         return found
 
     def error(self, error: ApiError) -> bytes:
-        return self.error_body(error.status, error.code, error.message)
+        return self.error_body(error.status, error.code, error.message_for(self.field_name))
+
+    def field_name(self, attribute: str) -> str:
+        """What this route calls the field that sets an Options attribute (Pixian's `output.format`)."""
+        return next((field.name for field in self.fields if field.attribute == attribute), attribute)
 
     def refuse(self, fields: Mapping[str, str], files: Mapping[str, bytes]) -> None:
         """UnsupportedOption for the first refused field sent, as a field or a file part."""
@@ -187,7 +191,7 @@ class RemoveBgRoute(Route):
 
     def error(self, error: ApiError) -> bytes:
         code = "invalid_bg_color" if isinstance(error, InvalidOption) and error.field == "bg_color" else error.code
-        return self.error_body(error.status, code, error.message)
+        return self.error_body(error.status, code, error.message_for(self.field_name))
 
     def error_body(self, status: int, code: str, message: str) -> bytes:
         return _json({"errors": [{"code": REMOVEBG_CODES.get(code, code), "title": message}]})
