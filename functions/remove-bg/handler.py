@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from . import metrics
 from .config import Settings
 from .deadline import Deadline
-from .errors import JSON_TYPE, ApiError, DeadlineExceeded
+from .errors import JSON_TYPE, ApiError, DeadlineExceeded, echo
 from .model.load import load
 from .pipeline import Pipeline, PipelineOptions, Result
 from .process import heap
@@ -149,7 +149,7 @@ class RemoveBg:
             return {"statusCode": 503, "body": body, "headers": {"Content-Type": JSON_TYPE, "Retry-After": "1"}}
         if event.path == "/" and self._try_page:
             return {"statusCode": 200, "body": page.HTML, "headers": page.HEADERS}
-        message = f"{event.path} takes POST" + ("" if self._try_page else "; the try-it page is off (TRY_PAGE)")
+        message = f"{echo(event.path)} takes POST" + ("" if self._try_page else "; the try-it page is off (TRY_PAGE)")
         headers = {"Content-Type": JSON_TYPE, "Allow": ", ".join(self.methods(event.path))}
         return {
             "statusCode": 405,

@@ -34,6 +34,7 @@ def slow_png() -> bytes:
 @pytest.fixture
 def decoder() -> Iterator[Decoder]:
     made = Decoder(LIMITS)
+    made.ready()
     yield made
     made.close()
 
@@ -150,13 +151,11 @@ def _kill_worker_while_it_works(decoder: Decoder, body: bytes, how: signal.Signa
         except BaseException as exc:  # handed to the test
             caught[0] = exc
 
-    before = set(_descendants(os.getpid()))
     thread = threading.Thread(target=read)
     thread.start()
-    time.sleep(0.3)  # the worker is decoding by now; the workers are the zygotes' children
-    workers = [pid for pid in _descendants(os.getpid()) if pid in before and Path(f"/proc/{pid}/stat").exists()]
-    for pid in workers:
-        if int(Path(f"/proc/{pid}/stat").read_text().split()[3]) != os.getpid():  # a worker, not a zygote
+    time.sleep(0.3)  # the worker is decoding by now: the zygotes' children are the workers
+    for pid in _descendants(os.getpid()):
+        if int(Path(f"/proc/{pid}/stat").read_text().split()[3]) != os.getpid():
             os.kill(pid, how)
     thread.join(30)
     return caught[0]
