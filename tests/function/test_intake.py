@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import tempfile
 
 import pytest
 from urllib3 import encode_multipart_formdata
@@ -75,3 +76,13 @@ def test_bad_or_empty_base64_is_a_clear_error() -> None:
 def test_json_nested_past_the_parser_s_stack_is_an_invalid_option() -> None:
     with pytest.raises(InvalidOption, match="JSON body"):
         read_form(b"[" * 200_000 + b"]" * 200_000, JSON, also=(JSON,))
+
+
+def test_a_large_form_part_never_touches_a_temporary_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Werkzeug spilled parts over 500 KB (the worker's own 1 MB photo) to /tmp, and a full /tmp was a 500:
+    with no usable temporary directory at all, a 2 MB part is still read."""
+    monkeypatch.setattr(tempfile, "tempdir", "/dev/null/no-temporary-files-here")
+    picture = PICTURE * (2_000_000 // len(PICTURE))
+    body, content_type = encode_multipart_formdata([("image", ("photo.jpg", picture))])
+    form = read_form(body, content_type)
+    assert form is not None and form.files == {"image": picture}

@@ -8,12 +8,11 @@ model's process in it.
 The model's process sends one byte with a socket beside it; the zygote forks a worker that
 serves jobs on that socket (worker.py), waits for it to end, and answers with its exit status
 and peak resident memory (from wait4, which the kernel keeps even for a worker killed outright).
-The zygote exits when the model's process closes its end, or dies (PR_SET_PDEATHSIG).
+The zygote exits when the model's process closes its end, or dies (the socket's end of file).
 """
 
 from __future__ import annotations
 
-import ctypes
 import gc
 import logging
 import os
@@ -34,7 +33,9 @@ WORKER_FAILED = 70  # EX_SOFTWARE: the worker raised what it does not answer
 
 
 def main(control_fd: int, memory_bytes: int) -> int:
-    ctypes.CDLL(None).prctl(worker.PR_SET_PDEATHSIG, signal.SIGKILL)
+    # No PR_SET_PDEATHSIG here: it fires when the *thread* that started this process ends (the server's
+    # start-up thread does), not its process. The control socket's end of file says the model's process
+    # has gone, and a worker at work is ended by its own timer first.
     # A terminal's Ctrl-C reaches the whole process group; the model's process decides when this one ends.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     control = socket.socket(fileno=control_fd)
