@@ -58,8 +58,7 @@ class RemoveBg:
         settings = Settings.from_env(env)
         cpus = usable_cpus()
         started = time.perf_counter()
-        if not settings.arena:
-            heap.release_large_buffers()
+        heap.release_large_buffers(heap.threshold(settings.arena))
         threads = settings.threads or cpus
         copies = settings.optimized_copy
         model = load(settings.model, threads, settings.arena, copies)
