@@ -25,7 +25,7 @@ RUN := PYTHONPATH=$(PYPATH) $(PY)
 REQUIREMENTS := requirements-dev.txt requirements-quality.txt requirements.lock functions/remove-bg/requirements.txt \
 	template/python3-rembg/requirements.txt
 
-.PHONY: help venv serve-venv check pictures bounds model quantize quantized isnet chart concurrency serve serve-quality-local test test-ts fuzz fuzz-decode quality models prometheus chromium monitor test-load soak capacity memory lint format lock bench image image-quality-local image-contents test-container clean
+.PHONY: help venv serve-venv check pictures bounds model quantize quantized isnet chart concurrency burst serve serve-quality-local test test-ts fuzz fuzz-decode quality models prometheus chromium monitor test-load soak capacity memory lint format lock bench image image-quality-local image-contents test-container clean
 IMAGE ?= remove-bg:latest
 
 help:
@@ -54,6 +54,7 @@ help:
 	@echo "  make pictures       - the README's pictures: both tiers on one photo (docs/tiers.png), the try-it page (docs/try-it.png)"
 	@echo "  make capacity       - service times, replicas for a rate at a p95 target, cost per 1000 images (about 15 min)"
 	@echo "  make concurrency    - each tier at MAX_INFLIGHT 1 and 2: throughput, p95, peak memory (about 4 min)"
+	@echo "  make burst          - 4 clients x 12 MP at one slot: peak memory against one photo's, photos/s, p95 (2 min)"
 	@echo "  make memory         - peak memory per input format and mode at the largest accepted size (about 4 min)"
 	@echo "  make quality DATA=<set> - cut-outs scored against true masks or mattes (MODELS=u2net-int8,isnet-int8+u2netp,...)"
 	@echo "  make quantized      - each int8 model against its original on the ground truth (TIERS=fast,quality)"
@@ -225,6 +226,10 @@ chart: venv $(VENV)/.bench-installed
 # Each tier at MAX_INFLIGHT 1 and 2 under the same two clients: throughput, p95, peak memory; about 4 min.
 concurrency: venv
 	$(RUN) -m bench.concurrency
+
+# Four clients sending 12 MP photos at one fast-tier slot: peak memory beside one photo's, and speed (about 2 min).
+burst: venv
+	$(RUN) -m bench.burst
 
 # Overload (8 clients, one slot, 60 s) and SIGTERM under load, on loopback; about 2 min.
 test-load: venv

@@ -13,9 +13,10 @@ reaches (its highest) by what it kept, so both must grow by DRIFT_LIMIT_BYTES fr
 window to the last. The floor alone is not enough: glibc raises its mmap threshold after a large
 free, the decoded photos then come from the heap, and a heap that a burst fragmented keeps its
 high-water mark. One CI run's floor rose from 341 to 424 MB in the first window and stayed
-there, while its peak stayed at 424 MB; the run before had kept nothing. Freeing every large
-buffer straight back to the kernel (process/heap.py) would make the floor exact, but cost
-u2net-int8 7–13 % of its throughput in page faults, so the fast tier keeps glibc's thresholds.
+there, while its peak stayed at 424 MB; the run before had kept nothing. Freeing every buffer
+over 1 MB straight back to the kernel would make the floor exact, but cost u2net-int8 7–13 % of its
+throughput in page faults; since issue 30 process/heap.py fixes the threshold at 2 MB for the
+arena models, which keeps a photo's buffers off the heap at no measured cost (bench/burst.py).
 """
 
 from __future__ import annotations

@@ -21,10 +21,19 @@ def free_port() -> int:
 
 def peak_rss_kb(pid: int) -> int:
     """A live process's peak resident memory (VmHWM), in KiB."""
+    return _status_kb(pid, "VmHWM")
+
+
+def rss_kb(pid: int) -> int:
+    """A live process's resident memory now (VmRSS), in KiB."""
+    return _status_kb(pid, "VmRSS")
+
+
+def _status_kb(pid: int, field: str) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1])
-    raise RuntimeError(f"no VmHWM for process {pid}")
+    raise RuntimeError(f"no {field} for process {pid}")
 
 
 def terminate(proc: subprocess.Popen, grace: float = 30.0) -> None:

@@ -76,8 +76,7 @@ class RemoveBg:
                 max_pixels=settings.max_pixels,
             )
         )
-        if not settings.arena:
-            heap.release_large_buffers()
+        heap.release_large_buffers(heap.threshold(settings.arena))
         threads = settings.threads or cpus
         copies = settings.optimized_copy
         model = load(settings.model, threads, settings.arena, copies)
