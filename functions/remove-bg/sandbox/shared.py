@@ -16,6 +16,8 @@ import os
 from PIL import Image
 
 MODES = ("RGB", "RGBA")
+# Every page mapped at once: page by page, a 12 MP picture's 12,000 faults in each process cost 6 % of a request.
+MAP_FLAGS = mmap.MAP_SHARED | mmap.MAP_POPULATE
 BYTES_PER_PIXEL = 4
 
 
@@ -29,14 +31,13 @@ class SharedPicture:
         self.fd = os.memfd_create(f"picture-{mode}", os.MFD_CLOEXEC)
         length = _length(size)
         os.ftruncate(self.fd, length)
-        self._map = mmap.mmap(self.fd, length)
+        self._map = mmap.mmap(self.fd, length, flags=MAP_FLAGS)
         self.image = _mapped(self._map, mode, size)
         self.image.readonly = 0  # the worker writes into it; its mapping is writable
 
-    def close(self) -> None:
-        """This side's mapping and descriptor; the pages live on while the model's process maps them."""
+    def unmap(self) -> None:
+        """This side's mapping gone; the pages live on through the descriptor (`fd`, the caller's to close)."""
         self.image = Image.new(self.mode, (0, 0))  # the mapped picture's last reference, so the map can close
-        os.close(self.fd)
         with contextlib.suppress(BufferError):  # a picture still mapped elsewhere here: unmapped with it
             self._map.close()
 
@@ -51,7 +52,7 @@ def map_picture(fd: int, mode: str, size: tuple[int, int]) -> Image.Image:
         raise ValueError(f"not a shared picture: {mode} {size}")
     if os.fstat(fd).st_size < _length(size):
         raise ValueError("the shared picture is smaller than its size says")
-    return _mapped(mmap.mmap(fd, _length(size), prot=mmap.PROT_READ), mode, size)
+    return _mapped(mmap.mmap(fd, _length(size), flags=MAP_FLAGS, prot=mmap.PROT_READ), mode, size)
 
 
 def _length(size: tuple[int, int]) -> int:
