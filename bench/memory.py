@@ -27,17 +27,18 @@ def main() -> int:
     work.mkdir(parents=True, exist_ok=True)
     pixels = int(megapixels * MB)
     print(
-        f"| input (limit {megapixels:g} MP, {model}) | MP | body MB | pod peak MB (at most) | model process MB "
-        "| decode worker MB | bytes / input pixel |"
+        f"| input (limit {megapixels:g} MP, {model}) | MP | body MB | pod peak MB | model process MB "
+        "| decode worker MB | bytes / input pixel | decode s |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     rows = []
     for case in chosen:
         row = measure_case(case, pixels, env, work)
         rows.append(row)
         print(
             f"| {case.name} | {row['pixels'] / MB:.1f} | {row['body'] / MB:.1f} | {row['peak'] / MB:.0f} "
-            f"| {row['model_peak'] / MB:.0f} | {row['decode_peak'] / MB:.0f} | {row['bytes_per_pixel']:.1f} |",
+            f"| {row['model_peak'] / MB:.0f} | {row['decode_peak'] / MB:.0f} | {row['bytes_per_pixel']:.1f} "
+            f"| {row['decode_ms'] / 1000:.2f} |",
             flush=True,
         )
     (work / "memory.json").write_text(json.dumps(rows, indent=2))

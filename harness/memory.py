@@ -7,6 +7,7 @@ pod's budget at the largest size the default limits accept.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import math
@@ -21,6 +22,7 @@ import numpy as np
 from PIL import Image
 
 from function.picture.decode import MAX_SIDE, pixel_limit
+from harness.cgroup import POD_LIMIT_BYTES, MemoryCgroup, own_memory_cgroup
 from harness.pngs import raw_png
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,9 +33,10 @@ BUDGET_BYTES = 1_500_000_000
 
 # Runs in the child: the handler started as the server starts it, a small photo first (what a
 # serving process keeps from one request to the next, an arena's high-water mark say, is then
-# there, as it is in a pod), then the image. The pod's peak is counted as at most the model
-# process's VmHWM, its decode zygote's and idle worker's resident memory, and the decode worker's
-# own peak for the image, all at once (they do not all peak together: an upper bound).
+# there, as it is in a pod), then the image. The pod's peak is its memory cgroup's (harness/cgroup.py:
+# the model's process, its decode zygote and worker, and the page cache, as the kubelet counts them);
+# without a writable one, at most the model process's VmHWM, the zygote's and idle worker's resident
+# memory and the decode worker's own peak for the image, all at once (they do not all peak together).
 _CHILD = """
 import io, json, os, sys
 from pathlib import Path
@@ -63,12 +66,21 @@ Image.radial_gradient("L").resize((640, 480)).convert("RGB").save(warm, "JPEG")
 assert function.handle(Event(warm.getvalue()), Context())["statusCode"] == 200
 baseline = status(os.getpid(), "VmHWM")
 helpers = sum(status(pid, "VmRSS") for pid in children(os.getpid()))
+pod = os.environ.get("MEMORY_POD_CGROUP")
+if pod:
+    Path(pod, "memory.max_usage_in_bytes").write_text("0")
+    pod_baseline = int(Path(pod, "memory.usage_in_bytes").read_text())
 context = Context()
 answer = function.handle(Event(Path(sys.argv[1]).read_bytes()), context)
 decode = round(context.fields.get("decode_peak_mb", 0) * 1e6)
 peak = status(os.getpid(), "VmHWM")
-print(json.dumps({"baseline": baseline + helpers, "peak": peak + helpers + decode, "model_peak": peak,
-                  "decode_peak": decode, "status": answer["statusCode"]}))
+print(json.dumps({
+    "baseline": pod_baseline if pod else baseline + helpers,
+    "peak": int(Path(pod, "memory.max_usage_in_bytes").read_text()) if pod else peak + helpers + decode,
+    "measure": "cgroup" if pod else "the sum of each process's peak",
+    "model_peak": peak, "decode_peak": decode, "decode_ms": context.fields.get("decode_ms", 0),
+    "status": answer["statusCode"],
+}))
 """
 
 
@@ -181,7 +193,7 @@ def measure_case(case: Case, pixels: int, env: dict[str, str], work: Path) -> di
 
 
 def measure(body: bytes, env: dict[str, str], work: Path) -> dict:
-    """Peak RSS (bytes) of a fresh process that starts the handler and handles `body` once."""
+    """The pod's peak (bytes) around a fresh process that starts the handler and handles `body` once."""
     path = work / "input.bin"
     path.write_bytes(body)
     child_env = {
@@ -190,9 +202,20 @@ def measure(body: bytes, env: dict[str, str], work: Path) -> dict:
         **env,
         "PYTHONPATH": f"{PYTHONPATH}:{ROOT / 'template' / 'python3-rembg'}",
     }
-    result = subprocess.run(
-        [sys.executable, "-c", _CHILD, str(path)], env=child_env, capture_output=True, text=True, check=False
-    )
+    parent = own_memory_cgroup()
+    pod = MemoryCgroup(parent, POD_LIMIT_BYTES) if parent is not None else None
+    try:
+        with pod.joined() if pod is not None else contextlib.nullcontext():
+            result = subprocess.run(
+                [sys.executable, "-c", _CHILD, str(path)],
+                env={**child_env, "MEMORY_POD_CGROUP": str(pod.path) if pod is not None else ""},
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+    finally:
+        if pod is not None:
+            pod.remove()
     if result.returncode != 0:
         raise RuntimeError(f"measuring child failed:\n{result.stderr[-3000:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])

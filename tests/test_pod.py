@@ -1,4 +1,4 @@
-"""tests/support/pod.py measures what a pod's limit counts: a process tree's memory, children included."""
+"""harness/cgroup.py itself: the pod-like memory cgroup and the process-tree fallback, on real processes."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support import pod
+from harness import cgroup as pod
 
 MB = 1_000_000
 # Allocates and touches `argv[1]` MB in a child of its own (so a tree, not one process, holds it), frees it if
