@@ -17,8 +17,8 @@ from harness import models
 from harness.memory import BUDGET_BYTES, CASES, Case, measure_case
 
 # What four clients sending 12 MP photos at one slot may add to one photo's peak: bodies in
-# transit and the answer being sent. Without a trim after each request a burst added 62 MB
-# (three runs, bench/burst.py); with it, a few MB.
+# transit and the answer being sent. With glibc's own mmap threshold a burst added 57-86 MB
+# (bench/burst.py; a trim after each request changed nothing); with process/heap.py's, 5-9 MB.
 BURST_MARGIN_MB = 25
 BURST_PEAK_MB = 600
 BURST_SECONDS = 30

@@ -36,9 +36,9 @@ RETIRE_ABOVE_BYTES = 64 * 1000 * 1000
 MEMORY_ERROR = "decode_memory"
 FAILED = "worker_failed"
 DETAIL_CHARS = 500
-CLEAR_PEAK = b"5"
+CLEAR_PEAK = b"5"  # written to /proc/self/clear_refs: VmHWM starts again from VmRSS (Linux 4.0)
 PACKAGE = __name__.split(".")[0]  # `function`, whose loggers' lines go back with the answer
-MAX_LOG_LINES = 8  # written to /proc/self/clear_refs: VmHWM starts again from VmRSS (Linux 4.0)
+MAX_LOG_LINES = 8
 
 
 @dataclass(frozen=True)
