@@ -25,7 +25,7 @@ from .process import heap
 from .process.cpu import usable_cpus
 from .request.options import PLAIN, Options
 from .request.routes import OWN_PATHS, PIXIAN_PATH, REMOVEBG_PATH, route_for
-from .sandbox.decoder import Answered, Decoder, Limits, Upload
+from .sandbox.decoder import Answered, Decoder, Limits
 from .tryit import page
 
 log = logging.getLogger(__name__)
@@ -106,10 +106,11 @@ class RemoveBg:
         context.fields["model"] = self._model
         route = route_for(event.path)
         deadline = Deadline(self._request_seconds)
-        upload = Upload(event.path, event.headers.get("Content-Type"), event.query, event.body)
         try:
             clock = time.perf_counter()
-            decoded = self._decoder.read(upload, deadline)
+            decoded = self._decoder.read(
+                event.path, event.headers.get("Content-Type"), event.query, event.body, deadline
+            )
             decode_seconds = time.perf_counter() - clock
             context.fields["decode_peak_mb"] = round(decoded.peak_bytes / 1e6, 1)
             result = self._pipeline.run(decoded.picture, decoded.options, deadline)

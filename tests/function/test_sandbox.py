@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import json
 import os
 import signal
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -17,7 +20,10 @@ from PIL import Image
 from function.deadline import Deadline
 from function.errors import DeadlineExceeded, DecodeCrashed, DecodeMemory, DecodeTimeout
 from function.picture.decode import decode
-from function.sandbox.decoder import Answered, Decoder, Limits, Upload
+from function.request.options import Options
+from function.sandbox import wire
+from function.sandbox.decoder import Answered, Decoder, Limits
+from function.sandbox.shared import SharedPicture, map_picture
 from tests.support import images
 
 MP = 1_000_000
@@ -40,7 +46,7 @@ def decoder() -> Iterator[Decoder]:
 
 
 def _read(decoder: Decoder, body: bytes, path: str = "/", content_type: str = "application/octet-stream"):
-    return decoder.read(Upload(path, content_type, {}, body), Deadline(30))
+    return decoder.read(path, content_type, {}, body, Deadline(30))
 
 
 def _same(a: Image.Image | None, b: Image.Image | None) -> bool:
@@ -71,12 +77,12 @@ BODIES = {
 
 
 @pytest.mark.parametrize("name", BODIES)
-def test_a_picture_decoded_in_the_worker_is_the_one_decoded_here(decoder: Decoder, name: str) -> None:
+def test_a_picture_decoded_in_the_worker_is_the_one_decoded_here(name: str) -> None:
     body = BODIES[name]()
     limits = Limits(LIMITS.memory_bytes, LIMITS.seconds, LIMITS.max_input_pixels, max_pixels=1_000_000)
     sandboxed = Decoder(limits)
     try:
-        there = sandboxed.read(Upload("/", "image/x", {}, body), Deadline(30)).picture
+        there = sandboxed.read("/", "image/x", {}, body, Deadline(30)).picture
     finally:
         sandboxed.close()
     here = decode(body, limits.max_input_pixels, limits.max_pixels)
@@ -92,15 +98,12 @@ def test_the_options_and_a_route_s_own_error_shape_come_back(decoder: Decoder) -
         + body
         + b"\r\n--b--\r\n"
     )
-    decoded = decoder.read(
-        Upload("/remove-background", "multipart/form-data; boundary=b", {"margin": "5%"}, form), Deadline(30)
-    )
+    form_type = "multipart/form-data; boundary=b"
+    decoded = decoder.read("/remove-background", form_type, {"margin": "5%"}, form, Deadline(30))
     assert decoded.options.crop and str(decoded.options.margin) == "5% 5% 5% 5%"
     with pytest.raises(Answered) as refused:
-        decoder.read(
-            Upload("/v1.0/removebg", "application/json", {}, b'{"bg_color": "nope", "image_file_b64": "AA=="}'),
-            Deadline(30),
-        )
+        json_body = b'{"bg_color": "nope", "image_file_b64": "AA=="}'
+        decoder.read("/v1.0/removebg", "application/json", {}, json_body, Deadline(30))
     assert refused.value.status == 400
     assert b'"invalid_bg_color"' in refused.value.body  # remove.bg's own code, in its own shape
 
@@ -131,7 +134,7 @@ def test_a_worker_past_its_time_is_a_422_and_the_next_upload_is_served() -> None
 def test_the_request_s_deadline_stops_a_decode_it_comes_before(decoder: Decoder) -> None:
     slow = slow_png()
     with pytest.raises(DeadlineExceeded, match=r"REQUEST_SECONDS=0\.05 s"):
-        decoder.read(Upload("/", None, {}, slow), Deadline(0.05))
+        decoder.read("/", None, {}, slow, Deadline(0.05))
     assert _read(decoder, images.jpeg(PHOTO)).picture.rgb.size == PHOTO.size
 
 
@@ -151,14 +154,22 @@ def _kill_worker_while_it_works(decoder: Decoder, body: bytes, how: signal.Signa
         except BaseException as exc:  # handed to the test
             caught[0] = exc
 
+    zygotes = [
+        pid for pid in _descendants(os.getpid()) if b"sandbox.zygote" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    ]
+    ours = [pid for pid in zygotes if _parent(pid) == os.getpid()]
     thread = threading.Thread(target=read)
     thread.start()
-    time.sleep(0.3)  # the worker is decoding by now: the zygotes' children are the workers
-    for pid in _descendants(os.getpid()):
-        if int(Path(f"/proc/{pid}/stat").read_text().split()[3]) != os.getpid():
-            os.kill(pid, how)
+    time.sleep(0.3)  # the worker is decoding by now
+    for zygote in ours:
+        for worker in _descendants(zygote):
+            os.kill(worker, how)
     thread.join(30)
     return caught[0]
+
+
+def _parent(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().split()[3])
 
 
 def test_a_worker_that_crashes_is_a_422_and_the_next_upload_is_served(decoder: Decoder) -> None:
@@ -195,3 +206,72 @@ def test_no_worker_outlives_its_decoder() -> None:
 
 def _running(pid: int) -> bool:
     return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+
+
+# --- what the model's process trusts of a worker that may have been taken over by what it parsed ----------
+
+
+def test_only_a_sealed_picture_is_mapped_and_a_sealed_one_cannot_be_cut_short() -> None:
+    """An unsealed memfd can be truncated after its size was checked: reading it then killed the server (SIGBUS)."""
+    picture = SharedPicture("RGB", (64, 48))
+    picture.unmap()
+    with pytest.raises(ValueError, match="not sealed"):
+        map_picture(picture.fd, "RGB", (64, 48))
+    picture.seal()
+    assert map_picture(picture.fd, "RGB", (64, 48)).size == (64, 48)
+    with pytest.raises(PermissionError):
+        os.ftruncate(picture.fd, 0)
+    os.close(picture.fd)
+
+
+def test_a_worker_that_trickles_its_answer_is_cut_at_the_deadline() -> None:
+    ours, theirs = socket.socketpair()
+    message = json.dumps({"payload_bytes": 0}).encode()
+    frame = wire.PREFIX.pack(len(message)) + message
+
+    def trickle() -> None:
+        for byte in frame:
+            time.sleep(0.1)
+            with contextlib.suppress(OSError):
+                theirs.send(bytes([byte]))
+
+    threading.Thread(target=trickle, daemon=True).start()
+    started = time.monotonic()
+    with pytest.raises(wire.Broken):
+        wire.receive(ours, 0, time.monotonic() + 0.5)
+    assert time.monotonic() - started < 1.0
+    ours.close()
+    theirs.close()
+
+
+def test_a_header_nested_past_the_parser_s_stack_is_broken_not_a_crash() -> None:
+    ours, theirs = socket.socketpair()
+    nested = b"[" * 60_000 + b"]" * 60_000
+    theirs.sendall(wire.PREFIX.pack(len(nested)) + nested)
+    with pytest.raises(wire.Broken):
+        wire.receive(ours, 0, time.monotonic() + 5)
+    ours.close()
+    theirs.close()
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"format": "x"}, {"quality": 1000}, {"crop": 1}, {"bg_color": [0, 0, 0, 256]}, {"target_size": [0, 5]}],
+    ids=["format", "quality", "crop", "bg_color", "target_size"],
+)
+def test_options_out_of_shape_from_a_worker_are_refused(change: dict) -> None:
+    found = wire.options_to_json(Options())
+    assert wire.options_from_json(found) == Options()
+    with pytest.raises(ValueError):
+        wire.options_from_json({**found, **change})
+
+
+def test_a_worker_killed_while_idle_costs_the_next_request_nothing(decoder: Decoder) -> None:
+    """The zygote's report of an idle worker's end was once read as the next request's own: a 422 for a photo."""
+    assert _read(decoder, images.jpeg(PHOTO)).picture.rgb.size == PHOTO.size
+    zygotes = [pid for pid in _descendants(os.getpid()) if _parent(pid) == os.getpid()]
+    for zygote in zygotes:
+        for worker in _descendants(zygote):
+            os.kill(worker, signal.SIGKILL)
+    time.sleep(0.3)
+    assert _read(decoder, images.jpeg(PHOTO)).picture.rgb.size == PHOTO.size

@@ -5,7 +5,12 @@ worker that breaks a limit is gone by the time its breach is answered, and the z
 the next one, so the next request is served as if nothing happened. A zygote that dies or stops
 answering is replaced. How a worker ended decides the answer: its own report (the
 picture, a client error in the route's shape, a MemoryError), else the signal that ended it
-(SIGALRM, SIGXCPU, SIGKILL at the CPU's hard limit: time; any other: the decoder crashed).
+(SIGXCPU: its CPU time; SIGALRM: its real-time backstop, or the request's deadline; any other,
+SIGKILL from the kernel's OOM killer included: the decoder crashed).
+
+The worker has parsed hostile bytes and may be anything by the time it answers: what comes back
+is JSON of a known shape whose every value is checked, read within one deadline for the whole
+message, and a picture only from a memfd sealed against change.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
@@ -34,23 +40,19 @@ START_SECONDS = 60.0  # a zygote imports Pillow, pillow-heif and Werkzeug: about
 GRACE_SECONDS = 2.0  # past the worker's own timer, for it to end and the zygote to say so
 MMAP_THRESHOLD_BYTES = 256 * 1024
 LOGGED_CHARS = 1000
-TIME_SIGNALS = (signal.SIGALRM, signal.SIGXCPU, signal.SIGKILL)
+PASSED_ON = ("PATH", "LANG", "LC_ALL", "TZ", "PYTHONHASHSEED")
+# A worker's real-time backstop, as a multiple of its CPU time: single-threaded decoders spend one CPU
+# second a second; this leaves room for a pod sharing its CPUs, and still ends a worker that waits.
+WALL_PER_CPU_SECOND = 2.0
+MEANINGS = {signal.SIGXCPU: "time", signal.SIGALRM: "time"}
 
 
 @dataclass(frozen=True)
 class Limits:
     memory_bytes: int  # DECODE_MEMORY_BYTES: how far a worker's address space may grow
-    seconds: float  # DECODE_SECONDS
+    seconds: float  # DECODE_SECONDS: its CPU time for one upload
     max_input_pixels: int
     max_pixels: int
-
-
-@dataclass(frozen=True)
-class Upload:
-    path: str
-    content_type: str | None
-    query: Mapping[str, str]
-    body: bytes
 
 
 @dataclass(frozen=True)
@@ -85,29 +87,32 @@ class Decoder:
             starting.wait_ready()
             self._idle.append(starting)
 
-    def read(self, upload: Upload, deadline: Deadline) -> Decoded:
+    def read(
+        self, path: str, content_type: str | None, query: Mapping[str, str], body: bytes, deadline: Deadline
+    ) -> Decoded:
         """The upload's picture and options; ApiError or Answered for what the client sent, a breach included."""
-        seconds = min(self.limits.seconds, deadline.remaining())
-        if seconds <= 0:
+        wall = min(self.limits.seconds * WALL_PER_CPU_SECOND, deadline.remaining())
+        if wall <= 0:
             raise DeadlineExceeded("decode", deadline.seconds)
         job = worker.Job(
-            path=upload.path,
-            content_type=upload.content_type,
-            query=dict(upload.query),
+            path=path,
+            content_type=content_type,
+            query=dict(query),
             max_input_pixels=self.limits.max_input_pixels,
             max_pixels=self.limits.max_pixels,
-            seconds=seconds,
-            body_bytes=len(upload.body),
+            cpu_seconds=self.limits.seconds,
+            wall_seconds=wall,
+            body_bytes=len(body),
         )
         sandbox = self._take()
-        reply, ended = None, None
+        reply, ended, healthy = None, None, False
         try:
-            reply, ended = sandbox.run(asdict(job), upload.body, seconds + GRACE_SECONDS)
+            reply, ended, healthy = sandbox.run(asdict(job), body, wall + GRACE_SECONDS)
         finally:
-            self._give_back(sandbox, healthy=reply is not None or ended is not None)
+            self._give_back(sandbox, healthy)
         if reply is not None:
             return self._answer(reply)
-        return self._breach(ended, seconds, deadline)
+        return self._breach(ended, wall < self.limits.seconds * WALL_PER_CPU_SECOND, deadline)
 
     def close(self) -> None:
         with self._lock:
@@ -150,7 +155,8 @@ class Decoder:
                 return Decoded(picture, wire.options_from_json(header["options"]), peak_bytes)
             error = header["error"]
             code = error["code"]
-        except (KeyError, TypeError, ValueError) as exc:
+            answered = None if code in (worker.MEMORY_ERROR, worker.FAILED) else _client_error(error)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise RuntimeError(f"the decode worker answered out of shape: {exc!r}") from None
         finally:
             for fd in reply.fds:
@@ -158,9 +164,9 @@ class Decoder:
         if code == worker.MEMORY_ERROR:
             metrics.decode_breach("memory")
             raise DecodeMemory(self._memory_message())
-        if code == worker.FAILED:
-            raise RuntimeError(f"the decode worker failed: {error.get('detail')}")
-        raise _client_error(error)
+        if answered is None:
+            raise RuntimeError(f"the decode worker failed: {str(error.get('detail'))[:LOGGED_CHARS]}")
+        raise answered
 
     def _picture(self, found: dict, fds: list[int]) -> Picture:
         mode, size = found["mode"], _pair(found["size"])
@@ -174,19 +180,22 @@ class Decoder:
         )
         return upright(pixels)
 
-    def _breach(self, ended: _Ended | None, seconds: float, deadline: Deadline) -> Decoded:
+    def _breach(self, ended: _Ended | None, deadline_first: bool, deadline: Deadline) -> Decoded:
         if ended is not None:
             metrics.decode_done(ended.peak_bytes)
         code = None if ended is None else ended.exit_code
-        if code is not None and code < 0 and -code in TIME_SIGNALS:
-            if seconds < self.limits.seconds:  # the request's deadline came first
-                metrics.decode_breach("deadline")
-                raise DeadlineExceeded("decode", deadline.seconds)
+        meaning = MEANINGS.get(-code) if code is not None and code < 0 else None
+        if meaning == "time" and deadline_first and -code == signal.SIGALRM:
+            metrics.decode_breach("deadline")
+            raise DeadlineExceeded("decode", deadline.seconds)
+        if meaning == "time":
             metrics.decode_breach("time")
             raise DecodeTimeout(
-                f"decoding this upload took longer than DECODE_SECONDS={self.limits.seconds:g} s allows: a photo"
-                " takes well under a second; send a plainer encoding (a baseline JPEG, say) or a smaller image"
+                f"decoding this upload took longer than DECODE_SECONDS={self.limits.seconds:g} s of CPU time allows"
+                " (a 50 MP photo takes 1 to 3): send a plainer encoding (a baseline JPEG, say) or a smaller image"
             )
+        if code == zygote.WORKER_FAILED:  # our fault, not the upload's
+            raise RuntimeError("the decode worker failed outside its answer (the server's log has its traceback)")
         metrics.decode_breach("crash")
         if code is None:
             how = "the zygote itself stopped answering"
@@ -223,8 +232,8 @@ class _Sandbox:
     def launch(cls, memory_bytes: int) -> _Sandbox:
         """A zygote on its way: it answers READY once it has imported what its workers need."""
         ours, theirs = socket.socketpair()
-        env = {
-            **os.environ,
+        env = {  # nothing of the pod's own environment (its settings, its token's path): only what Python needs
+            **{name: os.environ[name] for name in PASSED_ON if name in os.environ},
             "PYTHONPATH": os.pathsep.join(path for path in sys.path if path),
             # No 64 MB arena reservations per decoder thread under RLIMIT_AS, and every large buffer its own
             # mapping, returned when freed, so a worker keeps no heap high-water mark from one upload to the next.
@@ -260,33 +269,61 @@ class _Sandbox:
     def exit_code(self) -> int | None:
         return self._proc.poll()
 
-    def run(self, job: dict, body: bytes, seconds: float) -> tuple[wire.Message | None, _Ended | None]:
-        """The worker's reply (None if it sent none) and, if it ended, how (None if the zygote did not say)."""
-        if self._worker is None:
-            self._fork()
-        assert self._worker is not None
-        self._worker.settimeout(seconds)
-        reply = None
+    def run(self, job: dict, body: bytes, seconds: float) -> tuple[wire.Message | None, _Ended | None, bool]:
+        """The worker's reply (None if it sent none); how it ended, if it did (None if the zygote did not say);
+        and whether this sandbox may take the next job."""
         try:
+            if self._worker is None or self._worker_ended_while_idle():
+                self._fork()
+        except OSError:  # the zygote has gone
+            return None, None, False
+        assert self._worker is not None
+        reply = None
+        until = time.monotonic() + seconds
+        try:
+            self._worker.settimeout(seconds)
             wire.send(self._worker, job)
             wire.send(self._worker, {}, body)
         except OSError as exc:  # it stopped reading: it may still have answered why before it went
             log.debug("the decode worker took no more of the body: %s", exc)
         try:
-            reply = wire.receive(self._worker, 0)
+            reply = wire.receive(self._worker, 0, until)
         except wire.Broken as exc:
             log.debug("no answer from the decode worker: %s", exc)
         if reply is not None and not reply.header.get("retiring"):
-            return reply, None
-        ended = self._ended(GRACE_SECONDS if reply is not None else seconds)
-        if ended is not None:
+            return reply, None, True
+        ended = self._ended(GRACE_SECONDS if reply is not None else max(0.0, until - time.monotonic()) + GRACE_SECONDS)
+        if ended is None:
+            return reply, None, False
+        try:
             self._fork()  # the next worker, ready for the next request
-        return reply, ended
+        except OSError:
+            return reply, ended, False
+        return reply, ended, True
+
+    def _worker_ended_while_idle(self) -> bool:
+        """True if a report waits already: the worker died between jobs (the OOM killer, say), not in this one."""
+        self._control.setblocking(False)
+        try:
+            waiting = self._control.recv(1, socket.MSG_PEEK)
+        except BlockingIOError:
+            return False
+        finally:
+            self._control.setblocking(True)
+        if not waiting:
+            raise OSError("the zygote has gone")
+        ended = self._ended(GRACE_SECONDS)
+        log.warning("the idle decode worker had ended (%s); forking another", ended)
+        return True
 
     def _fork(self) -> None:
+        """A new worker from the zygote, on a socket of its own; OSError when the zygote has gone."""
         ours, theirs = socket.socketpair()
         try:
             socket.send_fds(self._control, [zygote.FORK], [theirs.fileno()])
+        except OSError:
+            ours.close()
+            raise
         finally:
             theirs.close()
         self._worker = ours

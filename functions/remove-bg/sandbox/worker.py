@@ -1,9 +1,11 @@
 """The decode worker: uploads read and decoded one job at a time, under limits the kernel enforces.
 
 Forked from the zygote, it sets RLIMIT_AS once (its address space may grow by `memory_bytes`
-from what it was forked with), then per job a real-time timer whose SIGALRM, left at its default
-action, ends the process wherever it is, in C code too, and a CPU-time limit (SIGXCPU) as a
-second line. A MemoryError is reported as such; anything that kills the worker outright is read
+from what it was forked with), then per job a CPU-time limit (RLIMIT_CPU: SIGXCPU) and a
+real-time timer as a backstop (SIGALRM), both left at their default action, which ends the
+process wherever it is, in C code too. CPU time is the limit because it is what an upload costs
+whatever else runs on the node: a 50 MP PNG took 2.5 s of it, and 8.6 s of real time beside
+other work. A MemoryError is reported as such; anything that kills the worker outright is read
 by the model's process from how it ended (decoder.py). A worker whose resident memory has grown
 past RETIRE_ABOVE_BYTES since it started retires after its answer, so what one large upload left
 in its heap is not kept for the next.
@@ -14,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import logging
-import math
 import os
 import resource
 import signal
@@ -30,8 +31,6 @@ from . import wire
 from .shared import SharedPicture
 
 PR_SET_PDEATHSIG = 1
-# CPU seconds per second of a job's time: decoders that use threads (HEIF, AVIF) spend up to this many at once.
-CPU_PER_SECOND = 2
 RETIRE_ABOVE_BYTES = 64 * 1000 * 1000
 MEMORY_ERROR = "decode_memory"
 FAILED = "worker_failed"
@@ -50,7 +49,8 @@ class Job:
     query: dict[str, str]
     max_input_pixels: int
     max_pixels: int
-    seconds: float
+    cpu_seconds: float  # DECODE_SECONDS
+    wall_seconds: float  # a backstop in real time, or what is left of the request's deadline if that is less
     body_bytes: int
 
     @classmethod
@@ -74,21 +74,28 @@ def serve(sock: socket.socket, memory_bytes: int) -> None:
             job = Job.of(wire.receive(sock, 0).header)
         except wire.Broken:
             return
-        _arm(job.seconds)
+        _arm(job.cpu_seconds, job.wall_seconds)
         try:
             body = wire.receive(sock, job.body_bytes).payload
         except MemoryError:  # the rest of the body is still on its way: this worker cannot take the next job
             wire.send(sock, {"error": {"code": MEMORY_ERROR}, "peak_bytes": _status("VmHWM"), "retiring": True})
             return
-        reply, fds, kept = _answer(job, body)
+        reply, sent, made = _answer(job, body)
         del body
         signal.setitimer(signal.ITIMER_REAL, 0)
-        for picture in kept:  # unmapped now, while the model's process waits: after the answer, tearing down
+        for picture in made:  # unmapped now, while the model's process waits: after the answer, tearing down
             picture.unmap()  # 12 MP of mappings ran beside its model's run and cost that run 25 ms
+        fds = []
+        if sent is not None:
+            try:
+                sent.seal()
+                fds = [sent.fd]
+            except OSError as exc:
+                reply = {"error": {"code": FAILED, "detail": f"the picture could not be sealed: {exc}"}}
         retiring = _status("VmRSS") - started_rss > RETIRE_ABOVE_BYTES
         reply = {**reply, "peak_bytes": _status("VmHWM"), "retiring": retiring, "log": said.lines}
         wire.send(sock, reply, fds=fds)
-        for picture in kept:  # the pages live on in the model's process, through the descriptor it was sent
+        for picture in made:  # the pages live on in the model's process, through the descriptor it was sent
             os.close(picture.fd)
         if retiring:
             return
@@ -107,25 +114,28 @@ class _Said(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         if len(self.lines) < MAX_LOG_LINES:
-            self.lines.append({"level": record.levelno, "logger": record.name, "message": record.getMessage()})
+            message = record.getMessage()[:DETAIL_CHARS]
+            self.lines.append({"level": record.levelno, "logger": record.name, "message": message})
 
 
-def _answer(job: Job, body: bytes) -> tuple[dict[str, Any], list[int], list[SharedPicture]]:
+def _answer(job: Job, body: bytes) -> tuple[dict[str, Any], SharedPicture | None, list[SharedPicture]]:
+    """The reply, the shared picture it sends (if any), and every shared picture made on the way."""
     made: list[SharedPicture] = []
+    sent = None
     try:
-        reply, fds = _decoded(job, body, made)
+        reply, sent = _decoded(job, body, made)
     except ApiError as error:
         route = route_for(job.path)
         error_reply = {"status": error.status, "code": error.code, "message": error.message}
-        reply, fds = {"error": {**error_reply, "body": route.error(error).decode("utf-8")}}, []
+        reply = {"error": {**error_reply, "body": route.error(error).decode("utf-8")}}
     except MemoryError:
-        reply, fds = {"error": {"code": MEMORY_ERROR}}, []
+        reply = {"error": {"code": MEMORY_ERROR}}
     except Exception as exc:  # a fault of ours, not the upload's: the model's process logs it with the call
-        reply, fds = {"error": {"code": FAILED, "detail": f"{exc.__class__.__name__}: {exc}"[:DETAIL_CHARS]}}, []
-    return reply, fds, made
+        reply = {"error": {"code": FAILED, "detail": f"{exc.__class__.__name__}: {exc}"[:DETAIL_CHARS]}}
+    return reply, sent, made
 
 
-def _decoded(job: Job, body: bytes, made: list[SharedPicture]) -> tuple[dict[str, Any], list[int]]:
+def _decoded(job: Job, body: bytes, made: list[SharedPicture]) -> tuple[dict[str, Any], SharedPicture]:
     request = route_for(job.path).read(body, job.content_type, job.query)
     options = request.options
     max_pixels = min(job.max_pixels, options.max_pixels or job.max_pixels)
@@ -147,15 +157,16 @@ def _decoded(job: Job, body: bytes, made: list[SharedPicture]) -> tuple[dict[str
         "source_size": list(pixels.source_size),
         "orientation": pixels.orientation,
     }
-    return {"picture": picture, "options": wire.options_to_json(options)}, [shared.fd]
+    return {"picture": picture, "options": wire.options_to_json(options)}, shared
 
 
-def _arm(seconds: float) -> None:
-    """This job's time: SIGALRM at `seconds` of real time, SIGXCPU past twice that in CPU time; and its own peak."""
+def _arm(cpu_seconds: float, wall_seconds: float) -> None:
+    """This job's time: SIGXCPU past `cpu_seconds` of CPU time (all its threads'), SIGALRM past `wall_seconds`
+    of real time, both left at their default action (the process ends); and its own peak, from here."""
     used = resource.getrusage(resource.RUSAGE_SELF)
-    cpu = math.ceil(used.ru_utime + used.ru_stime + seconds * CPU_PER_SECOND) + 1
+    cpu = max(1, round(used.ru_utime + used.ru_stime + cpu_seconds))  # the kernel counts whole seconds
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, resource.getrlimit(resource.RLIMIT_CPU)[1]))
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    signal.setitimer(signal.ITIMER_REAL, wall_seconds)
     with contextlib.suppress(OSError):  # where /proc refuses it, the peak is the worker's since it started
         Path("/proc/self/clear_refs").write_bytes(CLEAR_PEAK)
 
