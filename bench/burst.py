@@ -19,69 +19,19 @@ machine falls on all of them alike.
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import sys
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
-import requests
-from PIL import Image
-from skimage import data
 
 from bench.processes import clean_env, start_ours, time_to_ready
 from harness import models
-from harness.load import Shot, closed_loop, summary
-from harness.processes import ROOT, peak_rss_kb, rss_kb
+from harness.burst import SIZE, Burst, burst, photo
+from harness.load import Shot
+from harness.processes import ROOT
 
 CLIENTS = 4
 SECONDS = 45.0
-SIZE = (4000, 3000)  # 12 MP, a phone camera's original
-REQUEST_TIMEOUT_S = 120.0
-GRAIN = 20  # ± levels of noise a pixel
-
-
-@dataclass(frozen=True)
-class Burst:
-    variant: str
-    one_photo_mb: float  # VmHWM after the warm photo
-    peak_mb: float  # VmHWM after the burst
-    after_mb: float  # VmRSS after the burst
-    photos_per_s: float
-    p50_s: float
-    p95_s: float
-    refused: int
-    incorrect: int
-
-
-def photo(size: tuple[int, int] = SIZE) -> Shot:
-    """scikit-image's chelsea with a camera's grain: 4.3 MB at 12 MP, as a phone's original (upscaled alone: 1 MB)."""
-    smooth = np.asarray(Image.fromarray(data.chelsea()).resize(size, Image.Resampling.BICUBIC), dtype=np.int16)
-    grain = np.random.default_rng(0).integers(-GRAIN, GRAIN, smooth.shape, dtype=np.int16)
-    buffer = io.BytesIO()
-    Image.fromarray((smooth + grain).clip(0, 255).astype(np.uint8)).save(buffer, "JPEG", quality=90)
-    return Shot("{}x{}".format(*size), buffer.getvalue(), size)
-
-
-def burst(url: str, pid: int, shot: Shot, *, clients: int, seconds: float, variant: str = "") -> Burst:
-    """Warm a ready server at `url` (process `pid`) with one photo, then `clients` clients for `seconds`."""
-    requests.post(url, data=shot.body, timeout=REQUEST_TIMEOUT_S).raise_for_status()
-    one_photo = peak_rss_kb(pid)
-    outcomes = closed_loop(url, [shot], clients=clients, seconds=seconds, timeout=REQUEST_TIMEOUT_S)
-    report = summary(outcomes)
-    return Burst(
-        variant=variant,
-        one_photo_mb=one_photo / 1024,
-        peak_mb=peak_rss_kb(pid) / 1024,
-        after_mb=rss_kb(pid) / 1024,
-        photos_per_s=report["served"] / seconds,
-        p50_s=report["p50_s"],
-        p95_s=report["p95_s"],
-        refused=report["statuses"].get("429", 0),
-        incorrect=report["incorrect"],
-    )
 
 
 def measure(model: str, variant: str, shot: Shot, clients: int, seconds: float) -> Burst:

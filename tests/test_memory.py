@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from bench.burst import burst, photo
 from function.config import DEFAULT_MAX_INPUT_PIXELS
 from harness import models
+from harness.burst import burst, photo
 from harness.memory import BUDGET_BYTES, CASES, Case, measure_case
 
 # What four clients sending 12 MP photos at one slot may add to one photo's peak: bodies in
 # transit and the answer being sent. With glibc's own mmap threshold a burst added 57-86 MB
-# (bench/burst.py; a trim after each request changed nothing); with process/heap.py's, 5-9 MB.
+# (harness/burst.py; a trim after each request changed nothing); with process/heap.py's, 5-9 MB.
 BURST_MARGIN_MB = 25
 BURST_PEAK_MB = 600
 BURST_SECONDS = 30
