@@ -113,6 +113,10 @@ class DecodeMemory(ApiError, status=413, code="decode_memory"): ...
 class DecodeCrashed(ApiError, status=422, code="undecodable_image"): ...
 
 
+class DecoderRestarting(ApiError, status=503, code="unavailable"):
+    """The decode zygote itself stopped (killed from outside, out of memory): the server's fault, and passing."""
+
+
 class DeadlineExceeded(ApiError, status=503, code="deadline_exceeded"):
     """The whole request ran past REQUEST_SECONDS; `stage` is where it was stopped (decode, mask, output)."""
 

@@ -123,6 +123,7 @@ class RemoveBg:
             if isinstance(error, DeadlineExceeded):
                 metrics.deadline_exceeded(error.stage)
                 log.warning("stopped at REQUEST_SECONDS=%g s in the %s stage", deadline.seconds, error.stage)
+            if error.status == 503:  # the deadline, or a decoder restarting: both pass
                 headers["Retry-After"] = RETRY_AFTER_SECONDS
             return {"statusCode": error.status, "body": route.error(error), "headers": headers}
         result = replace(result, seconds={"decode": decode_seconds, **result.seconds})

@@ -458,6 +458,8 @@ class Server:
     ) -> None:
         self._map: dict[int, Any] = {}
         self._stopping = threading.Event()
+        self._closing = threading.Lock()  # stop()'s wake-up never writes to the trigger once the loop closed it
+        self._closed = False
         self._wsgi = _Server(
             app,
             map=self._map,
@@ -488,12 +490,18 @@ class Server:
         while not self._stopping.is_set():
             poll_once(self._map, min(POLL_SECONDS, CHECK_SECONDS))
         self._wsgi.task_dispatcher.shutdown()
-        wasyncore.close_all(self._map)
+        with self._closing:
+            self._closed = True
+            wasyncore.close_all(self._map)
 
     def stop(self) -> None:
-        """Make serve() return; safe from any thread."""
+        """Make serve() return; safe from any thread. The trigger only wakes the loop early, and a loop that saw
+        the flag first has closed it: writing to it then failed with EBADF in the drain thread, or could have
+        written to whatever took its descriptor number."""
         self._stopping.set()
-        self._wsgi.pull_trigger()
+        with self._closing:
+            if not self._closed:
+                self._wsgi.pull_trigger()
 
     def flushed(self) -> bool:
         """True when no connection has a request in work or a response still to send."""

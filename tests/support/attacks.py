@@ -332,3 +332,17 @@ def cmyk_progressive(side: int, ycck: bool) -> bytes:
         adobe = data.index(b"Adobe")
         data[adobe + 11] = 2  # after "Adobe", version (2), flags0 (2), flags1 (2): the transform byte
     return bytes(data)
+
+
+def tiled_noise(side: int, tile: int = 64) -> bytes:
+    """A random tile repeated over side x side: a small PNG, and a picture whose every macroblock needs its own
+    intra modes, so a lossy WebP of it at high quality overflows libwebp's first partition (512 KB of modes:
+    VP8_ENC_ERROR_PARTITION0_OVERFLOW: from 4000x4000 opaque at quality 90; over HTTP, where
+    the cut-out is partly transparent and libwebp flattens what is, 7000x7000 gives a 500)."""
+    rows = bytes(Image.effect_noise((tile, tile), 128).convert("RGB").tobytes())
+    pattern = Image.frombytes("RGB", (tile, tile), rows)
+    picture = Image.new("RGB", (side, side))
+    for top in range(0, side, tile):
+        for left in range(0, side, tile):
+            picture.paste(pattern, (left, top))
+    return images.encode(picture, "PNG", compress_level=9)

@@ -335,4 +335,11 @@ ROUTE_CASES: list[tuple[str, str, Callable[[], bytes], str]] = [
     ("Pixian image.base64 as 30 MB of tokens, urlencoded", PIXIAN_PATH, attacks.base64_tokens_urlencoded, URLENCODED),
     ("Pixian image.base64 as 30 MB of tokens, multipart", PIXIAN_PATH, attacks.base64_tokens_multipart, MULTIPART),
     ("remove.bg JSON of ten million empty objects", REMOVEBG_PATH, attacks.json_empty_objects, "application/json"),
+    # A lossy WebP answer of a detailed 49 MP picture at quality 90: libwebp's first partition overflows.
+    (
+        "lossy WebP answer past libwebp's 512 KB first partition",
+        "/?format=webp&quality=90",
+        lambda: attacks.tiled_noise(7000),
+        "image/png",
+    ),
 ]

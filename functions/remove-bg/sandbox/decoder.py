@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass
 
 from .. import metrics
 from ..deadline import Deadline
-from ..errors import DeadlineExceeded, DecodeCrashed, DecodeMemory, DecodeTimeout
+from ..errors import DeadlineExceeded, DecodeCrashed, DecodeMemory, DecoderRestarting, DecodeTimeout
 from ..picture.decode import Picture, Pixels, upright
 from ..request.options import Options
 from . import wire, worker, zygote
@@ -196,11 +196,11 @@ class Decoder:
             )
         if code == zygote.WORKER_FAILED:  # our fault, not the upload's
             raise RuntimeError("the decode worker failed outside its answer (the server's log has its traceback)")
+        if code is None:  # not the upload's doing: the zygote is started again for the next request
+            log.warning("the decode zygote stopped answering; the request is answered 503")
+            raise DecoderRestarting("the decoder is restarting; retry")
         metrics.decode_breach("crash")
-        if code is None:
-            how = "the zygote itself stopped answering"
-        else:
-            how = signal.Signals(-code).name if code < 0 else f"exit code {code}"
+        how = signal.Signals(-code).name if code < 0 else f"exit code {code}"
         peak = 0 if ended is None else ended.peak_bytes
         log.warning("the decode worker ended without an answer (%s), peak %d MB", how, peak // 1_000_000)
         raise DecodeCrashed(
