@@ -40,7 +40,10 @@ def main(control_fd: int, memory_bytes: int) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     control = socket.socket(fileno=control_fd)
     gc.freeze()  # what is here now is never collected: a worker's collections leave these pages shared
-    control.sendall(READY)
+    try:
+        control.sendall(READY)
+    except OSError:  # the model's process has gone already (a model that would not load, say)
+        return 0
     while True:
         try:
             message, fds, _, _ = socket.recv_fds(control, 1, 1)
