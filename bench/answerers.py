@@ -142,11 +142,19 @@ class Modnet(Answerer):
         cpus = usable_cpus()
         session = ModnetSession(fetch_modnet(), settings.threads or cpus)
         self._pipeline = Pipeline(session, PipelineOptions.of(settings, cpus))  # type: ignore[arg-type]
+        self._settings = settings
 
     def _answer(self, body: bytes, query: dict[str, str]) -> bytes:
+        """Decoded here, not by the decode worker: MODNet is measured for its masks, in one process."""
+        from function.deadline import Deadline
+        from function.picture.decode import decode
         from function.request.routes import OWN
 
-        return self._pipeline.run(body, OWN.options(query)).body
+        options, settings = OWN.options(query), self._settings
+        picture = decode(
+            body, settings.max_input_pixels, min(settings.max_pixels, options.max_pixels or settings.max_pixels)
+        )
+        return self._pipeline.run(picture, options, Deadline(settings.request_seconds)).body
 
     def stop(self) -> None:
         self._pipeline.close()
