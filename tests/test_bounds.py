@@ -7,7 +7,6 @@ allows one, and the breach is counted in the metrics.
 
 from __future__ import annotations
 
-import functools
 import re
 import time
 
@@ -24,12 +23,6 @@ PIXIAN = "/api/v2/remove-background"
 REMOVEBG = "/v1.0/removebg"
 
 
-@functools.cache
-def slow_png() -> bytes:
-    """24 MP at zlib's highest level: over a second to decode on 2 CPUs, about 100 MB once decoded."""
-    return images.encode(images.photo("chelsea").resize((6000, 4000)), "PNG", compress_level=9)
-
-
 def counted(server: ServerProcess, metric: str, label: str) -> float:
     found = re.search(rf"^{metric}\{{{label}\}} (\S+)$", server.metrics(), re.MULTILINE)
     return 0.0 if found is None else float(found.group(1))
@@ -41,7 +34,7 @@ def quick(start_server) -> ServerProcess:
 
 
 def test_a_decode_past_decode_seconds_is_a_422_on_every_route_and_the_next_photo_is_served(quick) -> None:
-    slow = slow_png()
+    slow = images.slow_png()
     probe = HealthProbe(quick)
     probe.start()
     started = time.monotonic()
@@ -62,7 +55,7 @@ def test_a_decode_past_decode_seconds_is_a_422_on_every_route_and_the_next_photo
 
 def test_a_decode_past_decode_memory_bytes_is_a_413_and_the_next_photo_is_served(start_server) -> None:
     server = start_server(REMBG_MODEL="u2netp", DECODE_MEMORY_BYTES="60000000").wait_ready()
-    response = server.post(slow_png())
+    response = server.post(images.slow_png())
     assert_error(response, 413, "decode_memory")
     assert "DECODE_MEMORY_BYTES=60000000" in response.json()["error"]["message"]
     assert counted(server, "remove_bg_decode_breaches_total", 'limit="memory"') == 1

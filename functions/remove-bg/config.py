@@ -8,9 +8,10 @@ message that names the variable.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from .model.locate import ModelChoice, usable_models
 from .model.records import OPERATOR_MODELS
@@ -27,6 +28,7 @@ DEFAULT_DECODE_MEMORY_BYTES = 700 * 1000 * 1000
 DEFAULT_DECODE_SECONDS = 6.0
 # The whole request, decode to cut-out: well under the platforms' 60 s gateway timeouts (docs/deploy.md).
 DEFAULT_REQUEST_SECONDS = 20.0
+Number = TypeVar("Number", int, float)
 MD5 = re.compile(r"[0-9a-f]{32}")
 
 
@@ -91,29 +93,34 @@ def _given(env: Mapping[str, str], name: str) -> str | None:
 
 def _whole(env: Mapping[str, str], name: str, low: int, high: int) -> int | None:
     """A whole number within [low, high] (underscores allowed: 50_000_000); None when unset."""
-    raw = _given(env, name)
-    if raw is None:
-        return None
-    try:
-        value = int(raw.replace("_", ""))
-    except ValueError:
-        raise ConfigError(f"{name}={raw!r}: expected a whole number") from None
-    if not low <= value <= high:
-        raise ConfigError(f"{name}={raw!r}: must be from {low} to {high}")
-    return value
+    return _number(env, name, lambda raw: int(raw.replace("_", "")), "a whole number", (low, high))
 
 
 def _seconds(env: Mapping[str, str], name: str, low: float, high: float) -> float | None:
     """A number of seconds within [low, high] (a fraction allowed); None when unset."""
+    return _number(env, name, float, "a number of seconds", (low, high), unit=" seconds")
+
+
+def _number(
+    env: Mapping[str, str],
+    name: str,
+    convert: Callable[[str], Number],
+    form: str,
+    bounds: tuple[Number, Number],
+    *,
+    unit: str = "",
+) -> Number | None:
     raw = _given(env, name)
     if raw is None:
         return None
     try:
-        value = float(raw)
+        value = convert(raw)
     except ValueError:
-        raise ConfigError(f"{name}={raw!r}: expected a number of seconds") from None
+        raise ConfigError(f"{name}={raw!r}: expected {form}") from None
+    low, high = bounds
+    spec = "g" if isinstance(low, float) else ""  # 0.1 and 600 seconds; 100000000000 bytes as written
     if not low <= value <= high:  # NaN is neither
-        raise ConfigError(f"{name}={raw!r}: must be from {low:g} to {high:g} seconds")
+        raise ConfigError(f"{name}={raw!r}: must be from {low:{spec}} to {high:{spec}}{unit}")
     return value
 
 

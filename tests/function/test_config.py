@@ -21,6 +21,7 @@ def test_defaults() -> None:
     assert settings.max_pixels == 25_000_000
     assert settings.png_compress_level == 1
     assert settings.threads is None
+    assert (settings.decode_memory_bytes, settings.decode_seconds, settings.request_seconds) == (700_000_000, 6.0, 20.0)
 
 
 @pytest.mark.parametrize(
@@ -34,6 +35,9 @@ def test_defaults() -> None:
         ("MAX_PIXELS", "1000000", "max_pixels", 1_000_000),
         ("ORT_THREADS", "3", "threads", 3),
         ("PNG_COMPRESS_LEVEL", "0", "png_compress_level", 0),
+        ("DECODE_MEMORY_BYTES", "900_000_000", "decode_memory_bytes", 900_000_000),
+        ("DECODE_SECONDS", "2.5", "decode_seconds", 2.5),
+        ("REQUEST_SECONDS", "45", "request_seconds", 45.0),
     ],
 )
 def test_values_are_parsed(name: str, value: str, field: str, parsed: object) -> None:
@@ -58,6 +62,11 @@ def test_server_settings_are_not_the_function_s() -> None:
         ("PNG_COMPRESS_LEVEL", "4"),
         ("PNG_COMPRESS_LEVEL", "-1"),
         ("MAX_PIXELS", "10"),
+        ("DECODE_MEMORY_BYTES", "1000"),
+        ("DECODE_SECONDS", "0"),
+        ("DECODE_SECONDS", "six"),
+        ("REQUEST_SECONDS", "nan"),
+        ("REQUEST_SECONDS", "inf"),
     ],
 )
 def test_bad_values_name_the_variable(name: str, value: str) -> None:

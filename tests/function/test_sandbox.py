@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
 import os
 import signal
@@ -29,12 +28,6 @@ from tests.support import images
 MP = 1_000_000
 LIMITS = Limits(memory_bytes=700 * MP, seconds=5.0, max_input_pixels=50 * MP, max_pixels=25 * MP)
 PHOTO = images.photo("chelsea")
-
-
-@functools.cache
-def slow_png() -> bytes:
-    """A 24 MP PNG at zlib's highest level: about a second to decode, made once."""
-    return images.encode(PHOTO.resize((6000, 4000)), "PNG", compress_level=9)
 
 
 @pytest.fixture
@@ -120,7 +113,7 @@ def test_a_worker_past_its_memory_is_a_413_and_the_next_upload_is_served() -> No
 
 def test_a_worker_past_its_time_is_a_422_and_the_next_upload_is_served() -> None:
     quick = Decoder(Limits(memory_bytes=700 * MP, seconds=0.05, max_input_pixels=50 * MP, max_pixels=25 * MP))
-    slow = slow_png()
+    slow = images.slow_png()
     try:
         started = time.monotonic()
         with pytest.raises(DecodeTimeout, match=r"DECODE_SECONDS=0\.05"):
@@ -132,7 +125,7 @@ def test_a_worker_past_its_time_is_a_422_and_the_next_upload_is_served() -> None
 
 
 def test_the_request_s_deadline_stops_a_decode_it_comes_before(decoder: Decoder) -> None:
-    slow = slow_png()
+    slow = images.slow_png()
     with pytest.raises(DeadlineExceeded, match=r"REQUEST_SECONDS=0\.05 s"):
         decoder.read("/", None, {}, slow, Deadline(0.05))
     assert _read(decoder, images.jpeg(PHOTO)).picture.rgb.size == PHOTO.size
@@ -173,7 +166,7 @@ def _parent(pid: int) -> int:
 
 
 def test_a_worker_that_crashes_is_a_422_and_the_next_upload_is_served(decoder: Decoder) -> None:
-    slow = slow_png()
+    slow = images.slow_png()
     error = _kill_worker_while_it_works(decoder, slow, signal.SIGSEGV)
     assert isinstance(error, DecodeCrashed), error
     assert "SIGSEGV" in str(error)

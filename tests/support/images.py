@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 from functools import cache
 
@@ -95,3 +96,9 @@ def webp_behind_chunks(webp: bytes, count: int) -> bytes:
     padding = b"XPAD\x00\x00\x00\x00" * count
     body = body[:18] + padding + body[18:]
     return b"RIFF" + (4 + len(body)).to_bytes(4, "little") + b"WEBP" + body
+
+
+@functools.cache
+def slow_png() -> bytes:
+    """24 MP at zlib's highest level, made once: over a second to decode on 2 CPUs, about 100 MB once decoded."""
+    return encode(photo("chelsea").resize((6000, 4000)), "PNG", compress_level=9)
