@@ -29,8 +29,6 @@ from .sandbox.decoder import Answered, Decoder, Limits
 from .tryit import page
 
 log = logging.getLogger(__name__)
-# How soon a request stopped at its deadline may be tried again (the pod is free by then).
-RETRY_AFTER_SECONDS = "1"
 
 
 class Event(Protocol):
@@ -119,13 +117,10 @@ class RemoveBg:
             return {"statusCode": answered.status, "body": answered.body, "headers": {"Content-Type": JSON_TYPE}}
         except ApiError as error:
             context.fields.update({"code": error.code, "detail": error.message})
-            headers = {"Content-Type": JSON_TYPE}
-            if isinstance(error, DeadlineExceeded):
+            if isinstance(error, DeadlineExceeded):  # its 503 gets the template's Retry-After, as every 503
                 metrics.deadline_exceeded(error.stage)
                 log.warning("stopped at REQUEST_SECONDS=%g s in the %s stage", deadline.seconds, error.stage)
-            if error.status == 503:  # the deadline, or a decoder restarting: both pass
-                headers["Retry-After"] = RETRY_AFTER_SECONDS
-            return {"statusCode": error.status, "body": route.error(error), "headers": headers}
+            return {"statusCode": error.status, "body": route.error(error), "headers": {"Content-Type": JSON_TYPE}}
         result = replace(result, seconds={"decode": decode_seconds, **result.seconds})
         metrics.image_done(result.seconds, result.source_size)
         context.fields.update(
@@ -147,7 +142,7 @@ class RemoveBg:
         """The try-it page at / (TRY_PAGE); every other GET is a 405, the function's paths taking POST only."""
         if self._pipeline is None:  # its settings, TRY_PAGE among them, are read by start()
             body = self.error_body(event.path, 503, "unavailable", "the function is still loading; retry")
-            return {"statusCode": 503, "body": body, "headers": {"Content-Type": JSON_TYPE, "Retry-After": "1"}}
+            return {"statusCode": 503, "body": body, "headers": {"Content-Type": JSON_TYPE}}
         if event.path == "/" and self._try_page:
             return {"statusCode": 200, "body": page.HTML, "headers": page.HEADERS}
         message = f"{echo(event.path)} takes POST" + ("" if self._try_page else "; the try-it page is off (TRY_PAGE)")

@@ -163,7 +163,7 @@ def create_app(
         status = result.get("statusCode", 200)
         if status >= 400:
             g.code = context.fields.get("code")
-        return Response(result["body"], status, result.get("headers"))
+        return _answered(result["body"], status, result.get("headers"))
 
     if (handle_get := getattr(function, "handle_get", None)) is not None:
         _answer_gets(app, handle_get)  # without it, a GET on the function's paths is Flask's 405
@@ -199,7 +199,16 @@ def _answer_gets(app: Flask, handle_get: Any) -> None:
         query = request.args.to_dict()
         event = Event(body=b"", headers=request.headers, method=request.method, query=query, path=request.path)
         result: dict[str, Any] = handle_get(event, context)
-        return Response(result["body"], result.get("statusCode", 200), result.get("headers"))
+        return _answered(result["body"], result.get("statusCode", 200), result.get("headers"))
+
+
+def _answered(body: bytes, status: int, headers: dict[str, str] | None) -> Response:
+    """The function's answer as it gave it, with the Retry-After every 429 and 503 of this server carries
+    (a deadline passed, a decoder restarting, still loading): one rule, here, not one per answer."""
+    response = Response(body, status, headers)
+    if (seconds := retry_after(status)) is not None and "Retry-After" not in response.headers:
+        response.headers["Retry-After"] = seconds
+    return response
 
 
 def _answer_errors(app: Flask, shaped: ErrorBody, methods: Callable[[str], tuple[str, ...]] | None) -> None:
