@@ -3,7 +3,8 @@ or `X-Api-Key: <token>`.
 
 Basic with any user name is what Pixian's clients send; X-Api-Key is remove.bg's header.
 Compared in constant time. The token file is watched: Kubernetes updates a mounted Secret in
-place, so a rotated token takes effect without a restart.
+place, so a rotated token takes effect without a restart; a file may hold the old token and the new
+one, a line each, so no call is refused while the clients move.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import hmac
 import logging
 import os
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 log = logging.getLogger("remove-bg.auth")
@@ -51,48 +52,53 @@ def challenges(headers: Mapping[str, str]) -> tuple[str, ...]:
     return CHALLENGES if mode == "navigate" else CHALLENGES[:1]
 
 
-def authorized(headers: Mapping[str, str], token: str) -> bool:
-    """True when the request's Authorization (or, failing that, its X-Api-Key) carries `token`."""
+def authorized(headers: Mapping[str, str], tokens: Sequence[str]) -> bool:
+    """True when the request's Authorization (or, failing that, its X-Api-Key) carries one of `tokens`.
+
+    Every token is compared, the match or not: which line matched takes no less time than a miss."""
     given = presented(headers.get("Authorization")) or headers.get(API_KEY_HEADER, "").strip() or None
-    return given is not None and hmac.compare_digest(given.encode("utf-8"), token.encode("utf-8"))
+    if given is None:
+        return False
+    matches = [hmac.compare_digest(given.encode("utf-8"), token.encode("utf-8")) for token in tokens]
+    return any(matches)
 
 
 class TokenFile:
-    """The token in a file, read again whenever the file changes.
+    """The tokens in a file, read again whenever the file changes.
 
     A file that is gone, empty or unreadable after a change keeps the last good token (with a
     warning): a half-done update must not switch the check off.
     """
 
-    def __init__(self, path: Path, token: str, read: Callable[[Path], str | None]) -> None:
+    def __init__(self, path: Path, tokens: tuple[str, ...], read: Callable[[Path], tuple[str, ...] | None]) -> None:
         self._path = path
-        self._token = token
+        self._tokens = tokens
         self._read = read
         self._stamp = self._stat()
         self._lock = threading.Lock()
 
-    def current(self) -> str:
+    def current(self) -> tuple[str, ...]:
         stamp = self._stat()
         if stamp == self._stamp:
-            return self._token
+            return self._tokens
         with self._lock:
             if stamp != self._stamp:
                 self._stamp = stamp
                 self._reload()
-        return self._token
+        return self._tokens
 
     def _reload(self) -> None:
         try:
-            token = self._read(self._path)
+            tokens = self._read(self._path)
         except ValueError as exc:
             log.warning("kept the last token: %s", exc)
             return
-        if token is None:
+        if tokens is None:
             log.warning("kept the last token: %s is gone", self._path)
             return
-        if token != self._token:
-            self._token = token
-            log.info("the token changed; the new one is in use")
+        if tokens != self._tokens:
+            self._tokens = tokens
+            log.info("the token file changed; %d token(s) in use", len(tokens))
 
     def _stat(self) -> tuple[int, int, int] | None:
         try:

@@ -283,8 +283,8 @@ class Service:
             on_refusal=self._refused,
             error_body=error_body,
             gate=open_gate
-            if settings.token is None
-            else token_gate(auth.TokenFile(settings.token_file, settings.token, read_token)),
+            if not settings.tokens
+            else token_gate(auth.TokenFile(settings.token_file, settings.tokens, read_token)),
         )
         self.exit_code = 0
 
@@ -305,7 +305,7 @@ class Service:
             self.settings.host,
             self.server.port,
             self.settings.metrics_port,
-            ", token required" if self.settings.token else "",
+            ", token required" if self.settings.tokens else "",
         )
         self.server.serve()
         self.function.stop()

@@ -44,6 +44,8 @@ LOG_FORMATS = ("json", "text")
 DEFAULT_METRICS_PORT = 8081
 # Where OpenFaaS mounts a secret named remove-bg-token (Knative mounts a Secret volume the same way).
 DEFAULT_TOKEN_FILE = "/var/openfaas/secrets/remove-bg-token"
+# Tokens a token file may hold at once: an old and a new one while rotating, and room for a second client.
+MAX_TOKENS = 4
 
 Number = TypeVar("Number", int, float)
 
@@ -72,7 +74,7 @@ class ServerSettings:
     log_format: str = "json"
     metrics_port: int = DEFAULT_METRICS_PORT
     token_file: Path = Path(DEFAULT_TOKEN_FILE)
-    token: str | None = None  # POSTs must carry it when set; read from token_file
+    tokens: tuple[str, ...] = ()  # POSTs must carry one of them when any is set; read from token_file
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ServerSettings:
@@ -98,32 +100,42 @@ class ServerSettings:
             log_format=read.one_of("LOG_FORMAT", "json", LOG_FORMATS),
             metrics_port=read.metrics_port(port),
             token_file=(token_file := Path((named := read.text("TOKEN_FILE")) or DEFAULT_TOKEN_FILE)),
-            token=_token(token_file, named=named is not None),
+            tokens=_tokens(token_file, named=named is not None),
         )
 
 
-def read_token(path: Path) -> str | None:
-    """The token in `path`; None when there is no such file. Empty or unreadable: SettingError."""
+def read_token(path: Path) -> tuple[str, ...] | None:
+    """The tokens in `path`, one a line; None when there is no such file. Empty or unreadable: SettingError.
+
+    More than one line is how a token is rotated without a refused call: the new token is added beside the
+    old one, the clients move to it, then the old line goes (docs/operations.md, Token).
+    """
     if not path.exists():
         return None
     try:
-        token = path.read_text(encoding="utf-8").strip()
+        lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
         raise SettingError(f"TOKEN_FILE={str(path)!r}: cannot be read ({exc.__class__.__name__})") from None
-    if not token:
+    tokens = tuple(line.strip() for line in lines if line.strip())
+    if not tokens:
         raise SettingError(f"TOKEN_FILE={str(path)!r}: the file is empty; put the token in it or remove it")
-    if not all("!" <= char <= "~" for char in token):  # what `Authorization: Bearer` and X-Api-Key can carry
-        raise SettingError(f"TOKEN_FILE={str(path)!r}: the token must be visible ASCII, without spaces")
-    return token
+    if len(tokens) > MAX_TOKENS:
+        raise SettingError(
+            f"TOKEN_FILE={str(path)!r}: {len(tokens)} lines; at most {MAX_TOKENS} tokens, one a line (old and new)"
+        )
+    for token in tokens:
+        if not all("!" <= char <= "~" for char in token):  # what `Authorization: Bearer` and X-Api-Key can carry
+            raise SettingError(f"TOKEN_FILE={str(path)!r}: a token must be visible ASCII, without spaces")
+    return tokens
 
 
-def _token(path: Path, named: bool) -> str | None:
-    """The token, if any. The platform's default place may hold none (an optional secret); a file the
+def _tokens(path: Path, named: bool) -> tuple[str, ...]:
+    """The tokens, if any. The platform's default place may hold none (an optional secret); a file the
     operator names must be there: a typo or a secret not mounted would otherwise leave every POST open."""
-    token = read_token(path)
-    if token is None and named:
+    tokens = read_token(path)
+    if tokens is None and named:
         raise SettingError(f"TOKEN_FILE={str(path)!r}: no such file; mount the token there, or unset TOKEN_FILE")
-    return token
+    return tokens or ()
 
 
 class _Env:

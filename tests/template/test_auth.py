@@ -43,11 +43,11 @@ def _with(header: str) -> dict[str, str]:
 
 
 def test_only_the_exact_token_is_authorized() -> None:
-    assert authorized(_with(f"Bearer {TOKEN}"), TOKEN)
-    assert not authorized(_with(f"Bearer {TOKEN}x"), TOKEN)
-    assert not authorized(_with(f"Bearer {TOKEN[:-1]}"), TOKEN)
-    assert not authorized(_with(_basic(TOKEN, "wrong")), TOKEN), "the token is the password, not the user"
-    assert not authorized({}, TOKEN)
+    assert authorized(_with(f"Bearer {TOKEN}"), (TOKEN,))
+    assert not authorized(_with(f"Bearer {TOKEN}x"), (TOKEN,))
+    assert not authorized(_with(f"Bearer {TOKEN[:-1]}"), (TOKEN,))
+    assert not authorized(_with(_basic(TOKEN, "wrong")), (TOKEN,)), "the token is the password, not the user"
+    assert not authorized({}, (TOKEN,))
 
 
 def test_a_page_s_own_script_is_not_offered_basic() -> None:
@@ -58,10 +58,10 @@ def test_a_page_s_own_script_is_not_offered_basic() -> None:
 
 
 def test_remove_bg_s_api_key_header_carries_the_token_too() -> None:
-    assert authorized({"X-Api-Key": TOKEN}, TOKEN)
-    assert not authorized({"X-Api-Key": TOKEN + "x"}, TOKEN)
-    assert not authorized({"X-Api-Key": ""}, TOKEN)
-    assert not authorized({"Authorization": "Bearer wrong", "X-Api-Key": ""}, TOKEN)
+    assert authorized({"X-Api-Key": TOKEN}, (TOKEN,))
+    assert not authorized({"X-Api-Key": TOKEN + "x"}, (TOKEN,))
+    assert not authorized({"X-Api-Key": ""}, (TOKEN,))
+    assert not authorized({"Authorization": "Bearer wrong", "X-Api-Key": ""}, (TOKEN,))
 
 
 def test_with_a_token_file_every_post_needs_the_token_and_probes_stay_open(start_echo, tmp_path: Path) -> None:
@@ -104,6 +104,8 @@ def test_a_token_file_named_but_missing_stops_start_up(start_echo, tmp_path: Pat
         (None, "cannot be read"),
         ("пароль", "visible ASCII"),  # a Bearer header could never carry it: every POST a 401
         ("two words", "visible ASCII"),
+        ("\n \n", "is empty"),
+        ("a\nb\nc\nd\ne\n", "at most 4 tokens"),  # a file that is not a token file at all
     ],
 )
 def test_an_empty_or_unreadable_token_file_stops_start_up(start_echo, tmp_path: Path, content, message: str) -> None:
@@ -140,3 +142,28 @@ def test_a_rotated_token_takes_effect_without_a_restart(start_echo, tmp_path: Pa
     assert server.post(b"a", headers={"Authorization": "Bearer second-token"}).status_code == 200
     assert "kept the last token" in server.log()
     assert "second-token" not in server.log() and "first-token" not in server.log()
+
+
+def test_two_tokens_rotate_without_a_refused_call(start_echo, tmp_path: Path) -> None:
+    """Rotation as docs/operations.md gives it: the new token beside the old, the clients move, the old goes.
+    At no step is a client holding either the old or the new token refused while both lines are there."""
+    token_file = tmp_path / "remove-bg-token"
+    token_file.write_text("old-token\n")
+    server = start_echo(TOKEN_FILE=str(token_file)).wait_ready()
+    _replace(token_file, "old-token\nnew-token\n")
+    for token in ("old-token", "new-token"):
+        assert server.post(b"a", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+        assert server.post(b"a", headers={"X-Api-Key": token}).status_code == 200
+    assert server.post(b"a", headers={"Authorization": "Bearer old-tokennew-token"}).status_code == 401
+    _replace(token_file, "new-token\n")
+    assert server.post(b"a", headers={"Authorization": "Bearer old-token"}).status_code == 401
+    assert server.post(b"a", headers={"Authorization": "Bearer new-token"}).status_code == 200
+    assert "2 token(s) in use" in server.log() and "old-token" not in server.log()
+
+
+def test_any_of_the_tokens_is_authorized_and_nothing_else() -> None:
+    tokens = ("first", "second")
+    assert authorized(_with("Bearer second"), tokens) and authorized({"X-Api-Key": "first"}, tokens)
+    assert not authorized(_with("Bearer first\nsecond"), tokens)
+    assert not authorized(_with("Bearer third"), tokens)
+    assert not authorized(_with("Bearer first"), ())
