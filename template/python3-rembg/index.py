@@ -131,6 +131,10 @@ def create_app(
     def health() -> Response:
         return probe(*lifecycle.health())
 
+    @app.get(RESERVED + "live")
+    def live() -> Response:
+        return probe(*lifecycle.liveness())
+
     @app.get(RESERVED + "ready")
     def ready() -> Response:
         return probe(*lifecycle.readiness())

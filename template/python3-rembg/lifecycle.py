@@ -63,6 +63,15 @@ class Lifecycle:
             return LOADING
         return OK
 
+    def liveness(self) -> tuple[int, str]:
+        """/_/live: 200 while this process answers at all, loading and draining included.
+
+        A platform restarts a pod whose liveness probe fails. Kubernetes runs that probe from the pod's
+        start, and a first start from a cold disk (tens of seconds) would be killed and started again
+        cold if liveness were health's "is the model loaded"; a draining pod would be cut short.
+        """
+        return OK
+
     def readiness(self) -> tuple[int, str]:
         """/_/ready: as health, and 429 while every in-flight slot is taken."""
         status = self.health()

@@ -48,6 +48,9 @@ def test_health_follows_the_function_s_ready_and_its_answers_pass_through(start_
         loading = requests.get(server.url + path, timeout=5)
         assert (loading.status_code, loading.text) == (503, "loading")
         assert_documented(path, "get", 503, dict(loading.headers), loading.content)
+    alive = requests.get(server.url + "/_/live", timeout=5)  # a liveness probe must not restart a loading pod
+    assert (alive.status_code, alive.text) == (200, "OK")
+    assert_documented("/_/live", "get", 200, dict(alive.headers), alive.content)
     early = server.post(b"x")
     _error(early, 503, "unavailable")
     assert early.headers["Retry-After"] == "1"
@@ -82,6 +85,7 @@ def test_sigterm_drains_then_stops_the_function(start_echo) -> None:
         while server.health() != 503 and time.monotonic() < deadline:
             time.sleep(0.005)
         _error(server.post(b"late"), 503, "unavailable")
+        assert requests.get(server.url + "/_/live", timeout=2).status_code == 200, "a draining pod is not dead"
         assert in_flight.result().json()["bytes"] == 9
     assert server.wait_exit(30) == 0
     log = server.log()
