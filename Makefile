@@ -41,7 +41,7 @@ help:
 	@echo "Tests, one part at a time:"
 	@echo "  make lint           - ruff check and format check"
 	@echo "  make format         - ruff's fixes and formatting, in place"
-	@echo "  make test-ts        - the TypeScript client's tests (part of make test) against the real function"
+	@echo "  make test-ts        - the TypeScript client's tests (part of make test) against the real function, installs included"
 	@echo "  make fuzz           - Schemathesis drives the live function from openapi.yaml (part of make test; FUZZ_EXAMPLES, FUZZ_SEED)"
 	@echo "  make fuzz-decode    - mutated photos of every format for FUZZ_DECODE_SECONDS ($(FUZZ_DECODE_SECONDS); 120 s in make test), a fresh FUZZ_DECODE_SEED"
 	@echo "  make test-load      - overload and SIGTERM under load on loopback (about 2 min)"
@@ -312,4 +312,4 @@ lock:
 	build/lock-runtime/bin/pip freeze --exclude-editable | sort > functions/remove-bg/requirements.lock
 
 clean:
-	rm -rf $(VENV) build .pytest_cache .ruff_cache $(TS_CLIENT)/node_modules $(TS_CLIENT)/dist $(TS_CLIENT)/build-test
+	rm -rf $(VENV) build .pytest_cache .ruff_cache $(TS_CLIENT)/node_modules $(TS_CLIENT)/build-test

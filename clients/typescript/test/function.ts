@@ -7,8 +7,9 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
-// build-test/test/function.js → the repository's root, unless make says where it is.
-export const ROOT = process.env.REMOVE_BG_ROOT ?? resolve(dirname(fileURLToPath(import.meta.url)), "../../../..");
+// build-test/test/function.js → the client's folder; the repository's root, unless make says where it is.
+export const CLIENT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+export const ROOT = process.env.REMOVE_BG_ROOT ?? resolve(CLIENT, "../..");
 const PYTHON = process.env.REMOVE_BG_PYTHON ?? join(ROOT, ".venv/bin/python");
 const START_TIMEOUT_MS = 60_000;
 
