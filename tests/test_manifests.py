@@ -1,6 +1,7 @@
-"""The deployment files, checked by real validators: yamllint, hadolint, the Knative Service CRD's
-OpenAPI schema (strict about unknown fields, as `kubectl apply --validate=strict`), and the rules
-faas-cli and OpenFaaS CE apply to stack.yml."""
+"""The deployment files, committed and rendered by `make manifests` (scripts/manifests.py), checked by real
+validators: yamllint, hadolint, the Knative Service CRD's OpenAPI schema (strict about unknown fields, as
+`kubectl apply --validate=strict`), the rules faas-cli and OpenFaaS CE apply to stack.yml and Knative's webhook
+applies to traffic; and private by default: the token's secret mounted where the function reads it."""
 
 from __future__ import annotations
 
@@ -21,13 +22,25 @@ from settings import DEFAULT_METRICS_PORT, DEFAULT_TOKEN_FILE, parse_duration
 
 BIN = Path(sys.executable).parent
 CRD = ROOT / "knative" / "schema" / "knative-serving-service-crd.yaml"
+RENDERER = ROOT / "scripts" / "manifests.py"
+STACK_FILES = {"stack.yml": "ce", "stack.standard.yml": "standard"}
 KNATIVE_FILES = ["knative/service.yaml", "knative/service-fast.yaml"]
-YAML_FILES = ["stack.yml", "stack.standard.yml", *KNATIVE_FILES, "template/python3-rembg/template.yml", "openapi.yaml"]
+MANIFESTS = [*STACK_FILES, *KNATIVE_FILES]
+YAML_FILES = [*MANIFESTS, "template/python3-rembg/template.yml", "openapi.yaml"]
+REGISTRY, VERSION, PREVIOUS = "ghcr.io/acme", "0.3.0", "0.2.0"
 # The tiers: the worker's URL (remove-bg) serves the quality tier (docs/quality.md), remove-bg-fast u2net-int8.
 TIERS = {
     "remove-bg": {"REMBG_MODEL": "isnet-general-use-int8", "REMBG_CORE_MODEL": models.QUALITY_CORE},
     "remove-bg-fast": {"REMBG_MODEL": models.FAST},
 }
+IMAGES = {
+    "remove-bg": f"{REGISTRY}/remove-bg:{VERSION}-isnet-int8",
+    "remove-bg-fast": f"{REGISTRY}/remove-bg:{VERSION}-u2net-int8",
+}
+# Where OpenFaaS mounts a function's secrets: each key of secret NAME (faas-cli makes one key, NAME) as a file
+# (faas-netes pkg/k8s/secrets.go secretsMountPath, ConfigureSecrets).
+OPENFAAS_SECRETS = Path("/var/openfaas/secrets")
+TOKEN_SECRET = "remove-bg-token"
 
 FUNCTION_FIELDS = {
     "lang", "handler", "image", "fprocess", "environment", "environment_file", "secrets", "labels",
@@ -38,16 +51,32 @@ STANDARD_ONLY_LABELS = {
     "com.openfaas.scale.zero", "com.openfaas.scale.zero-duration", "com.openfaas.scale.target",
     "com.openfaas.scale.type", "com.openfaas.scale.target-proportion",
 }  # fmt: skip
+CE_MAX_REPLICAS = 5  # faas-netes pkg/handlers/validate.go, replica_reader.go MaxReplicas
 GATEWAY_TIMEOUT_SECONDS = 65.0
 MEMORY = re.compile(r"^\d+(Ki|Mi|Gi)$")
 CPU = re.compile(r"^\d+(\.\d+)?m?$")
 SUBSTITUTION = re.compile(r"\$\{(\w+)(?::-([^}]*))?\}")
+DNS1035 = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
 
 
-def load_stack(name: str) -> dict:
-    """stack.yml as faas-cli reads it: ${VAR:-default} substituted from the environment."""
-    text = SUBSTITUTION.sub(lambda m: os.environ.get(m.group(1), m.group(2) or ""), (ROOT / name).read_text())
+def load_stack(path: Path) -> dict:
+    """A stack file as faas-cli reads it: ${VAR:-default} substituted from the environment."""
+    text = SUBSTITUTION.sub(lambda m: os.environ.get(m.group(1), m.group(2) or ""), path.read_text())
     return yaml.safe_load(text)
+
+
+def render(out: Path, *settings: str) -> subprocess.CompletedProcess:
+    """scripts/manifests.py as `make manifests` runs it, settings given as make's NAME=value."""
+    argv = [f"--{name.lower().replace('_', '-')}={value}" for name, value in (s.split("=", 1) for s in settings)]
+    return subprocess.run(
+        [sys.executable, str(RENDERER), f"--out={out}", *argv], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+
+
+def rendered(out: Path, *settings: str) -> Path:
+    result = render(out, f"REGISTRY={REGISTRY}", f"VERSION={VERSION}", *settings)
+    assert result.returncode == 0, result.stderr
+    return out
 
 
 def stack_problems(stack: dict, edition: str) -> list[str]:
@@ -90,18 +119,23 @@ def _function_problems(function: dict) -> list[str]:
         for timeout in ("read_timeout", "write_timeout", "exec_timeout")
         if timeout in environment and parse_duration(str(environment[timeout])) >= GATEWAY_TIMEOUT_SECONDS
     ]
-    if (function.get("annotations") or {}) != SCRAPE_ANNOTATIONS:
-        problems.append(f"the pod annotations say where Prometheus finds the metrics: {SCRAPE_ANNOTATIONS}")
+    if (function.get("annotations") or {}) != STACK_SCRAPE_ANNOTATIONS:
+        problems.append(f"the pod annotations say where Prometheus finds the metrics: {STACK_SCRAPE_ANNOTATIONS}")
     return problems
 
 
 def _ce_problems(function: dict) -> list[str]:
+    """CE's own refusals (faas-netes pkg/handlers/validate.go), and fixed replicas: its autoscaler scales on
+    requests per second, which a pod serving one photo at a time never reaches, so a range stays at its min."""
     labels = function.get("labels") or {}
     problems = []
     if STANDARD_ONLY_LABELS & set(labels):
         problems.append(f"CE rejects {sorted(STANDARD_ONLY_LABELS & set(labels))}")
-    if int(labels.get("com.openfaas.scale.max", "1")) > 5:
-        problems.append("CE allows com.openfaas.scale.max of 5 at most")
+    low, high = (int(labels.get(f"com.openfaas.scale.{bound}", "1")) for bound in ("min", "max"))
+    if low != high:
+        problems.append(f"CE's replicas are fixed: com.openfaas.scale.min ({low}) must equal max ({high})")
+    if high > CE_MAX_REPLICAS:
+        problems.append(f"CE allows com.openfaas.scale.max of {CE_MAX_REPLICAS} at most")
     return problems
 
 
@@ -120,11 +154,75 @@ def _standard_problems(function: dict) -> list[str]:
     return problems
 
 
-SCRAPE_ANNOTATIONS = {
-    "prometheus.io/scrape": "true",
-    "prometheus.io/port": str(DEFAULT_METRICS_PORT),
-    "prometheus.io/path": "/metrics",
+# faas-netes writes `prometheus.io.scrape: "false"` onto every function without that dotted key
+# (pkg/handlers/deploy.go buildAnnotations), and Prometheus turns both `prometheus.io.scrape` and
+# `prometheus.io/scrape` into the label __meta_kubernetes_pod_annotation_prometheus_io_scrape: the stack
+# files use the dotted keys. Knative adds none, and keeps the usual ones.
+STACK_SCRAPE_ANNOTATIONS = {
+    "prometheus.io.scrape": "true",
+    "prometheus.io.port": str(DEFAULT_METRICS_PORT),
+    "prometheus.io.path": "/metrics",
 }
+KNATIVE_SCRAPE_ANNOTATIONS = {
+    key.replace("prometheus.io.", "prometheus.io/"): v for key, v in STACK_SCRAPE_ANNOTATIONS.items()
+}
+
+
+def traffic_problems(service: dict) -> list[str]:
+    """What Knative's webhook refuses in `traffic` and the CRD schema cannot say (knative/serving
+    pkg/apis/serving/v1/route_validation.go): percents summing to 100, unique DNS-1035 tags, a revision or
+    the latest one; and our revisions' names, which must start with the service's (revision_validation.go)."""
+    name = service["metadata"]["name"]
+    problems = []
+    traffic = service["spec"].get("traffic", [])
+    total = sum(target.get("percent", 0) for target in traffic)
+    if traffic and total != 100:
+        problems.append(f"traffic targets sum to {total}, want 100")
+    tags = [target["tag"] for target in traffic if "tag" in target]
+    problems += [f"tag {tag!r} is not a DNS-1035 label" for tag in tags if not DNS1035.match(tag)]
+    if len(set(tags)) != len(tags):
+        problems.append(f"tags repeat: {tags}")
+    for target in traffic:
+        if ("revisionName" in target) == bool(target.get("latestRevision")):
+            problems.append(f"{target}: a revisionName or latestRevision: true, one of them")
+        if not target.get("revisionName", f"{name}-").startswith(f"{name}-"):
+            problems.append(f"revision {target['revisionName']} must start with {name}-")
+    revision = service["spec"]["template"]["metadata"].get("name")
+    if revision is not None and not (revision.startswith(f"{name}-") and DNS1035.match(revision)):
+        problems.append(f"the template's revision {revision} must be a DNS-1035 label starting with {name}-")
+    return problems
+
+
+def token_problems(document: dict) -> list[str]:
+    """A manifest that would serve open: per function, TOKEN_FILE must name the function's default place, and a
+    secret that is not optional must be mounted at exactly that file (the path derived from the manifest)."""
+    problems = []
+    for name, (files, token_file) in token_mounts(document).items():
+        if token_file != DEFAULT_TOKEN_FILE:
+            problems.append(f"{name}: TOKEN_FILE is {token_file!r}, not {DEFAULT_TOKEN_FILE}")
+        if token_file is None or Path(token_file) not in files:
+            problems.append(f"{name}: TOKEN_FILE {token_file!r} is not among the secrets' files {sorted(files)}")
+    return problems
+
+
+def token_mounts(document: dict) -> dict[str, tuple[set[Path], str | None]]:
+    """Per function: the files its secrets appear as in the pod, and the TOKEN_FILE it reads."""
+    if document.get("kind") != "Service":
+        return {
+            name: ({OPENFAAS_SECRETS / secret for secret in function.get("secrets", [])},
+                   (function.get("environment") or {}).get("TOKEN_FILE"))
+            for name, function in document["functions"].items()
+        }  # fmt: skip
+    spec = document["spec"]["template"]["spec"]
+    (container,) = spec["containers"]
+    volumes = {volume["name"]: volume for volume in spec.get("volumes", [])}
+    files = set()
+    for mount in container.get("volumeMounts", []):
+        secret = volumes[mount["name"]].get("secret")
+        if secret and not secret.get("optional"):  # without items, the files are named by keys the manifest lacks
+            files |= {Path(mount["mountPath"]) / item["path"] for item in secret.get("items", [])}
+    env = {item["name"]: item.get("value") for item in container.get("env", [])}
+    return {document["metadata"]["name"]: (files, env.get("TOKEN_FILE"))}
 
 
 def strict(schema: object) -> object:
@@ -144,6 +242,33 @@ def strict(schema: object) -> object:
     return schema
 
 
+# What each rendering is given beyond REGISTRY and VERSION; `committed` is the files as they are in git.
+VARIANTS = {
+    "committed": None,
+    "rendered": (),
+    "open": ("OPEN=1",),
+    "canary": ("CANARY=10", f"PREVIOUS={PREVIOUS}"),
+    "rollback": ("CANARY=0", f"PREVIOUS={PREVIOUS}"),
+    "pull-secret": ("PULL_SECRET=ghcr-pull",),
+}
+PRIVATE = [variant for variant in VARIANTS if variant != "open"]
+RENDERED = [variant for variant in VARIANTS if variant != "committed"]
+
+
+@pytest.fixture(scope="module")
+def places(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Where each variant's files are: the checkout, or a folder the renderer wrote."""
+    return {
+        variant: ROOT if settings is None else rendered(tmp_path_factory.mktemp(variant), *settings)
+        for variant, settings in VARIANTS.items()
+    }
+
+
+def manifest(places: dict[str, Path], variant: str, name: str) -> dict:
+    path = places[variant] / name
+    return load_stack(path) if name in STACK_FILES else yaml.safe_load(path.read_text())
+
+
 @pytest.fixture(scope="module")
 def knative_schema() -> dict:
     crd = yaml.safe_load(CRD.read_text())
@@ -156,9 +281,10 @@ def knative_service(request: pytest.FixtureRequest) -> dict:
     return yaml.safe_load((ROOT / request.param).read_text())
 
 
-def test_yamllint() -> None:
+def test_yamllint(places: dict[str, Path]) -> None:
+    files = YAML_FILES + [str(places[variant] / name) for variant in RENDERED for name in MANIFESTS]
     result = subprocess.run(
-        [str(BIN / "yamllint"), "-s", "-c", str(ROOT / ".yamllint.yml"), *YAML_FILES],
+        [str(BIN / "yamllint"), "-s", "-c", str(ROOT / ".yamllint.yml"), *files],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -173,33 +299,38 @@ def test_hadolint() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.parametrize(("name", "edition"), [("stack.yml", "ce"), ("stack.standard.yml", "standard")])
-def test_stack_files_follow_faas_cli_and_openfaas_rules(name: str, edition: str) -> None:
-    assert stack_problems(load_stack(name), edition) == []
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("name", STACK_FILES)
+def test_stack_files_follow_faas_cli_and_openfaas_rules(places: dict[str, Path], variant: str, name: str) -> None:
+    assert stack_problems(manifest(places, variant, name), STACK_FILES[name]) == []
 
 
 def test_the_stack_checker_catches_what_ce_rejects() -> None:
-    broken = load_stack("stack.yml")
+    broken = load_stack(ROOT / "stack.yml")
     function = broken["functions"]["remove-bg-fast"]
     function["labels"]["com.openfaas.scale.zero"] = "true"
     function["labels"]["com.openfaas.scale.max"] = "20"
     function["limits"]["memory"] = "2GB"
     function["environment"]["MAX_INFLIGHT"] = 1
     function["exec_timout"] = "30s"
+    function["annotations"] = {"prometheus.io/scrape": "true"}
     problems = "\n".join(stack_problems(broken, "ce"))
-    for expected in ("CE rejects", "scale.max", "memory", "quoted string", "unknown fields"):
+    for expected in ("CE rejects", "scale.max of 5", "min (1) must equal max (20)", "memory", "quoted string"):
         assert expected in problems
+    assert "unknown fields" in problems and "prometheus.io.scrape" in problems
 
 
+@pytest.mark.parametrize("variant", ["committed", "rendered", "pull-secret", "open"])
 @pytest.mark.parametrize("name", sorted(TIERS))
-def test_both_stack_files_deploy_the_same_functions(name: str) -> None:
-    ce, standard = (load_stack(stack)["functions"][name] for stack in ("stack.yml", "stack.standard.yml"))
+def test_both_stack_files_deploy_the_same_functions(places: dict[str, Path], variant: str, name: str) -> None:
+    ce, standard = (manifest(places, variant, stack)["functions"][name] for stack in STACK_FILES)
     assert {k: v for k, v in ce.items() if k != "labels"} == {k: v for k, v in standard.items() if k != "labels"}
 
 
-@pytest.mark.parametrize("stack", ["stack.yml", "stack.standard.yml"])
-def test_two_tiers_one_image_per_model(stack: str) -> None:
-    functions = load_stack(stack)["functions"]
+@pytest.mark.parametrize("variant", ["committed", "rendered"])
+@pytest.mark.parametrize("stack", STACK_FILES)
+def test_two_tiers_one_image_per_model(places: dict[str, Path], variant: str, stack: str) -> None:
+    functions = manifest(places, variant, stack)["functions"]
     assert set(functions) == set(TIERS)
     for name, chosen in TIERS.items():
         function = functions[name]
@@ -209,16 +340,39 @@ def test_two_tiers_one_image_per_model(stack: str) -> None:
     assert len(images) == len(functions), "one image per model"
 
 
-def test_the_knative_services_are_the_stack_s_tiers() -> None:
+@pytest.mark.parametrize("variant", RENDERED)
+def test_rendered_manifests_name_the_registry_and_version_and_no_placeholder(
+    places: dict[str, Path], variant: str
+) -> None:
+    for name in MANIFESTS:
+        text = (places[variant] / name).read_text()
+        assert "docker.io/example" not in text and "${REGISTRY" not in text and "${TAG" not in text, name
+        assert f"#   make manifests REGISTRY={REGISTRY} VERSION={VERSION}" in "\n".join(text.splitlines()[:5]), name
+        document = manifest(places, variant, name)
+        if name in STACK_FILES:
+            assert {n: f["image"] for n, f in document["functions"].items()} == IMAGES
+        else:
+            (container,) = document["spec"]["template"]["spec"]["containers"]
+            assert container["image"] == IMAGES[document["metadata"]["name"]]
+
+
+@pytest.mark.parametrize("variant", ["committed", "rendered"])
+def test_the_knative_services_are_the_stack_s_tiers(places: dict[str, Path], variant: str) -> None:
     for path in KNATIVE_FILES:
-        service = yaml.safe_load((ROOT / path).read_text())
+        service = manifest(places, variant, path)
         (container,) = service["spec"]["template"]["spec"]["containers"]
         env = {item["name"]: item["value"] for item in container["env"] if item["name"].startswith("REMBG_")}
         assert env == TIERS[service["metadata"]["name"]], path
 
 
-def test_knative_service_matches_the_crd_schema(knative_schema: dict, knative_service: dict) -> None:
-    jsonschema.Draft7Validator(knative_schema).validate(knative_service)
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("name", KNATIVE_FILES)
+def test_knative_service_matches_the_crd_schema_and_the_webhook_s_traffic_rules(
+    knative_schema: dict, places: dict[str, Path], variant: str, name: str
+) -> None:
+    service = manifest(places, variant, name)
+    jsonschema.Draft7Validator(knative_schema).validate(service)
+    assert traffic_problems(service) == []
 
 
 @pytest.mark.parametrize(
@@ -227,10 +381,13 @@ def test_knative_service_matches_the_crd_schema(knative_schema: dict, knative_se
         (("spec", "template", "spec", "containerConcurrency"), "one"),
         (("spec", "template", "spec", "timeoutSecnds"), 60),
         (("spec", "template", "spec", "containers"), "remove-bg"),
+        (("spec", "traffic", 0, "percnt"), 90),
     ],
 )
-def test_the_schema_check_rejects_a_broken_service(knative_schema: dict, knative_service: dict, path, value) -> None:
-    broken = copy.deepcopy(knative_service)
+def test_the_schema_check_rejects_a_broken_service(
+    knative_schema: dict, places: dict[str, Path], path: tuple, value: object
+) -> None:
+    broken = manifest(places, "canary", "knative/service.yaml")
     target = broken
     for key in path[:-1]:
         target = target[key]
@@ -239,33 +396,184 @@ def test_the_schema_check_rejects_a_broken_service(knative_schema: dict, knative
         jsonschema.Draft7Validator(knative_schema).validate(broken)
 
 
-def test_knative_settings_fit_the_function(knative_service: dict) -> None:
-    template = knative_service["spec"]["template"]
-    annotations = template["metadata"]["annotations"]
-    spec = template["spec"]
-    (container,) = spec["containers"]
-    env = {item["name"]: item["value"] for item in container["env"]}
-    assert spec["containerConcurrency"] == int(env["MAX_INFLIGHT"])
-    assert annotations["autoscaling.knative.dev/min-scale"] == "0"
-    assert int(annotations["autoscaling.knative.dev/max-scale"]) >= 1
-    assert annotations["autoscaling.knative.dev/target"] == env["MAX_INFLIGHT"]
-    assert 0 < spec["timeoutSeconds"] <= 600
-    assert "PORT" not in env, "Knative reserves PORT and injects it"
-    (port,) = container["ports"]
-    assert container["readinessProbe"]["httpGet"] == {"path": "/_/health", "port": port["containerPort"]}
-    assert container["readinessProbe"]["timeoutSeconds"] == 1
-    assert container["resources"]["limits"] == {"cpu": "2", "memory": "2Gi"}
-    assert container["securityContext"]["runAsUser"] == 10001
-    assert SCRAPE_ANNOTATIONS.items() <= annotations.items()
-    (mount,) = container["volumeMounts"]
-    (volume,) = spec["volumes"]
-    assert volume["secret"] == {"secretName": "remove-bg-token", "optional": True}, "no Secret, no token"
-    assert f"{mount['mountPath']}/{volume['secret']['secretName']}" == DEFAULT_TOKEN_FILE
+def test_the_traffic_check_catches_what_knative_s_webhook_refuses(places: dict[str, Path]) -> None:
+    canary = manifest(places, "canary", "knative/service.yaml")
+    off_total = copy.deepcopy(canary)
+    off_total["spec"]["traffic"][1]["percent"] = 15
+    assert traffic_problems(off_total) == ["traffic targets sum to 105, want 100"]
+    foreign = copy.deepcopy(canary)
+    foreign["spec"]["traffic"][0]["revisionName"] = "remove-v0-2-0"
+    foreign["spec"]["template"]["metadata"]["name"] = "v0-3-0"
+    foreign["spec"]["traffic"][1]["tag"] = "Candidate"
+    problems = "\n".join(traffic_problems(foreign))
+    for expected in ("must start with remove-bg-", "template's revision v0-3-0", "'Candidate' is not a DNS-1035"):
+        assert expected in problems
 
 
-@pytest.mark.parametrize("name", ["stack.yml", "stack.standard.yml"])
-def test_the_stack_files_show_how_the_token_secret_is_wired(name: str) -> None:
-    text = (ROOT / name).read_text()
-    secret = Path(DEFAULT_TOKEN_FILE).name  # OpenFaaS mounts secret NAME at /var/openfaas/secrets/NAME
-    assert f"#   - {secret}\n" in text, "commented: OpenFaaS refuses to deploy with a missing secret"
-    assert f"faas-cli secret create {secret}" in text
+@pytest.mark.parametrize("variant", ["committed", "rendered"])
+def test_knative_settings_fit_the_function(places: dict[str, Path], variant: str) -> None:
+    for name in KNATIVE_FILES:
+        template = manifest(places, variant, name)["spec"]["template"]
+        annotations = template["metadata"]["annotations"]
+        spec = template["spec"]
+        (container,) = spec["containers"]
+        env = {item["name"]: item["value"] for item in container["env"]}
+        assert spec["containerConcurrency"] == int(env["MAX_INFLIGHT"])
+        assert annotations["autoscaling.knative.dev/min-scale"] == "0"
+        assert int(annotations["autoscaling.knative.dev/max-scale"]) >= 1
+        assert annotations["autoscaling.knative.dev/target"] == env["MAX_INFLIGHT"]
+        assert 0 < spec["timeoutSeconds"] <= 600
+        assert "PORT" not in env, "Knative reserves PORT and injects it"
+        (port,) = container["ports"]
+        assert container["readinessProbe"]["httpGet"] == {"path": "/_/health", "port": port["containerPort"]}
+        assert container["readinessProbe"]["timeoutSeconds"] == 1
+        assert container["resources"]["limits"] == {"cpu": "2", "memory": "2Gi"}
+        assert container["securityContext"]["runAsUser"] == 10001
+        assert KNATIVE_SCRAPE_ANNOTATIONS.items() <= annotations.items()
+
+
+@pytest.mark.parametrize("variant", PRIVATE)
+@pytest.mark.parametrize("name", MANIFESTS)
+def test_every_manifest_mounts_the_token_where_the_function_reads_it(
+    places: dict[str, Path], variant: str, name: str
+) -> None:
+    """Private by default: a pod whose secret is not mounted stops (a named TOKEN_FILE must exist) rather than
+    serving open, so the manifest must both name the file and mount the secret exactly there."""
+    document = manifest(places, variant, name)
+    assert token_problems(document) == []
+    if name in KNATIVE_FILES:
+        (volume,) = document["spec"]["template"]["spec"]["volumes"]
+        assert "optional" not in volume["secret"], "an optional Secret would let the pod start without the token"
+
+
+def test_the_token_check_catches_a_manifest_that_would_serve_open(places: dict[str, Path]) -> None:
+    stack = manifest(places, "rendered", "stack.yml")
+    del stack["functions"]["remove-bg-fast"]["secrets"]
+    stack["functions"]["remove-bg"]["environment"]["TOKEN_FILE"] = "/var/openfaas/secrets/token"
+    problems = "\n".join(token_problems(stack))
+    assert "remove-bg-fast: TOKEN_FILE '/var/openfaas/secrets/remove-bg-token' is not among" in problems
+    assert "remove-bg: TOKEN_FILE is '/var/openfaas/secrets/token'" in problems
+    for damage in ("mountPath", "optional", "items"):
+        service = manifest(places, "rendered", "knative/service.yaml")
+        spec = service["spec"]["template"]["spec"]
+        if damage == "mountPath":
+            spec["containers"][0]["volumeMounts"][0]["mountPath"] = "/var/secrets"
+        elif damage == "optional":
+            spec["volumes"][0]["secret"]["optional"] = True
+        else:
+            spec["volumes"][0]["secret"]["items"][0]["path"] = "token"
+        assert token_problems(service), damage
+
+
+@pytest.mark.parametrize("name", MANIFESTS)
+def test_open_is_an_explicit_choice_and_drops_the_token(places: dict[str, Path], name: str) -> None:
+    text = (places["open"] / name).read_text()
+    assert text.startswith("# OPEN: rendered with OPEN=1, without the token.")
+    assert "TOKEN_FILE" not in text and "secretName" not in text
+    for files, token_file in token_mounts(manifest(places, "open", name)).values():
+        assert (files, token_file) == (set(), None)
+
+
+def test_pull_secret_reaches_the_pod(places: dict[str, Path]) -> None:
+    """OpenFaaS turns a docker-registry secret listed in `secrets:` into imagePullSecrets (faas-netes
+    pkg/k8s/secrets.go ConfigureSecrets); Knative takes the pod's own imagePullSecrets."""
+    for stack in STACK_FILES:
+        for function in manifest(places, "pull-secret", stack)["functions"].values():
+            assert function["secrets"] == [TOKEN_SECRET, "ghcr-pull"]
+    for name in KNATIVE_FILES:
+        spec = manifest(places, "pull-secret", name)["spec"]["template"]["spec"]
+        assert spec["imagePullSecrets"] == [{"name": "ghcr-pull"}]
+
+
+def test_a_pull_secret_on_ce_is_warned_about(tmp_path: Path) -> None:
+    """CE deploys only images it can pull anonymously (faas-netes pkg/handlers/validate.go isAnonymous)."""
+    warned = render(tmp_path, f"REGISTRY={REGISTRY}", f"VERSION={VERSION}", "PULL_SECRET=ghcr-pull")
+    assert warned.returncode == 0
+    assert "stack.yml: OpenFaaS CE deploys only images it can pull anonymously" in warned.stderr
+    quiet = render(tmp_path, f"REGISTRY={REGISTRY}", f"VERSION={VERSION}")
+    assert "anonymously" not in quiet.stderr
+
+
+def test_ce_replicas_are_fixed_and_set_by_the_renderer(tmp_path: Path, places: dict[str, Path]) -> None:
+    def scale(place: Path, stack: str) -> dict[str, tuple[str, str]]:
+        functions = load_stack(place / stack)["functions"]
+        return {
+            n: (f["labels"]["com.openfaas.scale.min"], f["labels"]["com.openfaas.scale.max"])
+            for n, f in functions.items()
+        }
+
+    assert scale(ROOT, "stack.yml") == scale(places["rendered"], "stack.yml") == {
+        "remove-bg": ("2", "2"), "remove-bg-fast": ("1", "1"),
+    }  # fmt: skip
+    chosen = rendered(tmp_path, "REPLICAS=4", "FAST_REPLICAS=3")
+    assert scale(chosen, "stack.yml") == {"remove-bg": ("4", "4"), "remove-bg-fast": ("3", "3")}
+    assert scale(chosen, "stack.standard.yml") == scale(ROOT, "stack.standard.yml"), "Standard scales on capacity"
+
+
+@pytest.mark.parametrize(
+    ("variant", "traffic"),
+    [
+        ("rendered", [{"latestRevision": True, "percent": 100}]),
+        (
+            "canary",
+            [
+                {"revisionName": "{name}-v0-2-0", "percent": 90},
+                {"revisionName": "{name}-v0-3-0", "percent": 10, "tag": "candidate"},
+            ],
+        ),
+        (
+            "rollback",
+            [
+                {"revisionName": "{name}-v0-2-0", "percent": 100},
+                {"revisionName": "{name}-v0-3-0", "percent": 0, "tag": "candidate"},
+            ],
+        ),
+    ],
+)
+def test_knative_revisions_are_named_for_their_version_and_split_traffic(
+    places: dict[str, Path], variant: str, traffic: list[dict]
+) -> None:
+    """A canary keeps the previous version's revision serving 90 %; CANARY=0 sends it all back (a rollback)
+    while the new revision stays reachable by its tag; without PREVIOUS, the latest ready revision takes all."""
+    for path in KNATIVE_FILES:
+        service = manifest(places, variant, path)
+        name = service["metadata"]["name"]
+        assert service["spec"]["template"]["metadata"]["name"] == f"{name}-v0-3-0"
+        expected = [{k: v.format(name=name) if k == "revisionName" else v for k, v in t.items()} for t in traffic]
+        assert service["spec"]["traffic"] == expected
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ((f"VERSION={VERSION}",), "REGISTRY is required"),
+        (("REGISTRY=docker.io/example", f"VERSION={VERSION}"), "placeholder"),
+        (("REGISTRY=ghcr.io/Acme", f"VERSION={VERSION}"), "is not an image prefix"),
+        ((f"REGISTRY={REGISTRY}",), "VERSION='' is not an image tag"),
+        ((f"REGISTRY={REGISTRY}", "VERSION=0.3.0+build"), "is not an image tag"),
+        ((f"REGISTRY={REGISTRY}", "VERSION=-rc1"), "is not an image tag"),
+        ((f"REGISTRY={REGISTRY}", f"VERSION={'9' * 60}"), "not a DNS-1035 label"),
+        ((f"REGISTRY={REGISTRY}", f"VERSION={VERSION}", "CANARY=10"), "PREVIOUS and CANARY go together"),
+        ((f"REGISTRY={REGISTRY}", f"VERSION={VERSION}", "CANARY=110", "PREVIOUS=0.2.0"), "outside 0..100"),
+        ((f"REGISTRY={REGISTRY}", f"VERSION={VERSION}", "CANARY=5", f"PREVIOUS={VERSION}"), "is VERSION itself"),
+        ((f"REGISTRY={REGISTRY}", f"VERSION={VERSION}", "REPLICAS=6"), "REPLICAS=6 is outside 1..5"),
+        ((f"REGISTRY={REGISTRY}", f"VERSION={VERSION}", "OPEN=yes"), "OPEN='yes'"),
+        ((f"REGISTRY={REGISTRY}", f"VERSION={VERSION}", f"PULL_SECRET={TOKEN_SECRET}"), "PULL_SECRET"),
+    ],
+)
+def test_the_renderer_refuses_what_it_cannot_render_exactly(tmp_path: Path, settings: tuple, message: str) -> None:
+    result = render(tmp_path / "out", *settings)
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists(), "nothing written"
+
+
+def test_make_manifests_passes_its_variables_to_the_renderer() -> None:
+    dry = subprocess.run(
+        ["make", "--no-print-directory", "-n", "manifests", f"REGISTRY={REGISTRY}", f"VERSION={VERSION}", "OPEN=1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert f'scripts/manifests.py --registry "{REGISTRY}" --version "{VERSION}" --open "1"' in dry.stdout

@@ -17,7 +17,7 @@ from PIL import Image
 
 from harness.load import wait_in_work
 from tests.support import images
-from tests.support.container import IMAGE, Container, baked, docker
+from tests.support.container import IMAGE, Container, baked, deployed_env, docker
 
 pytestmark = pytest.mark.container
 
@@ -154,11 +154,15 @@ def test_docker_stop_lets_the_request_in_flight_finish(container_factory) -> Non
 
 
 def test_metrics_json_logs_and_the_token_under_the_pod_profile(container_factory, tmp_path) -> None:
-    """The token file mounted where OpenFaaS mounts secrets; metrics on their own port; JSON logs."""
-    token = tmp_path / "remove-bg-token"
-    token.write_text("container-token\n")
-    token.chmod(0o644)
-    container: Container = container_factory(flags=("-v", f"{token}:/var/openfaas/secrets/remove-bg-token:ro"))
+    """The environment `make manifests` renders (TOKEN_FILE named) with the secret's folder mounted read-only
+    where OpenFaaS mounts secrets; metrics on their own port; JSON logs."""
+    secrets = tmp_path / "secrets"
+    secrets.mkdir(mode=0o755)
+    (secrets / "remove-bg-token").write_text("container-token\n")
+    (secrets / "remove-bg-token").chmod(0o644)
+    env = deployed_env(tmp_path / "deploy")
+    assert env["TOKEN_FILE"] == "/var/openfaas/secrets/remove-bg-token"
+    container: Container = container_factory(env, flags=("-v", f"{secrets}:/var/openfaas/secrets:ro"))
     container.wait_ready()
     assert container.post(images.jpeg()).status_code == 401
     answer = container.post(images.jpeg(), headers={"Authorization": "Bearer container-token", "X-Call-Id": "c-1"})

@@ -18,7 +18,7 @@ from function.config import DEFAULT_MAX_INPUT_PIXELS
 from harness.load import wait_in_work
 from harness.memory import BUDGET_BYTES, CASES, largest_accepted, photo_shape
 from tests.support import images
-from tests.support.container import Container, baked, docker
+from tests.support.container import Container, baked, deployed_env, docker
 
 pytestmark = pytest.mark.container
 
@@ -73,6 +73,20 @@ def test_a_damaged_model_in_the_image_exits_1_with_a_message(container_factory, 
     )
     assert "cannot be loaded" in logs and advice in logs
     assert "Traceback" not in logs
+
+
+def test_the_rendered_manifest_without_its_secret_stops_instead_of_serving_open(container_factory, tmp_path) -> None:
+    """A pod whose token secret is not mounted: TOKEN_FILE is named, so start-up stops with exit 2."""
+    container: Container = container_factory(deployed_env(tmp_path))
+    deadline = time.monotonic() + 60
+    while container.state()["Running"]:
+        assert time.monotonic() < deadline, container.logs()
+        with contextlib.suppress(requests.ConnectionError):
+            answer = container.post(images.jpeg())
+            pytest.fail(f"answered {answer.status_code}: the pod served without its token")
+        time.sleep(0.02)
+    assert _wait_exited(container)["ExitCode"] == 2, container.logs()
+    assert "TOKEN_FILE='/var/openfaas/secrets/remove-bg-token': no such file" in container.logs()
 
 
 def test_a_full_tmp_breaks_nothing(container_factory) -> None:

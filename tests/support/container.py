@@ -6,11 +6,13 @@ import functools
 import json
 import os
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import requests
+import yaml
 
 from harness.processes import ROOT, free_port
 
@@ -59,6 +61,15 @@ class Baked:
             place = Path(file).relative_to(MODELS_IN_IMAGE)
             found.append(f"{MODELS_IN_IMAGE}/optimized/{place.parent}/{place.stem}.*{place.suffix}")
         return found
+
+
+def deployed_env(out: Path) -> dict[str, str]:
+    """The server's environment as `make manifests` renders it for the function (stack.yml's remove-bg-fast,
+    TOKEN_FILE included), without the model settings: an image serves the models baked into it."""
+    renderer = [sys.executable, str(ROOT / "scripts" / "manifests.py"), "--registry=ghcr.io/acme", "--version=0.3.0"]
+    subprocess.run([*renderer, f"--out={out}"], check=True, capture_output=True)
+    environment = yaml.safe_load((out / "stack.yml").read_text())["functions"]["remove-bg-fast"]["environment"]
+    return {key: value for key, value in environment.items() if not key.startswith("REMBG_")}
 
 
 @functools.cache
