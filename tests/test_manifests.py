@@ -41,6 +41,7 @@ IMAGES = {
 # (faas-netes pkg/k8s/secrets.go secretsMountPath, ConfigureSecrets).
 OPENFAAS_SECRETS = Path("/var/openfaas/secrets")
 TOKEN_SECRET = "remove-bg-token"
+PROBE_ANNOTATIONS = ("com.openfaas.health.", "com.openfaas.ready.")  # OpenFaaS Standard's (docs/reference/workloads.md)
 
 FUNCTION_FIELDS = {
     "lang", "handler", "image", "fprocess", "environment", "environment_file", "secrets", "labels",
@@ -119,7 +120,8 @@ def _function_problems(function: dict) -> list[str]:
         for timeout in ("read_timeout", "write_timeout", "exec_timeout")
         if timeout in environment and parse_duration(str(environment[timeout])) >= GATEWAY_TIMEOUT_SECONDS
     ]
-    if (function.get("annotations") or {}) != STACK_SCRAPE_ANNOTATIONS:
+    scrape = {key: value for key, value in (function.get("annotations") or {}).items() if key.startswith("prometheus")}
+    if scrape != STACK_SCRAPE_ANNOTATIONS:
         problems.append(f"the pod annotations say where Prometheus finds the metrics: {STACK_SCRAPE_ANNOTATIONS}")
     return problems
 
@@ -324,6 +326,10 @@ def test_the_stack_checker_catches_what_ce_rejects() -> None:
 @pytest.mark.parametrize("name", sorted(TIERS))
 def test_both_stack_files_deploy_the_same_functions(places: dict[str, Path], variant: str, name: str) -> None:
     ce, standard = (manifest(places, variant, stack)["functions"][name] for stack in STACK_FILES)
+    # Standard's own: its scaling labels and its per-function probes (CE's are fixed on /_/health).
+    standard["annotations"] = {
+        key: value for key, value in standard["annotations"].items() if not key.startswith(PROBE_ANNOTATIONS)
+    }
     assert {k: v for k, v in ce.items() if k != "labels"} == {k: v for k, v in standard.items() if k != "labels"}
 
 
@@ -442,7 +448,7 @@ def test_every_manifest_mounts_the_token_where_the_function_reads_it(
     document = manifest(places, variant, name)
     assert token_problems(document) == []
     if name in KNATIVE_FILES:
-        (volume,) = document["spec"]["template"]["spec"]["volumes"]
+        (volume,) = [v for v in document["spec"]["template"]["spec"]["volumes"] if "secret" in v]
         assert "optional" not in volume["secret"], "an optional Secret would let the pod start without the token"
 
 
@@ -577,3 +583,45 @@ def test_make_manifests_passes_its_variables_to_the_renderer() -> None:
         check=True,
     )
     assert f'scripts/manifests.py --registry "{REGISTRY}" --version "{VERSION}" --open "1"' in dry.stdout
+
+
+# Kubernetes' default terminationGracePeriodSeconds: OpenFaaS CE sets none for a function (faas-netes pkg/).
+KUBERNETES_GRACE_SECONDS = 30.0
+LIVENESS, READINESS = "/_/live", "/_/health"
+
+
+def _probe_paths_the_function_serves() -> dict[str, set[str]]:
+    """Each probe path in openapi.yaml with the statuses it may answer: liveness must never answer 503."""
+    paths = yaml.safe_load((ROOT / "openapi.yaml").read_text())["paths"]
+    return {path: set(paths[path]["get"]["responses"]) for path in paths if path.startswith("/_/")}
+
+
+@pytest.mark.parametrize("variant", ["committed", "rendered"])
+def test_each_platform_probes_liveness_apart_from_readiness_and_drains_within_its_grace(
+    places: dict[str, Path], variant: str
+) -> None:
+    """A liveness probe on /_/health would restart a pod whose model is still loading (and a draining one);
+    a drain longer than the pod's grace period is cut by SIGKILL. CE cannot be told (fixed probes on
+    /_/health, no grace period of its own): its drain fits Kubernetes' default."""
+    served = _probe_paths_the_function_serves()
+    assert "503" not in served[LIVENESS] and "503" in served[READINESS]
+    for name in KNATIVE_FILES:
+        spec = manifest(places, variant, name)["spec"]["template"]["spec"]
+        (container,) = spec["containers"]
+        env = {item["name"]: item["value"] for item in container["env"]}
+        assert container["livenessProbe"]["httpGet"]["path"] == LIVENESS
+        assert container["readinessProbe"]["httpGet"]["path"] == READINESS
+        assert "periodSeconds" not in container["readinessProbe"], "queue-proxy probes every 50 ms only unset"
+        assert float(env["DRAIN_SECONDS"]) < spec["timeoutSeconds"]
+    for stack, edition in STACK_FILES.items():
+        for function in load_stack(places[variant] / stack)["functions"].values():
+            drain = float(function["environment"]["DRAIN_SECONDS"])
+            annotations = function.get("annotations", {})
+            if edition == "standard":
+                assert annotations["com.openfaas.health.http.path"] == LIVENESS
+                assert annotations["com.openfaas.ready.http.path"] == READINESS
+                grace = parse_duration(function["environment"]["write_timeout"])
+            else:
+                assert not any(key.startswith(PROBE_ANNOTATIONS) for key in annotations)
+                grace = KUBERNETES_GRACE_SECONDS
+            assert drain < grace, f"{stack}: DRAIN_SECONDS {drain} s is not under the {grace} s grace period"
