@@ -104,17 +104,18 @@ def options(argv: list[str]) -> Options:
     canary = _whole("CANARY", given.canary, 0, 100) if given.canary else None
     if (previous is None) != (canary is None):
         raise Refused("PREVIOUS and CANARY go together: CANARY=10 PREVIOUS=0.2.0 (a canary), CANARY=0 (a rollback)")
-    if previous == version:
-        raise Refused(f"PREVIOUS={previous} is VERSION itself; name the version now serving")
     pull_secret = given.pull_secret.strip() or None
     if pull_secret is not None and (not DNS1123.match(pull_secret) or pull_secret == TOKEN_SECRET):
         raise Refused(f"PULL_SECRET={pull_secret!r} must name a docker-registry Secret, other than {TOKEN_SECRET}")
     if given.open not in ("", "0", "1"):
         raise Refused(f"OPEN={given.open!r}: OPEN=1 renders an open endpoint; leave it unset for the token")
     for service in DEFAULT_REPLICAS:
-        revision(service, version)  # refuses a version no revision can be named for
-        if previous:
-            revision(service, previous)
+        name = revision(service, version)  # refuses a version no revision can be named for
+        if previous and revision(service, previous) == name:  # 0.3.0 and 0_3_0, V1 and v1: one name
+            raise Refused(
+                f"PREVIOUS={previous} and VERSION={version} are one Knative revision, {name}; "
+                "PREVIOUS names the version now serving"
+            )
     return Options(
         registry=registry,
         version=version,

@@ -561,7 +561,10 @@ def test_knative_revisions_are_named_for_their_version_and_split_traffic(
         ((f"REGISTRY={REGISTRY}", f"VERSION={'9' * 60}"), "not a DNS-1035 label"),
         ((f"REGISTRY={REGISTRY}", f"VERSION={VERSION}", "CANARY=10"), "PREVIOUS and CANARY go together"),
         ((f"REGISTRY={REGISTRY}", f"VERSION={VERSION}", "CANARY=110", "PREVIOUS=0.2.0"), "outside 0..100"),
-        ((f"REGISTRY={REGISTRY}", f"VERSION={VERSION}", "CANARY=5", f"PREVIOUS={VERSION}"), "is VERSION itself"),
+        ((f"REGISTRY={REGISTRY}", f"VERSION={VERSION}", "CANARY=5", f"PREVIOUS={VERSION}"), "one Knative revision"),
+        # Distinct tags, one revision name (remove-bg-v0-3-0): the split would be one revision twice.
+        ((f"REGISTRY={REGISTRY}", f"VERSION={VERSION}", "CANARY=5", "PREVIOUS=0_3_0"), "one Knative revision"),
+        ((f"REGISTRY={REGISTRY}", "VERSION=V1", "CANARY=0", "PREVIOUS=v1"), "one Knative revision"),
         ((f"REGISTRY={REGISTRY}", f"VERSION={VERSION}", "REPLICAS=6"), "REPLICAS=6 is outside 1..5"),
         ((f"REGISTRY={REGISTRY}", f"VERSION={VERSION}", "OPEN=yes"), "OPEN='yes'"),
         ((f"REGISTRY={REGISTRY}", f"VERSION={VERSION}", f"PULL_SECRET={TOKEN_SECRET}"), "PULL_SECRET"),
