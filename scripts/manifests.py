@@ -31,6 +31,8 @@ STACKS = ("stack.yml", "stack.standard.yml")
 CE_STACK = "stack.yml"
 SERVICES = ("knative/service.yaml", "knative/service-fast.yaml")
 PLACEHOLDER_REGISTRY = "docker.io/example"
+REPOSITORY = "remove-bg"
+NAME_MAX = 255  # an image's name, registry and repository (distribution/reference NameTotalLengthMax)
 # Each function's image: the one repository remove-bg, tagged <VERSION>-<tier's model> (one image per model).
 IMAGE_MODELS = {"remove-bg": "isnet-int8", "remove-bg-fast": "u2net-int8"}
 TOKEN_SECRET = "remove-bg-token"
@@ -71,7 +73,7 @@ class Options:
     canary: int | None = None
 
     def image(self, function: str) -> str:
-        return f"{self.registry}/remove-bg:{self.version}-{IMAGE_MODELS[function]}"
+        return f"{self.registry}/{REPOSITORY}:{self.version}-{IMAGE_MODELS[function]}"
 
     def ce_replicas(self, function: str) -> int:
         return self.replicas if function == "remove-bg" else self.fast_replicas
@@ -99,6 +101,10 @@ def options(argv: list[str]) -> Options:
         raise Refused(f"REGISTRY={registry} is the committed files' placeholder; name the registry you pushed to")
     if not REGISTRY.match(registry):
         raise Refused(f"REGISTRY={registry!r} is not an image prefix such as ghcr.io/your-org or host:5000/team")
+    if len(f"{registry}/{REPOSITORY}") > NAME_MAX:
+        raise Refused(
+            f"REGISTRY={registry[:40]}... makes an image name over {NAME_MAX} characters, which no registry takes"
+        )
     version = _tag("VERSION", given.version)
     previous = _tag("PREVIOUS", given.previous) if given.previous else None
     canary = _whole("CANARY", given.canary, 0, 100) if given.canary else None
