@@ -586,7 +586,26 @@ def test_make_manifests_passes_its_variables_to_the_renderer() -> None:
         text=True,
         check=True,
     )
-    assert f'scripts/manifests.py --registry "{REGISTRY}" --version "{VERSION}" --open "1"' in dry.stdout
+    assert f"scripts/manifests.py --registry='{REGISTRY}' --version='{VERSION}'" in dry.stdout
+    assert "--open='1'" in dry.stdout
+
+
+@pytest.mark.parametrize("version", ['0.3.0" --out="{out}', "0.3.0`touch {out}`", "-rc1"])
+def test_make_manifests_hands_each_value_over_as_it_is(tmp_path: Path, version: str) -> None:
+    """A value is one argument whatever it holds (a CI job may pass a tag it did not choose): a quote must not
+    add an option that writes elsewhere, a backtick must not run a command and render the rest, and a leading dash
+    is a value, not an option, so the renderer's own message says what is wrong."""
+    elsewhere = tmp_path / "elsewhere"
+    make = ["make", "--no-print-directory", "-o", "venv", "manifests", f"VENV={sys.prefix}"]
+    result = subprocess.run(
+        [*make, f"REGISTRY={REGISTRY}", f"VERSION={version.format(out=elsewhere)}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode != 0 and "is not an image tag" in result.stderr, result.stderr
+    assert not elsewhere.exists(), "nothing written, nothing run"
 
 
 # Kubernetes' default terminationGracePeriodSeconds: OpenFaaS CE sets none for a function (faas-netes pkg/).
