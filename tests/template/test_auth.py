@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import base64
 import os
+import socket
 from pathlib import Path
 
 import pytest
 import requests
 from auth import CHALLENGES, authorized, challenges, presented
 
+from tests.support import raw
 from tests.support.checks import assert_error
 
 TOKEN = "s3cret-token"
@@ -211,3 +213,29 @@ def test_a_token_file_swapped_for_one_that_never_ends_keeps_the_server_answering
     assert requests.post(server.url + "/", data=b"a", timeout=5).status_code == 401
     assert requests.get(server.url + "/_/live", timeout=5).status_code == 200
     assert "kept the last token" in server.log()
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "framing"),
+    [
+        ("POST", "/_/live", "Content-Length: 1000000"),
+        ("POST", "/_/ready", "Transfer-Encoding: chunked"),
+        ("GET", "/_/live", "Content-Length: 1000000"),
+        ("PUT", "/", "Transfer-Encoding: chunked"),
+    ],
+)
+def test_without_the_token_no_body_is_taken_whatever_the_method_or_path(
+    start_echo, tmp_path: Path, method: str, path: str, framing: str
+) -> None:
+    """A client without the token never holds a share of the body buffer (serve.py's _admit). Only the function's
+    POSTs have a use for a body, so a request that declares one needs the token on a probe's path or with any
+    method too; the probes, which send none, stay open."""
+    token_file = tmp_path / "remove-bg-token"
+    token_file.write_text(TOKEN + "\n")
+    server = start_echo(TOKEN_FILE=str(token_file)).wait_ready()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+        sock.sendall(raw.request(b"", framing, path=path, method=method))
+        assert sock.recv(64).startswith(b"HTTP/1.1 401 "), "refused before any of the body is sent"
+    assert requests.get(server.url + "/_/live", timeout=5).status_code == 200
+    assert requests.post(server.url + "/_/live", timeout=5).status_code == 405
+    assert requests.post(server.url + "/_/live", data=b"a", headers={"X-Api-Key": TOKEN}, timeout=5).status_code == 405
