@@ -49,7 +49,8 @@ REGISTRY = re.compile(
 )
 TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 DNS1035 = re.compile(r"^[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?$")
-DNS1123 = re.compile(r"^[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*$")
+# A Secret's name: a DNS-1123 subdomain of at most 253 characters (Kubernetes IsDNS1123Subdomain).
+DNS1123 = re.compile(r"^(?=.{1,253}$)[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*$")
 
 log = logging.getLogger("manifests")
 

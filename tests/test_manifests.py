@@ -569,6 +569,7 @@ def test_knative_revisions_are_named_for_their_version_and_split_traffic(
         ((f"REGISTRY={REGISTRY}", f"VERSION={VERSION}", "REPLICAS=6"), "REPLICAS=6 is outside 1..5"),
         ((f"REGISTRY={REGISTRY}", f"VERSION={VERSION}", "OPEN=yes"), "OPEN='yes'"),
         ((f"REGISTRY={REGISTRY}", f"VERSION={VERSION}", f"PULL_SECRET={TOKEN_SECRET}"), "PULL_SECRET"),
+        ((f"REGISTRY={REGISTRY}", f"VERSION={VERSION}", f"PULL_SECRET={'a' * 254}"), "PULL_SECRET"),  # no Secret's
     ],
 )
 def test_the_renderer_refuses_what_it_cannot_render_exactly(tmp_path: Path, settings: tuple, message: str) -> None:
