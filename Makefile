@@ -19,6 +19,8 @@ export U2NET_HOME ?= $(CURDIR)/.models
 # import (35 s), and nothing here uses pymatting. (The function sets it in model.py, the image in its Dockerfile.)
 export NUMBA_DISABLE_JIT := 1
 comma := ,
+# A value as one shell word, quotes and backticks in it kept as they are: $(call quoted,$(VERSION)).
+quoted = '$(subst ','\'',$(1))'
 # The function is the package `function`, as OpenFaaS lays it out beside index.py.
 PYPATH := $(CURDIR)/build/pythonpath
 RUN := PYTHONPATH=$(PYPATH) $(PY)
@@ -303,9 +305,9 @@ test-container: venv
 # build/deploy/$(VERSION)/: deploy those, never the committed files. Exit 2, with the reason, on a missing or
 # placeholder REGISTRY or a VERSION that is not an image tag.
 manifests: venv
-	$(PY) scripts/manifests.py --registry "$(REGISTRY)" --version "$(VERSION)" --open "$(OPEN)" \
-		--pull-secret "$(PULL_SECRET)" --replicas "$(REPLICAS)" --fast-replicas "$(FAST_REPLICAS)" \
-		--previous "$(PREVIOUS)" --canary "$(CANARY)"
+	$(PY) scripts/manifests.py --registry=$(call quoted,$(REGISTRY)) --version=$(call quoted,$(VERSION)) \
+		--open=$(call quoted,$(OPEN)) --pull-secret=$(call quoted,$(PULL_SECRET)) --replicas=$(call quoted,$(REPLICAS)) \
+		--fast-replicas=$(call quoted,$(FAST_REPLICAS)) --previous=$(call quoted,$(PREVIOUS)) --canary=$(call quoted,$(CANARY))
 
 # Re-pin the whole dependency trees after changing a requirements file: requirements.lock for
 # development (tests, lint, bench), functions/remove-bg/requirements.lock for the runtime image (rembg

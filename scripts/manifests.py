@@ -31,6 +31,8 @@ STACKS = ("stack.yml", "stack.standard.yml")
 CE_STACK = "stack.yml"
 SERVICES = ("knative/service.yaml", "knative/service-fast.yaml")
 PLACEHOLDER_REGISTRY = "docker.io/example"
+REPOSITORY = "remove-bg"
+NAME_MAX = 255  # an image's name, registry and repository (distribution/reference NameTotalLengthMax)
 # Each function's image: the one repository remove-bg, tagged <VERSION>-<tier's model> (one image per model).
 IMAGE_MODELS = {"remove-bg": "isnet-int8", "remove-bg-fast": "u2net-int8"}
 TOKEN_SECRET = "remove-bg-token"
@@ -47,7 +49,8 @@ REGISTRY = re.compile(
 )
 TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 DNS1035 = re.compile(r"^[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?$")
-DNS1123 = re.compile(r"^[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*$")
+# A Secret's name: a DNS-1123 subdomain of at most 253 characters (Kubernetes IsDNS1123Subdomain).
+DNS1123 = re.compile(r"^(?=.{1,253}$)[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*$")
 
 log = logging.getLogger("manifests")
 
@@ -71,7 +74,7 @@ class Options:
     canary: int | None = None
 
     def image(self, function: str) -> str:
-        return f"{self.registry}/remove-bg:{self.version}-{IMAGE_MODELS[function]}"
+        return f"{self.registry}/{REPOSITORY}:{self.version}-{IMAGE_MODELS[function]}"
 
     def ce_replicas(self, function: str) -> int:
         return self.replicas if function == "remove-bg" else self.fast_replicas
@@ -99,22 +102,27 @@ def options(argv: list[str]) -> Options:
         raise Refused(f"REGISTRY={registry} is the committed files' placeholder; name the registry you pushed to")
     if not REGISTRY.match(registry):
         raise Refused(f"REGISTRY={registry!r} is not an image prefix such as ghcr.io/your-org or host:5000/team")
+    if len(f"{registry}/{REPOSITORY}") > NAME_MAX:
+        raise Refused(
+            f"REGISTRY={registry[:40]}... makes an image name over {NAME_MAX} characters, which no registry takes"
+        )
     version = _tag("VERSION", given.version)
     previous = _tag("PREVIOUS", given.previous) if given.previous else None
     canary = _whole("CANARY", given.canary, 0, 100) if given.canary else None
     if (previous is None) != (canary is None):
         raise Refused("PREVIOUS and CANARY go together: CANARY=10 PREVIOUS=0.2.0 (a canary), CANARY=0 (a rollback)")
-    if previous == version:
-        raise Refused(f"PREVIOUS={previous} is VERSION itself; name the version now serving")
     pull_secret = given.pull_secret.strip() or None
     if pull_secret is not None and (not DNS1123.match(pull_secret) or pull_secret == TOKEN_SECRET):
         raise Refused(f"PULL_SECRET={pull_secret!r} must name a docker-registry Secret, other than {TOKEN_SECRET}")
     if given.open not in ("", "0", "1"):
         raise Refused(f"OPEN={given.open!r}: OPEN=1 renders an open endpoint; leave it unset for the token")
     for service in DEFAULT_REPLICAS:
-        revision(service, version)  # refuses a version no revision can be named for
-        if previous:
-            revision(service, previous)
+        name = revision(service, version)  # refuses a version no revision can be named for
+        if previous and revision(service, previous) == name:  # 0.3.0 and 0_3_0, V1 and v1: one name
+            raise Refused(
+                f"PREVIOUS={previous} and VERSION={version} are one Knative revision, {name}; "
+                "PREVIOUS names the version now serving"
+            )
     return Options(
         registry=registry,
         version=version,

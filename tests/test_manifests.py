@@ -555,16 +555,21 @@ def test_knative_revisions_are_named_for_their_version_and_split_traffic(
         ((f"VERSION={VERSION}",), "REGISTRY is required"),
         (("REGISTRY=docker.io/example", f"VERSION={VERSION}"), "placeholder"),
         (("REGISTRY=ghcr.io/Acme", f"VERSION={VERSION}"), "is not an image prefix"),
+        ((f"REGISTRY=ghcr.io/{'a' * 240}", f"VERSION={VERSION}"), "over 255 characters"),  # no image could have it
         ((f"REGISTRY={REGISTRY}",), "VERSION='' is not an image tag"),
         ((f"REGISTRY={REGISTRY}", "VERSION=0.3.0+build"), "is not an image tag"),
         ((f"REGISTRY={REGISTRY}", "VERSION=-rc1"), "is not an image tag"),
         ((f"REGISTRY={REGISTRY}", f"VERSION={'9' * 60}"), "not a DNS-1035 label"),
         ((f"REGISTRY={REGISTRY}", f"VERSION={VERSION}", "CANARY=10"), "PREVIOUS and CANARY go together"),
         ((f"REGISTRY={REGISTRY}", f"VERSION={VERSION}", "CANARY=110", "PREVIOUS=0.2.0"), "outside 0..100"),
-        ((f"REGISTRY={REGISTRY}", f"VERSION={VERSION}", "CANARY=5", f"PREVIOUS={VERSION}"), "is VERSION itself"),
+        ((f"REGISTRY={REGISTRY}", f"VERSION={VERSION}", "CANARY=5", f"PREVIOUS={VERSION}"), "one Knative revision"),
+        # Distinct tags, one revision name (remove-bg-v0-3-0): the split would be one revision twice.
+        ((f"REGISTRY={REGISTRY}", f"VERSION={VERSION}", "CANARY=5", "PREVIOUS=0_3_0"), "one Knative revision"),
+        ((f"REGISTRY={REGISTRY}", "VERSION=V1", "CANARY=0", "PREVIOUS=v1"), "one Knative revision"),
         ((f"REGISTRY={REGISTRY}", f"VERSION={VERSION}", "REPLICAS=6"), "REPLICAS=6 is outside 1..5"),
         ((f"REGISTRY={REGISTRY}", f"VERSION={VERSION}", "OPEN=yes"), "OPEN='yes'"),
         ((f"REGISTRY={REGISTRY}", f"VERSION={VERSION}", f"PULL_SECRET={TOKEN_SECRET}"), "PULL_SECRET"),
+        ((f"REGISTRY={REGISTRY}", f"VERSION={VERSION}", f"PULL_SECRET={'a' * 254}"), "PULL_SECRET"),  # no Secret's
     ],
 )
 def test_the_renderer_refuses_what_it_cannot_render_exactly(tmp_path: Path, settings: tuple, message: str) -> None:
@@ -582,7 +587,26 @@ def test_make_manifests_passes_its_variables_to_the_renderer() -> None:
         text=True,
         check=True,
     )
-    assert f'scripts/manifests.py --registry "{REGISTRY}" --version "{VERSION}" --open "1"' in dry.stdout
+    assert f"scripts/manifests.py --registry='{REGISTRY}' --version='{VERSION}'" in dry.stdout
+    assert "--open='1'" in dry.stdout
+
+
+@pytest.mark.parametrize("version", ['0.3.0" --out="{out}', "0.3.0`touch {out}`", "-rc1"])
+def test_make_manifests_hands_each_value_over_as_it_is(tmp_path: Path, version: str) -> None:
+    """A value is one argument whatever it holds (a CI job may pass a tag it did not choose): a quote must not
+    add an option that writes elsewhere, a backtick must not run a command and render the rest, and a leading dash
+    is a value, not an option, so the renderer's own message says what is wrong."""
+    elsewhere = tmp_path / "elsewhere"
+    make = ["make", "--no-print-directory", "-o", "venv", "manifests", f"VENV={sys.prefix}"]
+    result = subprocess.run(
+        [*make, f"REGISTRY={REGISTRY}", f"VERSION={version.format(out=elsewhere)}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode != 0 and "is not an image tag" in result.stderr, result.stderr
+    assert not elsewhere.exists(), "nothing written, nothing run"
 
 
 # Kubernetes' default terminationGracePeriodSeconds: OpenFaaS CE sets none for a function (faas-netes pkg/).

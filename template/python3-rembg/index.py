@@ -177,10 +177,12 @@ def create_app(
 
 def token_gate(token: auth.TokenFile) -> Gate:
     """The one check of the token, which the server runs as soon as a request's headers are in: every POST to
-    the function's paths must carry it; the probes, GETs and the platform's paths never need it."""
+    the function's paths must carry it, and so must any request with a body, whatever its method or path (only
+    those POSTs use one; without the token none holds a share of the body buffer); the probes and GETs never do."""
 
-    def gate(method: str, path: str, headers: Mapping[str, str]) -> Denied | None:
-        if method != "POST" or path.startswith(RESERVED) or auth.authorized(headers, token.current()):
+    def gate(method: str, path: str, headers: Mapping[str, str], body: bool) -> Denied | None:
+        needs = body or (method == "POST" and not path.startswith(RESERVED))
+        if not needs or auth.authorized(headers, token.current()):
             return None
         return Denied(unauthorized().message, auth.challenges(headers))
 

@@ -7,9 +7,9 @@ instead of the refusal. The channel and server below change exactly that:
 
 - a whole request must arrive within `read_timeout` of its first byte (Go's ReadTimeout, which
   OpenFaaS' read_timeout sets), and an idle connection closes after it too;
-- a POST is asked for its token (the `gate` the caller gives) as soon as its headers are in,
-  before any of its body is buffered: a client without one is answered 401 and cannot hold
-  the body buffer others need;
+- a POST, or any request with a body, is asked for its token (the `gate` the caller gives) as
+  soon as its headers are in, before any of its body is buffered: a client without one is
+  answered 401 and cannot hold the body buffer others need;
 - a body arriving slower than `min_upload_rate` bytes a second, once `upload_grace` seconds
   have passed, is answered 408 and its share of the buffer freed: nginx's client_body_timeout,
   as a rate, so a trickle cannot hold the buffer for the whole read_timeout;
@@ -101,11 +101,11 @@ class Denied:
     challenges: tuple[str, ...]
 
 
-# method, path, headers (any case) → None to let the request through, or why not
-Gate = Callable[[str, str, Mapping[str, str]], Denied | None]
+# method, path, headers (any case), whether a body follows → None to let the request through, or why not
+Gate = Callable[[str, str, Mapping[str, str], bool], Denied | None]
 
 
-def open_gate(method: str, path: str, headers: Mapping[str, str]) -> Denied | None:
+def open_gate(method: str, path: str, headers: Mapping[str, str], body: bool) -> Denied | None:
     """The gate of a server without a token."""
     return None
 
@@ -186,7 +186,7 @@ class _Request(HTTPRequestParser):
     def _admit(self) -> None:
         """The token first, then the body's share of the buffer: a client without the token never holds any."""
         server = self._channel.server
-        denied = server.gate(self.command, self.path, _Headers(self.headers))
+        denied = server.gate(self.command, self.path, _Headers(self.headers), not self.completed)
         if denied is not None:
             self.error = _Unauthorized(denied)
             self.completed = True

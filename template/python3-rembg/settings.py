@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import stat
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +47,9 @@ DEFAULT_METRICS_PORT = 8081
 DEFAULT_TOKEN_FILE = "/var/openfaas/secrets/remove-bg-token"
 # Tokens a token file may hold at once: an old and a new one while rotating, and room for a second client.
 MAX_TOKENS = 4
+# A token file's size at most: four tokens of 8 KiB (the longest header line nginx passes by default) and then
+# some. It is read on the loop every connection shares, so a larger file is refused, not read.
+MAX_TOKEN_FILE_BYTES = 64 * 1024
 
 Number = TypeVar("Number", int, float)
 
@@ -110,12 +114,13 @@ def read_token(path: Path) -> tuple[str, ...] | None:
     More than one line is how a token is rotated without a refused call: the new token is added beside the
     old one, the clients move to it, then the old line goes (docs/operations.md, Token).
     """
-    if not path.exists():
+    raw = _token_bytes(path)
+    if raw is None:
         return None
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SettingError(f"TOKEN_FILE={str(path)!r}: cannot be read ({exc.__class__.__name__})") from None
+        lines = raw.decode("utf-8").split("\n")  # not splitlines(): it would cut a token in two at \x1c or \u2028
+    except UnicodeDecodeError:
+        raise _unreadable(path, "UnicodeDecodeError") from None
     tokens = tuple(line.strip() for line in lines if line.strip())
     if not tokens:
         raise SettingError(f"TOKEN_FILE={str(path)!r}: the file is empty; put the token in it or remove it")
@@ -127,6 +132,35 @@ def read_token(path: Path) -> tuple[str, ...] | None:
         if not all("!" <= char <= "~" for char in token):  # what `Authorization: Bearer` and X-Api-Key can carry
             raise SettingError(f"TOKEN_FILE={str(path)!r}: a token must be visible ASCII, without spaces")
     return tokens
+
+
+def _token_bytes(path: Path) -> bytes | None:
+    """The file's bytes, only from a regular file of at most MAX_TOKEN_FILE_BYTES; None when there is none.
+
+    A pipe would wait for a writer and a device such as /dev/zero never ends; the file is read again on the
+    loop every request waits on (auth.TokenFile), so what cannot be a token file is refused, not read.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a pipe opens at once, to be refused below
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError as exc:
+        raise _unreadable(path, exc.__class__.__name__) from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise _unreadable(path, "not a regular file")
+        raw = os.read(fd, MAX_TOKEN_FILE_BYTES + 1)
+    except OSError as exc:
+        raise _unreadable(path, exc.__class__.__name__) from None
+    finally:
+        os.close(fd)
+    if len(raw) > MAX_TOKEN_FILE_BYTES:
+        raise SettingError(f"TOKEN_FILE={str(path)!r}: over {MAX_TOKEN_FILE_BYTES} bytes, not a file of tokens")
+    return raw
+
+
+def _unreadable(path: Path, why: str) -> SettingError:
+    return SettingError(f"TOKEN_FILE={str(path)!r}: cannot be read ({why})")
 
 
 def _tokens(path: Path, named: bool) -> tuple[str, ...]:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import base64
+import os
+import socket
 from pathlib import Path
 
 import pytest
 import requests
 from auth import CHALLENGES, authorized, challenges, presented
 
+from tests.support import raw
 from tests.support.checks import assert_error
 
 TOKEN = "s3cret-token"
@@ -106,6 +109,8 @@ def test_a_token_file_named_but_missing_stops_start_up(start_echo, tmp_path: Pat
         ("two words", "visible ASCII"),
         ("\n \n", "is empty"),
         ("a\nb\nc\nd\ne\n", "at most 4 tokens"),  # a file that is not a token file at all
+        ("first\x1csecond", "visible ASCII"),  # one garbled token, not two shorter ones
+        ("first\u2028second", "visible ASCII"),
     ],
 )
 def test_an_empty_or_unreadable_token_file_stops_start_up(start_echo, tmp_path: Path, content, message: str) -> None:
@@ -167,3 +172,70 @@ def test_any_of_the_tokens_is_authorized_and_nothing_else() -> None:
     assert not authorized(_with("Bearer first\nsecond"), tokens)
     assert not authorized(_with("Bearer third"), tokens)
     assert not authorized(_with("Bearer first"), ())
+
+
+def _not_a_token_file(path: Path, kind: str) -> None:
+    """What a careless mount can leave where the token belongs: a pipe (reading it waits for a writer that never
+    comes), a device that never ends, a regular file far larger than any four tokens."""
+    if kind == "pipe":
+        os.mkfifo(path)
+    elif kind == "endless":
+        path.symlink_to("/dev/zero")
+    else:
+        path.write_text("t" * 2_000_000 + "\n")
+
+
+@pytest.mark.parametrize(
+    ("kind", "message"), [("pipe", "not a regular file"), ("endless", "not a regular file"), ("huge", "bytes")]
+)
+def test_a_token_file_that_never_ends_stops_start_up(start_echo, tmp_path: Path, kind: str, message: str) -> None:
+    token_file = tmp_path / "remove-bg-token"
+    _not_a_token_file(token_file, kind)
+    server = start_echo(TOKEN_FILE=str(token_file))
+    assert server.wait_exit(30) == 2
+    assert "TOKEN_FILE=" in server.log() and message in server.log()
+
+
+@pytest.mark.parametrize("kind", ["pipe", "endless", "huge"])
+def test_a_token_file_swapped_for_one_that_never_ends_keeps_the_server_answering(
+    start_echo, tmp_path: Path, kind: str
+) -> None:
+    """The token is checked as a request's headers arrive, on the loop every connection shares: a read that waits
+    or never ends there would stop every answer, the probes' too."""
+    token_file = tmp_path / "remove-bg-token"
+    token_file.write_text(TOKEN + "\n")
+    server = start_echo(TOKEN_FILE=str(token_file)).wait_ready()
+    swapped = tmp_path / "swapped"
+    _not_a_token_file(swapped, kind)
+    swapped.replace(token_file)
+    bearer = {"Authorization": f"Bearer {TOKEN}"}
+    assert requests.post(server.url + "/", data=b"a", headers=bearer, timeout=5).status_code == 200
+    assert requests.post(server.url + "/", data=b"a", timeout=5).status_code == 401
+    assert requests.get(server.url + "/_/live", timeout=5).status_code == 200
+    assert "kept the last token" in server.log()
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "framing"),
+    [
+        ("POST", "/_/live", "Content-Length: 1000000"),
+        ("POST", "/_/ready", "Transfer-Encoding: chunked"),
+        ("GET", "/_/live", "Content-Length: 1000000"),
+        ("PUT", "/", "Transfer-Encoding: chunked"),
+    ],
+)
+def test_without_the_token_no_body_is_taken_whatever_the_method_or_path(
+    start_echo, tmp_path: Path, method: str, path: str, framing: str
+) -> None:
+    """A client without the token never holds a share of the body buffer (serve.py's _admit). Only the function's
+    POSTs have a use for a body, so a request that declares one needs the token on a probe's path or with any
+    method too; the probes, which send none, stay open."""
+    token_file = tmp_path / "remove-bg-token"
+    token_file.write_text(TOKEN + "\n")
+    server = start_echo(TOKEN_FILE=str(token_file)).wait_ready()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+        sock.sendall(raw.request(b"", framing, path=path, method=method))
+        assert sock.recv(64).startswith(b"HTTP/1.1 401 "), "refused before any of the body is sent"
+    assert requests.get(server.url + "/_/live", timeout=5).status_code == 200
+    assert requests.post(server.url + "/_/live", timeout=5).status_code == 405
+    assert requests.post(server.url + "/_/live", data=b"a", headers={"X-Api-Key": TOKEN}, timeout=5).status_code == 405
