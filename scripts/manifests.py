@@ -98,7 +98,7 @@ def options(argv: list[str]) -> Options:
     registry = given.registry.strip().rstrip("/")
     if not registry:
         raise Refused("REGISTRY is required: your images' prefix, such as REGISTRY=ghcr.io/your-org")
-    if registry == PLACEHOLDER_REGISTRY:
+    if registry.lower() == PLACEHOLDER_REGISTRY:
         raise Refused(f"REGISTRY={registry} is the committed files' placeholder; name the registry you pushed to")
     if not REGISTRY.match(registry):
         raise Refused(f"REGISTRY={registry!r} is not an image prefix such as ghcr.io/your-org or host:5000/team")

@@ -118,7 +118,9 @@ def read_token(path: Path) -> tuple[str, ...] | None:
     if raw is None:
         return None
     try:
-        lines = raw.decode("utf-8").split("\n")  # not splitlines(): it would cut a token in two at \x1c or \u2028
+        # utf-8-sig: a byte-order mark an editor wrote is not part of the first token. Not splitlines(): it
+        # would cut a token in two at \x1c or \u2028.
+        lines = raw.decode("utf-8-sig").split("\n")
     except UnicodeDecodeError:
         raise _unreadable(path, "UnicodeDecodeError") from None
     tokens = tuple(line.strip() for line in lines if line.strip())

@@ -149,6 +149,13 @@ def test_a_rotated_token_takes_effect_without_a_restart(start_echo, tmp_path: Pa
     assert "second-token" not in server.log() and "first-token" not in server.log()
 
 
+def test_a_byte_order_mark_is_not_part_of_the_token(start_echo, tmp_path: Path) -> None:
+    token_file = tmp_path / "remove-bg-token"
+    token_file.write_bytes(b"\xef\xbb\xbf" + TOKEN.encode() + b"\r\n")  # as a Windows editor saves it
+    server = start_echo(TOKEN_FILE=str(token_file)).wait_ready()
+    assert server.post(b"a", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
+
+
 def test_two_tokens_rotate_without_a_refused_call(start_echo, tmp_path: Path) -> None:
     """Rotation as docs/operations.md gives it: the new token beside the old, the clients move, the old goes.
     At no step is a client holding either the old or the new token refused while both lines are there."""
