@@ -106,3 +106,11 @@ def test_the_bands_narrow_with_more_photos() -> None:
     for name in ("p95_s", "mean_s", "first_refused"):
         assert many[name].high - many[name].low < few[name].high - few[name].low
         assert few[name].holds(many[name].low) and few[name].holds(many[name].high)
+
+
+def test_a_cutout_after_the_deadline_is_a_miss() -> None:
+    """The client cuts each attempt at the call's deadline: a pod that answers later serves no one."""
+    calls = simulate((5.0,), 2, 0.01, routing=Routing.ANY_FREE, retries=ClientRetries(deadline_s=3.0), photos=200)
+    assert calls.missed_share == 1.0
+    calls = simulate((5.0,), 2, 0.01, routing=Routing.ANY_FREE, retries=ClientRetries(deadline_s=6.0), photos=200)
+    assert calls.missed_share == 0.0
