@@ -54,7 +54,7 @@ help:
 	@echo "  make models         - per model: time at 1280x960 and 12 MP, peak memory, start-up; what a core model adds (about 20 min)"
 	@echo "  make chart          - time per photo against megapixels, both tiers and rembg s, drawn to docs/speed.png (about 5 min)"
 	@echo "  make pictures       - the README's pictures: both tiers on one photo (docs/tiers.png), the try-it page (docs/try-it.png)"
-	@echo "  make capacity       - service times, replicas for a rate at a p95 target, cost per 1000 images (about 15 min)"
+	@echo "  make capacity       - service times; replicas per platform (queued, sync with retries, CE fixed) for a rate at a p95 target; cost (about 20 min)"
 	@echo "  make concurrency    - each tier at MAX_INFLIGHT 1 and 2: throughput, p95, peak memory (about 4 min)"
 	@echo "  make burst          - 4 clients x 12 MP at one slot: peak memory against one photo's, photos/s, p95 (2 min)"
 	@echo "  make memory         - peak memory per input format and mode at the largest accepted size (about 4 min)"

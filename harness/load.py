@@ -8,6 +8,7 @@ that decodes at the size the photo has), and kept as an Outcome for the caller's
 from __future__ import annotations
 
 import io
+import math
 import random
 import statistics
 import threading
@@ -18,6 +19,8 @@ from pathlib import Path
 
 import requests
 from PIL import Image
+
+from harness.retries import ClientRetries, retry_after_s
 
 PROBE_INTERVAL_S = 0.2
 SAMPLE_INTERVAL_S = 0.5
@@ -172,6 +175,65 @@ def queued(url: str, shot: Shot, *, rate: float, count: int, timeout: float, see
             if outcome.status != 200 or not outcome.correct:
                 raise RuntimeError(f"{shot.name}: {outcome}")
             times.append(time.monotonic() - arrival)
+    return times
+
+
+def retried(
+    url: str, shot: Shot, *, rate: float, seconds: float, retries: ClientRetries, seed: int = 0
+) -> list[tuple[float, int]]:
+    """(time to a cut-out, attempts) of each Poisson arrival at `rate` for `seconds`, each photo its own client
+    that retries 429s, 503s and lost connections as the worker's does; the time is inf for a photo the client
+    gave up on.
+
+    This is a synchronous call through the OpenFaaS gateway: nothing queues, a busy pod refuses at
+    once, and the caller's own retries are the wait (harness/retrying.py models it). A wrong answer
+    (a bad cut-out, any other status) ends the run with an error: it would make the times meaningless.
+    """
+    rng = random.Random(seed)
+    times: list[tuple[float, int]] = []
+    wrong: list[str] = []
+    lock = threading.Lock()
+
+    def photo(index: int, arrival: float) -> None:
+        jitter = random.Random(seed * 1_000_003 + index)
+        waited, attempt = math.inf, 0
+        with requests.Session() as session:
+            for attempt in range(1, retries.max_attempts + 1):
+                left = retries.deadline_s - (time.monotonic() - arrival)
+                try:
+                    response = session.post(url, data=shot.body, timeout=max(0.001, left))
+                except requests.RequestException:
+                    status, after = None, None
+                else:
+                    status, after = response.status_code, retry_after_s(response.headers.get("Retry-After"))
+                if status == 200:
+                    if not check(shot, response):
+                        with lock:
+                            wrong.append(f"{shot.name}: a wrong cut-out")
+                    waited = time.monotonic() - arrival
+                    break
+                if status not in (429, 503, None):
+                    with lock:
+                        wrong.append(f"{shot.name}: {status} {response.text[:200]}")
+                    break
+                delay = retries.delay_s(attempt, after, jitter.random())
+                if not retries.tries_again(attempt, time.monotonic() - arrival, delay):
+                    break
+                time.sleep(delay)
+        with lock:
+            times.append((waited, attempt))
+
+    threads, deadline, at = [], time.monotonic() + seconds, time.monotonic() + 0.5
+    while at < deadline:
+        time.sleep(max(0.0, at - time.monotonic()))
+        thread = threading.Thread(target=photo, args=(len(threads), at), daemon=True)
+        thread.start()
+        threads.append(thread)
+        at += rng.expovariate(rate)
+    for thread in threads:
+        thread.join(retries.deadline_s + 10)
+    if wrong:
+        raise RuntimeError(f"{len(wrong)} wrong answers, the first: {wrong[0]}")
     return times
 
 

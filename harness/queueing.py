@@ -1,11 +1,13 @@
 """Queueing arithmetic for capacity plans: how many replicas a rate needs at a p95 target, and at what cost.
 
-The platform queues requests in front of the pods (Knative's queue-proxy and activator, the
-OpenFaaS gateway), so a replica pool is an M/G/c queue: an arrival waits with the Erlang C
+Where the platform queues requests in front of the pods (Knative's activator and queue-proxy,
+OpenFaaS' queue-worker for async calls), a replica pool is an M/G/c queue: an arrival waits with the Erlang C
 probability, its wait is exponential with M/M/c's rate cμ − λ slowed by (1 + Cs²) / 2 for service
 times that are not exponential (the Allen–Cunneen approximation), and the response time is that
 wait plus a service time drawn from the measured ones; its p95 is found by bisection. For M/M/c
-this is exact.
+this is exact. Where nothing queues (a synchronous call through the OpenFaaS gateway: a busy pod
+answers 429 at once), the pool is a loss system (Erlang B, below) and the client's retries are what
+the caller waits for: harness/retrying.py.
 """
 
 from __future__ import annotations
@@ -43,6 +45,19 @@ class Service:
     @property
     def per_hour(self) -> float:
         return 3600.0 / self.mean_s
+
+
+def erlang_b(servers: int, offered: float) -> float:
+    """The chance an arrival finds all `servers` busy in a loss system (no queue) offered `offered` erlangs.
+
+    Erlang's loss formula holds for any service-time distribution with that mean (it is insensitive),
+    which is why the measured service times need only their mean here. By the recursion
+    B(k) = a·B(k−1) / (k + a·B(k−1)), which stays finite where the factorials would not.
+    """
+    blocked = 1.0
+    for k in range(1, servers + 1):
+        blocked = offered * blocked / (k + offered * blocked)
+    return blocked
 
 
 def erlang_c(servers: int, offered: float) -> float:

@@ -6,13 +6,21 @@ import math
 
 import pytest
 
-from harness.queueing import Service, erlang_c, p95_response, replicas_for, rub_per_1000
+from harness.queueing import Service, erlang_b, erlang_c, p95_response, replicas_for, rub_per_1000
 
 
 def test_erlang_c_known_values() -> None:
     assert erlang_c(1, 0.5) == pytest.approx(0.5)  # M/M/1: the chance to wait is the utilisation
     assert erlang_c(2, 1.0) == pytest.approx(1 / 3)
     assert erlang_c(10, 5.0) == pytest.approx(0.0361, abs=1e-4)
+
+
+def test_erlang_b_known_values() -> None:
+    assert erlang_b(1, 0.5) == pytest.approx(1 / 3)  # one slot: a / (1 + a)
+    assert erlang_b(2, 1.0) == pytest.approx(0.2)
+    assert erlang_b(10, 5.0) == pytest.approx(0.01838, abs=1e-5)  # the standard tables' value
+    assert erlang_b(100, 80.0) == pytest.approx(0.0040, abs=1e-4)  # no overflow where factorials would
+    assert erlang_b(0, 3.0) == 1.0
 
 
 def _exponential(mean: float, count: int = 4000) -> tuple[float, ...]:
