@@ -2,6 +2,8 @@
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
+# What `make manifests` runs in: Python and PyYAML only, so an operator renders without the test environment.
+DEPLOY_VENV ?= .venv-deploy
 PY := $(VENV)/bin/python
 # REMBG_MODEL from the environment is the model too, as it is for the server itself; so are REMBG_CORE_MODEL
 # (CORE_MODEL) and, for a custom model (dis_custom, u2net_custom), REMBG_MODEL_PATH (MODEL_FILE) and _MD5.
@@ -93,6 +95,11 @@ $(VENV)/.serve-installed: $(SERVE_REQUIREMENTS)
 $(VENV)/.installed: $(VENV)/.serve-installed $(REQUIREMENTS)
 	$(PY) -m pip install --quiet -r requirements-dev.txt -c requirements.lock
 	$(PY) -m pip install --quiet --no-deps -r requirements-quality.txt
+	touch $@
+
+$(DEPLOY_VENV)/.installed: requirements-deploy.txt
+	python3 -m venv $(DEPLOY_VENV)
+	$(DEPLOY_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-deploy.txt
 	touch $@
 
 # axios, the worker's HTTP client, for the tests that check what it sees, and playwright-core, which
@@ -304,8 +311,8 @@ test-container: venv
 # The committed stack files and Knative services rendered for one registry and version (scripts/manifests.py), into
 # build/deploy/$(VERSION)/: deploy those, never the committed files. Exit 2, with the reason, on a missing or
 # placeholder REGISTRY or a VERSION that is not an image tag.
-manifests: venv
-	$(PY) scripts/manifests.py --registry=$(call quoted,$(REGISTRY)) --version=$(call quoted,$(VERSION)) \
+manifests: $(DEPLOY_VENV)/.installed
+	$(DEPLOY_VENV)/bin/python scripts/manifests.py --registry=$(call quoted,$(REGISTRY)) --version=$(call quoted,$(VERSION)) \
 		--open=$(call quoted,$(OPEN)) --pull-secret=$(call quoted,$(PULL_SECRET)) --replicas=$(call quoted,$(REPLICAS)) \
 		--fast-replicas=$(call quoted,$(FAST_REPLICAS)) --previous=$(call quoted,$(PREVIOUS)) --canary=$(call quoted,$(CANARY))
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -598,7 +599,7 @@ def test_make_manifests_hands_each_value_over_as_it_is(tmp_path: Path, version: 
     add an option that writes elsewhere, a backtick must not run a command and render the rest, and a leading dash
     is a value, not an option, so the renderer's own message says what is wrong."""
     elsewhere = tmp_path / "elsewhere"
-    make = ["make", "--no-print-directory", "-o", "venv", "manifests", f"VENV={sys.prefix}"]
+    make = ["make", "--no-print-directory", "-o", f"{sys.prefix}/.installed", "manifests", f"DEPLOY_VENV={sys.prefix}"]
     result = subprocess.run(
         [*make, f"REGISTRY={REGISTRY}", f"VERSION={version.format(out=elsewhere)}"],
         cwd=ROOT,
@@ -608,6 +609,48 @@ def test_make_manifests_hands_each_value_over_as_it_is(tmp_path: Path, version: 
     )
     assert result.returncode != 0 and "is not an image tag" in result.stderr, result.stderr
     assert not elsewhere.exists(), "nothing written, nothing run"
+
+
+def test_make_manifests_needs_no_test_environment(tmp_path: Path) -> None:
+    """An operator renders the manifests with python3 and PyYAML alone (requirements-deploy.txt), not the gigabyte
+    of models, test tools and benchmarks `make venv` installs: a fresh DEPLOY_VENV is made and rendered with."""
+    deploy = tmp_path / "deploy-venv"
+    result = subprocess.run(
+        [
+            "make",
+            "--no-print-directory",
+            "manifests",
+            f"DEPLOY_VENV={deploy}",
+            f"REGISTRY={REGISTRY}",
+            "VERSION=0.0.1-t",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    installed = subprocess.run(
+        [
+            str(deploy / "bin" / "python"),
+            "-m",
+            "pip",
+            "list",
+            "--format=freeze",
+            "--exclude",
+            "pip",
+            "--exclude",
+            "setuptools",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert installed == ["PyYAML==6.0.3"]
+    written = ROOT / "build" / "deploy" / "0.0.1-t"
+    assert (written / "knative" / "service.yaml").exists()
+    shutil.rmtree(written)
 
 
 # Kubernetes' default terminationGracePeriodSeconds: OpenFaaS CE sets none for a function (faas-netes pkg/).

@@ -53,7 +53,7 @@ from errors import (
 from function import handler
 from lifecycle import Lifecycle
 from serve import Denied, Gate, Limits, Refused, Server, open_gate
-from settings import ServerSettings, SettingError, read_token
+from settings import ServerSettings, SettingError, read_tokens
 
 log = logging.getLogger("remove-bg")
 
@@ -290,7 +290,7 @@ class Service:
             error_body=error_body,
             gate=open_gate
             if not settings.tokens
-            else token_gate(auth.TokenFile(settings.token_file, settings.tokens, read_token)),
+            else token_gate(auth.TokenFile(settings.token_file, settings.tokens, read_tokens)),
         )
         self.exit_code = 0
 

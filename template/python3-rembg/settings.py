@@ -108,7 +108,7 @@ class ServerSettings:
         )
 
 
-def read_token(path: Path) -> tuple[str, ...] | None:
+def read_tokens(path: Path) -> tuple[str, ...] | None:
     """The tokens in `path`, one a line; None when there is no such file. Empty or unreadable: SettingError.
 
     More than one line is how a token is rotated without a refused call: the new token is added beside the
@@ -168,7 +168,7 @@ def _unreadable(path: Path, why: str) -> SettingError:
 def _tokens(path: Path, named: bool) -> tuple[str, ...]:
     """The tokens, if any. The platform's default place may hold none (an optional secret); a file the
     operator names must be there: a typo or a secret not mounted would otherwise leave every POST open."""
-    tokens = read_token(path)
+    tokens = read_tokens(path)
     if tokens is None and named:
         raise SettingError(f"TOKEN_FILE={str(path)!r}: no such file; mount the token there, or unset TOKEN_FILE")
     return tokens or ()
