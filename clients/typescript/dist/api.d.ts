@@ -96,10 +96,30 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Liveness (OpenFaaS) and readiness (Knative)
+         * Readiness (every platform; OpenFaaS CE's liveness too, which it cannot be told apart from)
          * @description 200 once the model is loaded and work is accepted; 503 while loading and while draining.
          */
         get: operations["health"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/_/live": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Liveness (Knative, OpenFaaS Standard)
+         * @description 200 while the process answers, loading and draining included: a liveness probe that failed while a first start read its model from a cold disk would restart the pod into the same cold start.
+         */
+        get: operations["live"];
         put?: never;
         post?: never;
         delete?: never;
@@ -874,6 +894,22 @@ export interface operations {
             413: components["responses"]["ServerRefusal"];
             431: components["responses"]["ServerRefusal"];
             503: components["responses"]["ProbeRetry"];
+        };
+    };
+    live: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["ProbeText"];
+            400: components["responses"]["ServerRefusal"];
+            408: components["responses"]["ServerRefusal"];
+            413: components["responses"]["ServerRefusal"];
+            431: components["responses"]["ServerRefusal"];
         };
     };
     ready: {
