@@ -150,10 +150,9 @@ def _tag(name: str, value: str) -> str:
 def _whole(name: str, value: str, low: int, high: int, default: int | None = None) -> int:
     if not value.strip() and default is not None:
         return default
-    try:
-        number = int(value)
-    except ValueError:
-        raise Refused(f"{name}={value!r} is not a whole number") from None
+    if not re.fullmatch(r"[0-9]+", value.strip()):  # int() also takes "1_0", "+5" and other scripts' digits
+        raise Refused(f"{name}={value!r} is not a whole number")
+    number = int(value)
     if not low <= number <= high:
         raise Refused(f"{name}={number} is outside {low}..{high}")
     return number

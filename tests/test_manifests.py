@@ -556,6 +556,8 @@ def test_knative_revisions_are_named_for_their_version_and_split_traffic(
         ((f"VERSION={VERSION}",), "REGISTRY is required"),
         (("REGISTRY=docker.io/example", f"VERSION={VERSION}"), "placeholder"),
         (("REGISTRY=Docker.IO/example/", f"VERSION={VERSION}"), "placeholder"),
+        ((f"REGISTRY={REGISTRY}", f"VERSION={VERSION}", "PREVIOUS=0.2.0", "CANARY=1_0"), "whole number"),
+        ((f"REGISTRY={REGISTRY}", f"VERSION={VERSION}", "REPLICAS=\u0663"), "whole number"),
         (("REGISTRY=ghcr.io/Acme", f"VERSION={VERSION}"), "is not an image prefix"),
         ((f"REGISTRY=ghcr.io/{'a' * 240}", f"VERSION={VERSION}"), "over 255 characters"),  # no image could have it
         ((f"REGISTRY={REGISTRY}",), "VERSION='' is not an image tag"),
