@@ -145,7 +145,6 @@ def simulate(
     arrivals, services = _photos(samples, rate_per_s, photos, seed)
     jitter, route = random.Random(seed + 2), random.Random(seed + 3)
     busy = [False] * servers
-    free = list(range(servers))  # for ANY_FREE; RANDOM reads `busy`
     times = [math.inf] * photos
     refused_first = [False] * photos
     attempts = 0
@@ -155,17 +154,15 @@ def simulate(
         now, kind, _, photo, value = heapq.heappop(events)
         if kind == _DONE:
             busy[value] = False
-            free.append(value)
             continue
         attempt = value
         attempts += 1
         if attempt == 1 and photo + 1 < photos:
             heapq.heappush(events, (arrivals[photo + 1], _ATTEMPT, order, photo + 1, 1))
             order += 1
-        pod = _pod(routing, busy, free, route)
+        pod = _pod(routing, busy, route)
         if pod is not None:
             busy[pod] = True
-            free.remove(pod)
             done = now + services[photo]
             heapq.heappush(events, (done, _DONE, order, photo, pod))
             order += 1
@@ -190,10 +187,10 @@ def _photos(samples: Sequence[float], rate_per_s: float, photos: int, seed: int)
     return arrivals, [serve.choice(samples) for _ in range(photos)]
 
 
-def _pod(routing: Routing, busy: list[bool], free: list[int], route: random.Random) -> int | None:
+def _pod(routing: Routing, busy: list[bool], route: random.Random) -> int | None:
     """The pod this attempt gets, or None when it is refused."""
     if routing is Routing.ANY_FREE:
-        return free[-1] if free else None
+        return next((pod for pod, taken in enumerate(busy) if not taken), None)
     pod = route.randrange(len(busy))
     return None if busy[pod] else pod
 
