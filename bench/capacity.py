@@ -34,7 +34,7 @@ from bench.processes import start_ours
 from harness.load import Shot, percentile, queued, retried, send
 from harness.queueing import RUB_PER_REPLICA_MONTH, Service, p95_response, replicas_for, rub_per_1000
 from harness.retries import ClientRetries
-from harness.retrying import Routing, bands, nearest_rank, simulate
+from harness.retrying import Routing, SyncCalls, bands, simulate
 
 ROOT = Path(__file__).resolve().parent.parent
 SIZES = ((800, 600), (1280, 960), (2000, 1500), (4032, 3024))
@@ -106,33 +106,36 @@ def sync_check(url: str, shot: Shot, typical: Service) -> dict:
     """Poisson photos on one replica, each retrying 429s as the client does, beside the simulation of the same."""
     retries = ClientRetries()
     rate = SYNC_CHECK_UTILISATION / typical.mean_s
-    measured = retried(url, shot, rate=rate, seconds=SYNC_CHECK_SECONDS, retries=retries, seed=5)
-    times = [seconds for seconds, _ in measured]
-    served = [t for t in times if math.isfinite(t)]
-    figures = {
-        "p95_s": nearest_rank(times, 0.95),
-        "mean_s": statistics.fmean(served) if served else math.inf,
-        "first_refused": sum(attempts > 1 or not math.isfinite(t) for t, attempts in measured) / len(times),
-    }
+    runs = retried(url, shot, rate=rate, seconds=SYNC_CHECK_SECONDS, retries=retries, seed=5)
+    # The measured photos as the simulation counts its own: one figure, computed one way, for both.
+    measured = SyncCalls(
+        times_s=tuple(seconds for seconds, _ in runs),
+        first_refused=sum(attempts > 1 or not math.isfinite(seconds) for seconds, attempts in runs),
+        attempts=sum(attempts for _, attempts in runs),
+    )
     model = simulate(typical.samples, 1, rate, routing=Routing.RANDOM, retries=retries)
-    modelled = {"p95_s": model.p95_s, "mean_s": model.mean_s, "first_refused": model.first_refused_share}
     return {
         "model": typical.model,
         "service_s": typical.mean_s,
         "rate_per_s": rate,
         "seconds": SYNC_CHECK_SECONDS,
-        "photos": len(times),
-        "missed": {"measured": 1 - len(served) / len(times), "model": model.missed_share},
+        "photos": measured.photos,
+        "missed": {"measured": measured.missed_share, "model": model.missed_share},
         **{
             name: {
-                "measured": figures[name],
-                "model": modelled[name],
+                "measured": _figure(measured, name),
+                "model": _figure(model, name),
                 "band": [band.low, band.high],
-                "within": band.holds(figures[name]),
+                "within": band.holds(_figure(measured, name)),
             }
-            for name, band in bands(model, len(times), SYNC_SLACK_S).items()
+            for name, band in bands(model, measured.photos, SYNC_SLACK_S).items()
         },
     }
+
+
+def _figure(calls: SyncCalls, name: str) -> float:
+    """One of the figures `bands` gives a band for, read from a run, measured or simulated."""
+    return {"p95_s": calls.p95_s, "mean_s": calls.mean_s, "first_refused": calls.first_refused_share}[name]
 
 
 def _service_now(url: str, shot: Shot) -> float:
