@@ -19,6 +19,7 @@ from PIL import Image
 from skimage import data
 
 from function.model.records import record
+from function.prepare.recipes import INT8
 from harness import isnet, models
 from harness.processes import ROOT, free_port
 
@@ -128,7 +129,7 @@ def test_the_quality_tier_s_local_targets_build_and_serve_the_tier_the_stack_fil
     family = record(deployed["REMBG_MODEL"]).session  # the deployed int8 model's session: ISNet's dis_custom
     assert f"REMBG_MODEL={family}" in dry.stdout, f"served by {family}, as {deployed['REMBG_MODEL']} is"
     assert f"MODEL_FILE={isnet.int8_path()}" in dry.stdout or f"REMBG_MODEL_PATH={isnet.int8_path()}" in dry.stdout
-    assert record(deployed["REMBG_MODEL"]).int8.original == "isnet-general-use", "an int8 ISNet, as the local file is"
+    assert INT8[deployed["REMBG_MODEL"]].original == "isnet-general-use", "an int8 ISNet, as the local file is"
     assert f"{isnet.INT8_NAME}+{deployed['REMBG_CORE_MODEL']}" == models.QUALITY, "the tests' quality tier is it too"
 
 

@@ -131,7 +131,7 @@ def test_missing_model_fails_fast_with_instructions(start_server, tmp_path: Path
     server: ServerProcess = start_server(REMBG_MODEL="u2netp", U2NET_HOME=str(empty))
     assert server.wait_exit(60) == 1
     log = server.log()
-    assert "make model MODEL=u2netp" in log
+    assert "make image MODEL=u2netp" in log and "prepare" not in log
     assert str(empty) in log
     assert not any(empty.rglob("*.onnx")), "nothing may be downloaded at start-up"
 
@@ -152,7 +152,7 @@ def test_a_damaged_model_fails_fast_with_a_message_and_serves_no_5xx(start_serve
     assert server.wait_exit(60) == 1
     assert statuses <= {503}, "while it lives it says unavailable, never a 500"
     log = server.log()
-    assert "cannot be loaded" in log and "python -m function.prepare.fetch u2netp" in log
+    assert "cannot be loaded" in log and "make image MODEL=u2netp" in log and "prepare" not in log
     assert "Traceback" not in log
 
 

@@ -95,11 +95,10 @@ def load(choice: ModelChoice, threads: int, arena: bool, optimized_copy: bool = 
     except Exception as exc:  # ONNX Runtime's own errors say little more than "failed to parse"
         detail = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
         again = (
-            f"make it again with `make quantize MODEL={choice.name} QUANTIZE_FLAGS=--force`"
-            if choice.record.int8 is not None
-            else "supply it again (REMBG_MODEL_MD5 pins its md5)"
-            if choice.custom
-            else f"fetch it again with `python -m function.prepare.fetch {choice.name}` (md5-checked)"
+            "supply it again (REMBG_MODEL_MD5 pins its md5)"
+            if choice.path is not None
+            else f"build the image again (`make image MODEL={choice.name}`, which checks the file), or mount a "
+            "models folder that holds a good copy at U2NET_HOME"
         )
         raise ModelError(
             f"model {choice.label!r} at {path} cannot be loaded ({detail}): the file is damaged or is not this "
