@@ -87,7 +87,8 @@ class InvalidOption(ApiError, status=400, code="invalid_option"):
 
 class OutputTooLarge(ApiError, status=400, code="output_too_large"):
     """An output with a side longer than its format's encoder writes, found from the layout's arithmetic
-    before any pixel is moved. `words` writes the message for a route's field names, so each route's
+    before any pixel is moved; or a Delta PNG the pixel limit would scale, found from the image's header
+    (output/limits.py). `words` writes the message for a route's field names, so each route's
     client reads the options as it sent them."""
 
     def __init__(self, words: Callable[[Naming], str]) -> None:

