@@ -27,15 +27,31 @@ def _error(response: requests.Response, status: int, code: str) -> dict:
     return error
 
 
-def test_the_template_imports_nothing_of_the_function_but_its_handler() -> None:
+# What the template takes from its function: the handler, and the one rule for reading the environment that the
+# function's settings share (a module any function of this shape carries: echo links remove-bg's).
+SHARED = ("environment",)
+
+
+def _function_imports(path) -> list[str]:
     imported = []
-    for path in (ROOT / "template").rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "function":
-                imported += [f"from {node.module} import {alias.name}" for alias in node.names]
-            elif isinstance(node, ast.Import):
-                imported += [f"import {a.name}" for a in node.names if a.name.split(".")[0] == "function"]
-    assert imported == ["from function import handler"]
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").split(".")[0] == "function"):
+            imported += [f"from {'.' * node.level}{node.module or ''} import {alias.name}" for alias in node.names]
+        elif isinstance(node, ast.Import):
+            imported += [f"import {a.name}" for a in node.names if a.name.split(".")[0] == "function"]
+    return imported
+
+
+def test_the_template_imports_nothing_of_the_function_but_its_handler_and_the_shared_rules() -> None:
+    imported = {line for path in (ROOT / "template").rglob("*.py") for line in _function_imports(path)}
+    modules = {line.split()[1] for line in imported}
+    assert modules == {"function", *(f"function.{name}" for name in SHARED)}, imported
+    assert {line for line in imported if line.split()[1] == "function"} == {"from function import handler"}
+    for name in SHARED:  # so that any function can carry them
+        assert _function_imports(ROOT / "functions" / "remove-bg" / f"{name}.py") == [], name
+        assert (ROOT / "tests" / "support" / "echo" / f"{name}.py").resolve() == (
+            ROOT / "functions" / "remove-bg" / f"{name}.py"
+        ).resolve(), f"echo carries remove-bg's {name}.py, not a copy"
 
 
 def test_health_follows_the_function_s_ready_and_its_answers_pass_through(start_echo) -> None:
