@@ -68,6 +68,17 @@ class Environment:
         """The value without surrounding spaces; None when unset or blank (the default, then)."""
         return self._env.get(name, "").strip() or None
 
+    def named(self, name: str) -> str | None:
+        """As text(), but a variable that is set must say something: set and blank is a SettingError.
+
+        For a variable whose default is weaker than any value given (a token file): an operator who
+        set it and left it empty meant to set it, and must not get the default without a word.
+        """
+        value = self.text(name)
+        if value is None and name in self._env:
+            raise SettingError(f"{name}={self._env[name]!r} is set but empty; give it a value, or unset {name}")
+        return value
+
     def whole(self, name: str, default: Default, *, low: int, high: int | None = None) -> int | Default:
         """A whole number from `low` to `high` (no upper bound when None), underscores allowed."""
         return self._number(name, default, WHOLE, low=low, high=high)

@@ -98,7 +98,8 @@ class ServerSettings:
             log_level=read.one_of("LOG_LEVEL", DEFAULT_LOG_LEVEL.lower(), tuple(map(str.lower, LOG_LEVELS))).upper(),
             log_format=read.one_of("LOG_FORMAT", "json", LOG_FORMATS),
             metrics_port=_metrics_port(read, port),
-            token_file=(token_file := Path((named := read.text("TOKEN_FILE")) or DEFAULT_TOKEN_FILE)),
+            # Set but blank is refused, not the default: an operator who set TOKEN_FILE meant a token.
+            token_file=(token_file := Path((named := read.named("TOKEN_FILE")) or DEFAULT_TOKEN_FILE)),
             tokens=_tokens(token_file, named=named is not None),
         )
 

@@ -96,3 +96,11 @@ def test_switches_and_choices_name_the_variable_and_the_value() -> None:
     with pytest.raises(SettingError, match=r"^ONE='loud': expected one of json, text$"):
         read.one_of("ONE", "json", ("json", "text"))
     assert isinstance(SettingError("x"), ValueError), "the template turns a ValueError into exit code 2"
+
+
+def test_a_variable_that_must_say_something_once_set() -> None:
+    read = Environment({"SET": " /run/token ", "BLANK": " "})
+    assert read.named("SET") == "/run/token"
+    assert read.named("UNSET") is None, "unset: the caller's default"
+    with pytest.raises(SettingError, match=r"^BLANK=' ' is set but empty; give it a value, or unset BLANK$"):
+        read.named("BLANK")

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
 from function.config import Settings
-from settings import ServerSettings, SettingError
+from settings import DEFAULT_TOKEN_FILE, ServerSettings, SettingError
 
 
 def test_defaults() -> None:
@@ -51,6 +52,14 @@ def test_values_are_parsed() -> None:
 
 def test_empty_values_mean_the_default() -> None:
     assert ServerSettings.from_env({"PORT": "", "HOST": " ", "LOG_LEVEL": ""}) == ServerSettings.from_env({})
+
+
+@pytest.mark.parametrize("value", ["", "   ", "\t"])
+def test_a_token_file_set_but_empty_is_refused_not_the_default(value: str) -> None:
+    message = f"TOKEN_FILE={value!r} is set but empty; give it a value, or unset TOKEN_FILE"
+    with pytest.raises(SettingError, match=f"^{re.escape(message)}$"):
+        ServerSettings.from_env({"TOKEN_FILE": value})
+    assert ServerSettings.from_env({}).token_file == Path(DEFAULT_TOKEN_FILE), "unset: the platform's place"
 
 
 def test_the_function_s_settings_are_not_the_server_s() -> None:
