@@ -7,7 +7,10 @@ context) → {statusCode, body, headers}, ready() and stop(), and may name its P
 `error_body(path, status, code, message)`; an error it answers itself names its code in
 `context.fields["code"]` for the metrics. A function with `handle_get(event, context)` answers
 GET too (a page, say), outside the in-flight slots and the token, neither counted nor limited;
-with `methods(path)` it says which methods each path answers, for a 405's Allow.
+with `methods(path)` it says which methods each path answers, for a 405's Allow. Beside the
+handler, the template reads two modules of the function's that any function of this shape carries:
+`function.environment` (the one rule for reading variables) and `function.errors`' error_body (the
+one JSON error body).
 
 The server listens on $PORT at once and runs start() in the background (health says 503 until
 ready() is true), hands each POST to handle(), and on SIGTERM stops taking work, finishes what is
@@ -41,7 +44,6 @@ from werkzeug.routing import PathConverter
 
 from arenas import limit_arenas
 from errors import (
-    JSON_TYPE,
     ErrorBody,
     Refusal,
     any_path_error_body,
@@ -51,6 +53,7 @@ from errors import (
     unavailable,
 )
 from function import handler
+from function.errors import JSON_TYPE
 from lifecycle import Lifecycle
 from serve import Denied, Gate, Limits, Refused, Server, open_gate
 from settings import ServerSettings, SettingError, read_tokens

@@ -54,7 +54,8 @@ from waitress.server import TcpWSGIServer
 from waitress.task import ErrorTask
 from waitress.utilities import Error
 
-from errors import JSON_TYPE, ErrorBody, any_path_error_body, retry_after
+from errors import ErrorBody, any_path_error_body, retry_after
+from function.errors import JSON_TYPE
 
 log = logging.getLogger("remove-bg.serve")
 

@@ -14,6 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
+import errors
+import function.errors
 from harness.processes import ROOT
 from tests.support.openapi import assert_documented
 
@@ -27,9 +29,10 @@ def _error(response: requests.Response, status: int, code: str) -> dict:
     return error
 
 
-# What the template takes from its function: the handler, and the one rule for reading the environment that the
-# function's settings share (a module any function of this shape carries: echo links remove-bg's).
-SHARED = ("environment",)
+# What the template takes from its function: the handler, the one rule for reading the environment that the
+# function's settings share, and the one JSON error body (modules any function of this shape carries: echo
+# links remove-bg's).
+SHARED = ("environment", "errors")
 
 
 def _function_imports(path) -> list[str]:
@@ -52,6 +55,13 @@ def test_the_template_imports_nothing_of_the_function_but_its_handler_and_the_sh
         assert (ROOT / "tests" / "support" / "echo" / f"{name}.py").resolve() == (
             ROOT / "functions" / "remove-bg" / f"{name}.py"
         ).resolve(), f"echo carries remove-bg's {name}.py, not a copy"
+
+
+def test_the_server_s_errors_are_written_by_the_function_s_one_error_body() -> None:
+    assert errors.error_body is function.errors.error_body
+    assert errors.any_path_error_body("/any", 404, "not_found", "no") == function.errors.error_body(
+        404, "not_found", "no"
+    )
 
 
 def test_health_follows_the_function_s_ready_and_its_answers_pass_through(start_echo) -> None:
