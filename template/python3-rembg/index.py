@@ -65,6 +65,7 @@ FLUSH_SECONDS = 5.0
 SPARE_THREADS = 4
 # The platform's paths (the probes); the function's routes never match them: anything else there is a 404.
 RESERVED = "/_/"
+LOADING = "the function is still loading; retry"
 EXIT_BAD_SETTING = 2
 EXIT_CANNOT_START = 1
 
@@ -100,6 +101,13 @@ def create_app(
         g.call_id = outcome.call_id(request.headers.get("X-Call-Id"))
         g.fields = {}
         g.code = None  # an error's code when it is known here; else read from the JSON body
+
+    @app.before_request
+    def until_ready() -> None:
+        """Every request to the function's paths, whatever its method, gets this one 503 (with its Retry-After)
+        until the function is ready: before start() has read its settings it cannot say what it answers."""
+        if not request.path.startswith(RESERVED) and not lifecycle.ready:
+            raise unavailable(LOADING)
 
     @app.after_request
     def finish(response: Response) -> Response:
@@ -148,8 +156,6 @@ def create_app(
         # The token was asked for by the server, from the headers, before the body was read (token_gate).
         if lifecycle.draining:
             raise unavailable("this instance is shutting down; retry")
-        if not lifecycle.ready:
-            raise unavailable("the function is still loading; retry")
         if not lifecycle.try_enter():
             raise busy(lifecycle.max_inflight)
         try:

@@ -88,6 +88,24 @@ def test_health_follows_the_function_s_ready_and_its_answers_pass_through(start_
     assert response.headers["X-Echo"] == "yes"
 
 
+def test_before_ready_every_request_gets_the_template_s_one_503(start_echo) -> None:
+    """Still loading: GET and POST get one answer, the template's, whatever the function would say (it has not
+    read its settings yet). remove-bg's handle_get had its own copy; echo, without handle_get, answered a 405."""
+    server = start_echo(ECHO_START_SECONDS="60")
+    deadline = time.monotonic() + 30
+    while server.health() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    get = requests.get(server.url + "/", timeout=5)
+    post = server.post(b"x")
+    for method, answer in (("get", get), ("post", post)):
+        error = _error(answer, 503, "unavailable")
+        assert error["message"] == "the function is still loading; retry"
+        assert answer.headers["Retry-After"] == "1"
+        assert_documented("/", method, 503, dict(answer.headers), answer.content)
+    assert get.content == post.content
+    assert server.health() == 503, "still loading when both were answered"
+
+
 def test_at_the_limit_the_next_request_gets_429_and_probes_still_answer(start_echo) -> None:
     server = start_echo(ECHO_SECONDS="3", MAX_INFLIGHT="1").wait_ready()
     with ThreadPoolExecutor(1) as pool:
