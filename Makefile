@@ -168,7 +168,7 @@ test: venv lint tests/js/node_modules/.installed prometheus chromium
 # The quick loop (docs/development.md): lint, then the tests of the request path (decoding, options, output, the
 # HTTP contract, hostile input, the server's own answers, the worker's axios client) on u2netp, the small model; make
 # test is the whole proof.
-CHECK_TESTS := $(addprefix tests/function/test_,config.py cpu.py cutout.py decode.py handler.py intake.py layout.py \
+CHECK_TESTS := $(addprefix tests/function/test_,config.py environment.py cpu.py cutout.py decode.py handler.py intake.py layout.py \
 	options.py png.py records.py routes.py sandbox.py) tests/template tests/test_http.py tests/test_options.py \
 	tests/test_server_answers.py tests/test_hostile.py tests/test_compat.py tests/test_layers.py
 check: venv lint tests/js/node_modules/.installed

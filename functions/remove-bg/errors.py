@@ -1,8 +1,9 @@
 """The errors a client can cause with an image or an option, and our own route's JSON body for them.
 
-Body: {"error": {"status": N, "code": "snake_case", "message": "..."}}, the shape the template's
-own errors (404, 413, 429, 503...) have too, so a client reads every error the same way. The
-Pixian and remove.bg routes shape the same errors their way (routes.py).
+Body: {"error": {"status": N, "code": "snake_case", "message": "..."}}, defined once here by
+error_body(): the template imports it (and JSON_TYPE) for its own errors (404, 413, 429, 503...),
+so a client reads every error the same way. The Pixian and remove.bg routes shape the same errors
+their way (routes.py). The template imports this module, so it imports nothing of the function.
 """
 
 from __future__ import annotations
