@@ -38,6 +38,7 @@ class Event:
 
 @dataclass
 class Context:
+    call_id: str = "bench"
     fields: dict[str, Any] = field(default_factory=dict)
 
 

@@ -285,17 +285,22 @@ def test_every_413_names_what_would_raise_its_limit(server: ServerProcess, body,
 
 
 def test_a_truncated_jpeg_s_answer_keeps_the_decoder_s_words_in_the_log(server: ServerProcess) -> None:
-    """Pillow's "image file is truncated (30 bytes not processed)" once reached the client."""
+    """Pillow's "image file is truncated (30 bytes not processed)" once reached the client. Its words go to the
+    log on a line with the request's call id, which the answer carries: the line an operator (and this test,
+    on a log the whole run shares) finds for that request."""
     whole = images.jpeg(images.photo("chelsea"))
     response = server.post(whole[: len(whole) // 2])
     assert_error(response, 400, "corrupt_image")
     message = response.json()["error"]["message"]
     assert "truncated or corrupt" in message and "bytes not processed" not in message and "(" not in message
-    prefix = "the image data cannot be decoded: "
+    call_id = response.headers["X-Call-Id"]
     lines = [json.loads(line) for line in server.log().splitlines() if line.startswith("{")]
-    said = [line["message"].removeprefix(prefix) for line in lines if line["message"].startswith(prefix)]
-    assert said and said[-1], "the decoder's own words go to the log"
-    assert said[-1] not in message
+    prefix = "the image data cannot be decoded: "
+    (said,) = [
+        line["message"] for line in lines if line.get("call_id") == call_id and line["logger"] != "remove-bg.request"
+    ]
+    assert said.startswith(prefix) and said.removeprefix(prefix), "the decoder's own words, with the request's id"
+    assert said.removeprefix(prefix) not in message
 
 
 def test_image_too_large_is_refused_from_the_header(server: ServerProcess) -> None:
