@@ -63,6 +63,18 @@ def test_no_runtime_module_imports_the_build_side() -> None:
     assert len(_runtime_files()) > 20, "the walk found the function's modules"
 
 
+def test_tests_and_the_harness_never_import_the_benchmarks() -> None:
+    """bench/ is the measurement commands; what tests share with them lives in harness/, which bench imports."""
+    offenders = {}
+    for folder in ("tests", "harness"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            module = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+            bad = {name for name in _imports(path, module) if name == "bench" or name.startswith("bench.")}
+            if bad:
+                offenders[str(path.relative_to(ROOT))] = sorted(bad)
+    assert not offenders, offenders
+
+
 def test_the_import_walk_sees_a_relative_import_of_the_build_side(tmp_path: Path) -> None:
     """The check above would see the line it guards against, written either way."""
     probe = FUNCTION / "model" / "probe.py"
