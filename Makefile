@@ -279,7 +279,7 @@ quality: venv
 	$(RUN) -m bench.quality $(DATA) --models $(MODELS) $(QUALITY_FLAGS)
 
 # Each int8 model against its original on the shared ground truth, by the rule that lets it be the default
-# (bench/quantized.py): the fast tier (u2net-int8 / u2net) and the quality tier (ISNet int8 / ISNet, u2netp's core).
+# (harness/quantized.py): the fast tier (u2net-int8 / u2net) and the quality tier (ISNet int8 / ISNet, u2netp's core).
 quantized: venv
 	$(RUN) -m bench.quantized $(if $(TIERS),--tiers $(TIERS))
 

@@ -28,8 +28,8 @@ import numpy as np
 from PIL import Image
 from scipy.ndimage import binary_dilation, uniform_filter
 
-from bench.answerers import Answerer
 from harness import models
+from harness.answerers import Answerer
 
 FUSION_RADII = (90, 6)  # the paper's two passes: a wide one, then a narrow one
 EPSILON = 1e-5
@@ -133,13 +133,13 @@ class Refined(Answerer):
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="time each edge refinement on a 12 MP photo, beside the request")
-    parser.add_argument("--model", default=models.QUALITY, help="whose request and mask (bench/answerers.py names)")
+    parser.add_argument("--model", default=models.QUALITY, help="whose request and mask (harness/answerers.py names)")
     args = parser.parse_args(argv)
     import os
 
     from skimage import data
 
-    from bench.answerers import Function
+    from harness.answerers import Function
 
     photo = Image.fromarray(data.astronaut()).resize((4000, 3000), Image.Resampling.BICUBIC)
     out = io.BytesIO()

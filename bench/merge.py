@@ -17,12 +17,11 @@ import sys
 import numpy as np
 from PIL import Image
 
-from bench.quality import load_set
-from bench.quantized import SHARED
 from function.config import Settings
 from function.model.load import open_session
 from function.picture.mask import _only, with_core
 from harness import models
+from harness.sets import SHARED, load_set
 
 SETS = ("grabcut50", "alphamatting/low", "alphamatting/high")
 ISNET_INPUT = (1024, 1024)

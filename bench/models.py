@@ -2,7 +2,7 @@
 
 Each model runs in a fresh process of its own (so its peak resident memory is its own): loaded
 as the function loads it, one warm-up, then the median of RUNS cut-outs of each size through
-the function's own code path (bench/answerers.py; MODNET through the function's pipeline); then
+the function's own code path (harness/answerers.py; MODNET through the function's pipeline); then
 ONNX Runtime's run alone on a tensor of the model's input size. A fresh server process of it is
 timed to ready and to its first image, and the image that serves it, where `make
 test-container` measured one here, gives its size and a fresh container's first image.
@@ -22,24 +22,20 @@ from pathlib import Path
 
 from PIL import Image
 
-from bench import answerers, measure
+from bench import measure
 from bench.chart import cpu_description
 from bench.processes import first_success, start_ours, time_to_ready
 from function.config import Settings
 from function.model.load import open_session
 from function.model.locate import locate
 from function.model.sessions import new_session
-from harness import models
+from harness import answerers, models
 from harness.processes import PYTHONPATH, ROOT
 from harness.quality import markdown_table
+from harness.targets import CORE_ADDS_AT_MOST, SIZES, targets, verdict
 
-SIZES = ((1280, 960), (4000, 3000))
 RUNS = 5
 PAIRED_RUNS = 9
-# Issue 25's timed targets: a tier's request at most this many times its models' own run time, per photo size
-# (the fast tier at 1280×960 only); and what a core model may add to a request.
-REQUEST_OVER_MODELS = {models.FAST: {SIZES[0]: 1.2}, models.QUALITY: {SIZES[0]: 1.2, SIZES[1]: 1.6}}
-CORE_ADDS_AT_MOST = 0.10
 
 
 def _photo(size: tuple[int, int]) -> bytes:
@@ -136,8 +132,8 @@ def paired(first: str, second: str) -> str:
                 times[second].append(other.answer(body, {})[1])
             low, high = (statistics.median(times[model]) for model in (first, second))
             added = high / low - 1
-            verdict = _verdict(added <= CORE_ADDS_AT_MOST)
-            rows.append([f"{size[0]}×{size[1]}", f"{low:.3f}", f"{high:.3f}", f"{added:+.1%}", verdict])
+            said = verdict(added <= CORE_ADDS_AT_MOST)
+            rows.append([f"{size[0]}×{size[1]}", f"{low:.3f}", f"{high:.3f}", f"{added:+.1%}", said])
     finally:
         one.stop()
         other.stop()
@@ -145,31 +141,12 @@ def paired(first: str, second: str) -> str:
     return markdown_table(f"{second} against {first}: {PAIRED_RUNS} alternating runs each, median", columns, rows)
 
 
-def _verdict(met: bool) -> str:
-    return "met" if met else "missed"
-
-
-def targets(model: str, found: dict[str, float]) -> list[str]:
-    """Issue 25's timed targets for a tier, each said met or missed with its figures; none for other models."""
-    if model not in REQUEST_OVER_MODELS:
-        return []
-    models_s = found["model_s"] + found.get("core_model_s", 0.0)
-    lines = []
-    for (width, height), limit in REQUEST_OVER_MODELS[model].items():
-        ratio = found[f"{width}x{height}_s"] / models_s
-        lines.append(
-            f"- {model}, {width}×{height}: a request {found[f'{width}x{height}_s']:.3f} s, its models' runs "
-            f"{models_s:.3f} s: {ratio:.2f}× (target ≤ {limit}×): {_verdict(ratio <= limit)}"
-        )
-    return lines
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
         "--models",
         default="u2net-int8,u2net,u2netp,isnet-int8+u2netp,isnet,isnet+u2netp,modnet",
-        help="as bench/answerers.py names them",
+        help="as harness/answerers.py names them",
     )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--pair", help="two models, e.g. isnet,isnet+u2netp: the second's cost against the first's")

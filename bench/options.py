@@ -2,7 +2,7 @@
 
     python -m bench.options [--model u2net] [--size 4000x3000]
 
-The function is started as the server starts it (bench/answerers.py); each option set is one
+The function is started as the server starts it (harness/answerers.py); each option set is one
 warm-up and the median of RUNS requests on scikit-image's astronaut, upscaled to the size asked.
 The option table in docs/api.md comes from this.
 """
@@ -17,7 +17,7 @@ import sys
 
 from PIL import Image
 
-from bench.answerers import Function
+from harness.answerers import Function
 from harness.quality import markdown_table
 
 RUNS = 3

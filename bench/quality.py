@@ -3,7 +3,7 @@
 A set is `image/<stem>.*` + `alpha/<stem>.png`. Each image goes through the function object as
 the server drives it (handler.new(), start() with the environment's settings, handle()), so what
 is measured is what the server answers; `modnet` runs through the function's pipeline too
-(bench/answerers.py). The alpha of each cut-out is scored:
+(harness/answerers.py). The alpha of each cut-out is scored:
 
 - against a binary truth (GrabCut): MAE, IoU, S-measure, weighted F, boundary F, then the
   soft-edge composites made from the set (harness/softedges.py), and a sheet of the worst masks;
@@ -19,87 +19,33 @@ from __future__ import annotations
 
 import argparse
 import fnmatch
-import io
 import json
 import os
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
 
 import numpy as np
-from PIL import Image
 
-from bench import answerers, sheets
-from bench.answerers import Answerer
+from bench import sheets
 from bench.edges import CANDIDATES, Refined
-from harness import softedges
+from harness import answerers, softedges
+from harness.answerers import Answerer
 from harness.foregrounds import foregrounds
 from harness.quality import (
     MatteSummary,
-    Scores,
     Summary,
     is_soft,
     markdown_table,
-    score,
     soft_band,
     soft_score,
     summarize,
     summarize_mattes,
 )
+from harness.sets import Measured, Sample, load_set, measure, scored
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
 WORST_SHOWN = 8
 DEFAULT_OUT = Path("bench/results/quality")
-
-
-class Sample(NamedTuple):
-    """One photo of a set and its true mask."""
-
-    stem: str
-    image: Path
-    alpha: Path
-
-
-@dataclass(frozen=True)
-class Measured:
-    sample: Sample
-    cutout: np.ndarray  # the function's RGBA answer
-    seconds: float
-
-    @property
-    def alpha(self) -> np.ndarray:
-        return self.cutout[..., 3]
-
-
-def load_set(root: Path) -> list[Sample]:
-    """Every image/<stem>.* with an alpha/<stem>.png, by stem."""
-    images = {path.stem: path for path in (root / "image").iterdir() if path.suffix.lower() in IMAGE_SUFFIXES}
-    samples = [Sample(stem, path, root / "alpha" / f"{stem}.png") for stem, path in sorted(images.items())]
-    found = [sample for sample in samples if sample.alpha.is_file()]
-    if not found:
-        raise SystemExit(f"{root}: no image/<stem>.* with an alpha/<stem>.png beside it")
-    return found
-
-
-def measure(function: Answerer, samples: list[Sample], query: dict[str, str]) -> list[Measured]:
-    measured = []
-    for sample in samples:
-        body, seconds = function.answer(sample.image.read_bytes(), query)
-        cutout = np.asarray(Image.open(io.BytesIO(body)).convert("RGBA"))
-        measured.append(Measured(sample, cutout, seconds))
-    return measured
-
-
-def scored(measured: list[Measured], truths: dict[str, np.ndarray]) -> list[Scores]:
-    found = []
-    for one in measured:
-        truth = truths[one.sample.stem]
-        if one.alpha.shape != truth.shape:
-            raise RuntimeError(f"{one.sample.stem}: mask {one.alpha.shape} against truth {truth.shape}")
-        found.append(score(one.alpha, truth))
-    return found
 
 
 def mattes(measured: list[Measured], truths: dict[str, np.ndarray], colours: dict[str, np.ndarray]) -> MatteSummary:
@@ -148,7 +94,7 @@ def soft_table(results: dict[str, MatteSummary], title: str) -> str:
 def arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("data", type=Path, help="a set laid out as image/<stem>.* + alpha/<stem>.png")
-    parser.add_argument("--models", default="u2net,u2netp", help="comma-separated models (bench/answerers.py)")
+    parser.add_argument("--models", default="u2net,u2netp", help="comma-separated models (harness/answerers.py)")
     parser.add_argument("--variants", default="", help="extra request options to compare, e.g. 'edges=rembg'")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--subset", default="*", help="only the stems matching this pattern, e.g. 'person*'")

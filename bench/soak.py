@@ -27,7 +27,6 @@ import os
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import requests
@@ -36,25 +35,12 @@ from skimage import data
 
 from bench.processes import start_ours
 from harness import models
-from harness.load import (
-    PROBE_BUDGET_S,
-    MemorySampler,
-    Outcome,
-    Prober,
-    Shot,
-    closed_loop,
-    open_loop,
-    percentile,
-    summary,
-)
-from harness.memory import BUDGET_BYTES
+from harness.load import MemorySampler, Prober, Shot, closed_loop, open_loop
 from harness.pngs import header_claiming
+from harness.soak import Run, failures_in, report_of
 
 ROOT = Path(__file__).resolve().parent.parent
-DRIFT_LIMIT_BYTES = 50_000_000
-P95_GROWTH = 1.5
 WARM_UP_S = 20.0
-WINDOWS = 4
 REQUEST_TIMEOUT_S = 60.0
 
 
@@ -80,17 +66,6 @@ def soak_shots() -> list[Shot]:
         Shot("not an image", b"<html>hello</html>", None),
         Shot("PNG header claiming 60000x60000", header_claiming(60000, 60000), None),
     ]
-
-
-def windows(outcomes: list[Outcome], start: float, end: float, count: int) -> list[dict]:
-    """p95 and counts of the 200s in `count` equal windows of [start, end)."""
-    width = (end - start) / count
-    rows = []
-    for index in range(count):
-        low, high = start + index * width, start + (index + 1) * width
-        served = [o.seconds for o in outcomes if low <= o.started < high and o.status == 200]
-        rows.append({"window": index + 1, "served": len(served), "p95_s": percentile(served, 0.95)})
-    return rows
 
 
 def main() -> int:
@@ -138,66 +113,6 @@ def _wait_ready(server) -> None:
             pass
         time.sleep(0.1)
     raise RuntimeError("the server did not become ready")
-
-
-@dataclass(frozen=True)
-class Run:
-    model: str
-    seconds: float
-    load: float  # arrival rate over capacity
-    capacity: float  # images per second, one at a time
-    outcomes: list[Outcome]
-    memory: list[tuple[float, int]]
-    probes: list[tuple[float, int | None]]
-    started: float
-    ended: float
-
-
-def report_of(run: Run) -> dict:
-    outcomes, memory, probes, started, ended = run.outcomes, run.memory, run.probes, run.started, run.ended
-    window = (ended - started) / WINDOWS
-    after_warm_up = [rss for at, rss in memory if at >= started]
-    first = [rss for at, rss in memory if started <= at < started + window]
-    last = [rss for at, rss in memory if at >= ended - window]
-    return {
-        "model": run.model,
-        "seconds": run.seconds,
-        "load_over_capacity": run.load,
-        "capacity_per_s": run.capacity,
-        "totals": summary(outcomes),
-        "lost": sum(o.status is None and o.error != "client slots full" for o in outcomes),
-        "wrong": sum(o.status is not None and not o.correct for o in outcomes),
-        "server_errors": sum(o.status is not None and o.status >= 500 and o.status != 503 for o in outcomes),
-        "windows": windows(outcomes, started, ended, WINDOWS),
-        "rss_first_window_max_mb": max(first) / 1e6,
-        "rss_last_window_max_mb": max(last) / 1e6,
-        "rss_first_window_floor_mb": min(first) / 1e6,
-        "rss_last_window_floor_mb": min(last) / 1e6,
-        "rss_drift_mb": (min(last) - min(first)) / 1e6,
-        "rss_peak_drift_mb": (max(last) - max(first)) / 1e6,
-        "rss_peak_mb": max(after_warm_up) / 1e6,
-        "probe_max_s": max(s for s, _ in probes),
-        "probe_failures": sum(status != 200 for _, status in probes),
-    }
-
-
-def failures_in(report: dict) -> list[str]:
-    failures = []
-    if report["lost"] or report["wrong"] or report["server_errors"]:
-        failures.append(f"lost {report['lost']}, wrong {report['wrong']}, 5xx {report['server_errors']}")
-    if min(report["rss_drift_mb"], report["rss_peak_drift_mb"]) * 1e6 >= DRIFT_LIMIT_BYTES:
-        floor, peak = report["rss_drift_mb"], report["rss_peak_drift_mb"]
-        failures.append(f"resident memory leaked: floor {floor:+.0f} MB, peak {peak:+.0f} MB")
-    if report["rss_peak_mb"] * 1e6 > BUDGET_BYTES:
-        failures.append(f"resident memory peaked at {report['rss_peak_mb']:.0f} MB, over the pod's budget")
-    first, last = report["windows"][0]["p95_s"], report["windows"][-1]["p95_s"]
-    if last > P95_GROWTH * first:
-        failures.append(f"p95 grew from {first:.2f} s to {last:.2f} s")
-    if report["probe_failures"] or report["probe_max_s"] >= PROBE_BUDGET_S:
-        failures.append(f"health probe: {report['probe_failures']} failures, slowest {report['probe_max_s']:.2f} s")
-    if report["exit_code"] != 0:
-        failures.append(f"exit code {report['exit_code']} after SIGTERM")
-    return failures
 
 
 def _write(report: dict) -> None:

@@ -21,6 +21,8 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+from harness.processes import reset_peak
+
 MEMORY_ROOT = Path("/sys/fs/cgroup/memory")
 POD_LIMIT_BYTES = 2 * 1024**3  # the pod profile's memory limit (stack.yml)
 CGROUP = "cgroup"
@@ -134,4 +136,4 @@ def tree_peak_bytes(pid: int) -> int:
 def reset_tree_peaks(pid: int) -> None:
     for member in process_tree(pid):
         with contextlib.suppress(FileNotFoundError, ProcessLookupError, PermissionError):
-            Path(f"/proc/{member}/clear_refs").write_text("5")  # 5: reset the peak resident set (VmHWM)
+            reset_peak(member)

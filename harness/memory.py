@@ -60,7 +60,7 @@ class Event:
         self.body = body
 class Context:
     def __init__(self):
-        self.fields = {}
+        self.call_id, self.fields = "memory", {}
 warm = io.BytesIO()
 Image.radial_gradient("L").resize((640, 480)).convert("RGB").save(warm, "JPEG")
 assert function.handle(Event(warm.getvalue()), Context())["statusCode"] == 200

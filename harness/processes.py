@@ -24,6 +24,12 @@ def peak_rss_kb(pid: int) -> int:
     return _status_kb(pid, "VmHWM")
 
 
+def reset_peak(pid: int) -> None:
+    """Start a live process's peak (VmHWM) again from what is resident now (Linux 4.0's clear_refs 5), so the
+    next peak read is of what came after, not of all the process's life."""
+    Path(f"/proc/{pid}/clear_refs").write_text("5")
+
+
 def rss_kb(pid: int) -> int:
     """A live process's resident memory now (VmRSS), in KiB."""
     return _status_kb(pid, "VmRSS")

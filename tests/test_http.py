@@ -19,9 +19,11 @@ from tests.support.checks import (
     alpha_of,
     assert_cutout,
     assert_error,
+    decode_peaks,
     mean_alpha_difference,
     peak_rss_kb,
     rembg_remove,
+    reset_peak,
 )
 from tests.support.openapi import assert_documented
 from tests.support.server import MODEL_HOME, ServerProcess
@@ -285,26 +287,46 @@ def test_every_413_names_what_would_raise_its_limit(server: ServerProcess, body,
 
 
 def test_a_truncated_jpeg_s_answer_keeps_the_decoder_s_words_in_the_log(server: ServerProcess) -> None:
-    """Pillow's "image file is truncated (30 bytes not processed)" once reached the client."""
+    """Pillow's "image file is truncated (30 bytes not processed)" once reached the client. Its words go to the
+    log on a line with the request's call id, which the answer carries: the line an operator (and this test,
+    on a log the whole run shares) finds for that request."""
     whole = images.jpeg(images.photo("chelsea"))
     response = server.post(whole[: len(whole) // 2])
     assert_error(response, 400, "corrupt_image")
     message = response.json()["error"]["message"]
     assert "truncated or corrupt" in message and "bytes not processed" not in message and "(" not in message
-    prefix = "the image data cannot be decoded: "
+    call_id = response.headers["X-Call-Id"]
     lines = [json.loads(line) for line in server.log().splitlines() if line.startswith("{")]
-    said = [line["message"].removeprefix(prefix) for line in lines if line["message"].startswith(prefix)]
-    assert said and said[-1], "the decoder's own words go to the log"
-    assert said[-1] not in message
+    prefix = "the image data cannot be decoded: "
+    (said,) = [
+        line["message"] for line in lines if line.get("call_id") == call_id and line["logger"] != "remove-bg.request"
+    ]
+    assert said.startswith(prefix) and said.removeprefix(prefix), "the decoder's own words, with the request's id"
+    assert said.removeprefix(prefix) not in message
 
 
 def test_image_too_large_is_refused_from_the_header(server: ServerProcess) -> None:
-    """A valid 20000×20000 PNG of a few dozen KB: refused before a single pixel is decoded."""
+    """A valid 20000×20000 PNG of a few dozen KB: refused before a single pixel is decoded (400 MB at one
+    byte a pixel). Measured for this request alone, on a server the whole run shares: the decode worker's
+    peak for its upload against a small photo's, and the model's process from just before."""
     body = images.raw_png(20_000, 20_000, 1, 0, None)
     assert len(body) < 200_000
-    before = peak_rss_kb(server)
-    assert_error(server.post(body), 413, "image_too_large")
-    assert peak_rss_kb(server) - before < 100_000, "the server allocated the pixels"
+    photo, small = _with_decode_peak(server, images.jpeg())
+    assert photo.status_code == 200
+    resident = reset_peak(server)
+    refused, peak = _with_decode_peak(server, body)
+    assert_error(refused, 413, "image_too_large")
+    assert peak - small < 100_000_000, "the decode worker allocated the pixels"
+    assert peak_rss_kb(server) - resident < 100_000, "the model's process allocated the pixels"
+
+
+def _with_decode_peak(server: ServerProcess, body: bytes) -> tuple[requests.Response, float]:
+    """The answer to `body`, and the decode worker's peak for this one upload in bytes, as the server counted it."""
+    count, total = decode_peaks(server)
+    response = server.post(body)
+    after_count, after_total = decode_peaks(server)
+    assert after_count == count + 1
+    return response, after_total - total
 
 
 def test_image_too_large_even_when_its_data_is_missing(server: ServerProcess) -> None:

@@ -20,6 +20,7 @@ import yaml
 from function.environment import parse_duration
 from harness import models
 from harness.processes import ROOT
+from scripts.manifests import CE_MAX_REPLICAS, DEFAULT_REPLICAS, DNS1035, IMAGE_MODELS, REPOSITORY, TOKEN_SECRET
 from settings import DEFAULT_METRICS_PORT, DEFAULT_TOKEN_FILE
 
 BIN = Path(sys.executable).parent
@@ -35,14 +36,10 @@ TIERS = {
     "remove-bg": {"REMBG_MODEL": "isnet-general-use-int8", "REMBG_CORE_MODEL": models.QUALITY_CORE},
     "remove-bg-fast": {"REMBG_MODEL": models.FAST},
 }
-IMAGES = {
-    "remove-bg": f"{REGISTRY}/remove-bg:{VERSION}-isnet-int8",
-    "remove-bg-fast": f"{REGISTRY}/remove-bg:{VERSION}-u2net-int8",
-}
+IMAGES = {name: f"{REGISTRY}/{REPOSITORY}:{VERSION}-{model}" for name, model in IMAGE_MODELS.items()}
 # Where OpenFaaS mounts a function's secrets: each key of secret NAME (faas-cli makes one key, NAME) as a file
 # (faas-netes pkg/k8s/secrets.go secretsMountPath, ConfigureSecrets).
 OPENFAAS_SECRETS = Path("/var/openfaas/secrets")
-TOKEN_SECRET = "remove-bg-token"
 PROBE_ANNOTATIONS = ("com.openfaas.health.", "com.openfaas.ready.")  # OpenFaaS Standard's (docs/reference/workloads.md)
 
 FUNCTION_FIELDS = {
@@ -54,12 +51,10 @@ STANDARD_ONLY_LABELS = {
     "com.openfaas.scale.zero", "com.openfaas.scale.zero-duration", "com.openfaas.scale.target",
     "com.openfaas.scale.type", "com.openfaas.scale.target-proportion",
 }  # fmt: skip
-CE_MAX_REPLICAS = 5  # faas-netes pkg/handlers/validate.go, replica_reader.go MaxReplicas
 GATEWAY_TIMEOUT_SECONDS = 65.0
 MEMORY = re.compile(r"^\d+(Ki|Mi|Gi)$")
 CPU = re.compile(r"^\d+(\.\d+)?m?$")
 SUBSTITUTION = re.compile(r"\$\{(\w+)(?::-([^}]*))?\}")
-DNS1035 = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
 
 
 def load_stack(path: Path) -> dict:
@@ -319,7 +314,13 @@ def test_the_stack_checker_catches_what_ce_rejects() -> None:
     function["exec_timout"] = "30s"
     function["annotations"] = {"prometheus.io/scrape": "true"}
     problems = "\n".join(stack_problems(broken, "ce"))
-    for expected in ("CE rejects", "scale.max of 5", "min (1) must equal max (20)", "memory", "quoted string"):
+    for expected in (
+        "CE rejects",
+        f"scale.max of {CE_MAX_REPLICAS}",
+        "min (1) must equal max (20)",
+        "memory",
+        "quoted string",
+    ):
         assert expected in problems
     assert "unknown fields" in problems and "prometheus.io.scrape" in problems
 
@@ -510,9 +511,8 @@ def test_ce_replicas_are_fixed_and_set_by_the_renderer(tmp_path: Path, places: d
             for n, f in functions.items()
         }
 
-    assert scale(ROOT, "stack.yml") == scale(places["rendered"], "stack.yml") == {
-        "remove-bg": ("2", "2"), "remove-bg-fast": ("1", "1"),
-    }  # fmt: skip
+    defaults = {name: (str(replicas), str(replicas)) for name, replicas in DEFAULT_REPLICAS.items()}
+    assert scale(ROOT, "stack.yml") == scale(places["rendered"], "stack.yml") == defaults
     chosen = rendered(tmp_path, "REPLICAS=4", "FAST_REPLICAS=3")
     assert scale(chosen, "stack.yml") == {"remove-bg": ("4", "4"), "remove-bg-fast": ("3", "3")}
     assert scale(chosen, "stack.standard.yml") == scale(ROOT, "stack.standard.yml"), "Standard scales on capacity"
@@ -571,7 +571,10 @@ def test_knative_revisions_are_named_for_their_version_and_split_traffic(
         # Distinct tags, one revision name (remove-bg-v0-3-0): the split would be one revision twice.
         ((f"REGISTRY={REGISTRY}", f"VERSION={VERSION}", "CANARY=5", "PREVIOUS=0_3_0"), "one Knative revision"),
         ((f"REGISTRY={REGISTRY}", "VERSION=V1", "CANARY=0", "PREVIOUS=v1"), "one Knative revision"),
-        ((f"REGISTRY={REGISTRY}", f"VERSION={VERSION}", "REPLICAS=6"), "REPLICAS=6 is outside 1..5"),
+        (
+            (f"REGISTRY={REGISTRY}", f"VERSION={VERSION}", f"REPLICAS={CE_MAX_REPLICAS + 1}"),
+            f"REPLICAS={CE_MAX_REPLICAS + 1} is outside 1..{CE_MAX_REPLICAS}",
+        ),
         ((f"REGISTRY={REGISTRY}", f"VERSION={VERSION}", "OPEN=yes"), "OPEN='yes'"),
         ((f"REGISTRY={REGISTRY}", f"VERSION={VERSION}", f"PULL_SECRET={TOKEN_SECRET}"), "PULL_SECRET"),
         ((f"REGISTRY={REGISTRY}", f"VERSION={VERSION}", f"PULL_SECRET={'a' * 254}"), "PULL_SECRET"),  # no Secret's

@@ -11,11 +11,11 @@ import pytest
 import requests
 from PIL import Image
 
-from bench.quantized import SHARED
 from function.model.load import open_session
 from function.model.locate import ModelChoice
 from function.picture.mask import with_core
 from harness import isnet, models
+from harness.sets import SHARED
 from tests.support import images
 from tests.support.checks import PARITY_LIMIT, alpha_of, assert_cutout, mean_alpha_difference
 from tests.support.server import ServerProcess

@@ -14,8 +14,6 @@ import pytest
 import requests
 from PIL import Image
 
-from bench import models as bench_models
-from harness import models
 from harness.processes import PYTHONPATH, ROOT
 from tests.support import images
 from tests.support.server import ServerProcess
@@ -158,14 +156,3 @@ def test_the_options_table_costs_each_option_through_the_function() -> None:
     assert len(rows) == 10 and rows[0].startswith("| plain PNG |")
     megabytes = {row.split("|")[1].strip(): float(row.split("|")[3]) for row in rows}
     assert megabytes["only_mask=true"] < megabytes["plain PNG"], "a gray mask is smaller than the RGBA cut-out"
-
-
-def test_make_models_says_each_timed_target_met_or_missed() -> None:
-    fast = {"model_s": 0.10, "1280x960_s": 0.115, "4000x3000_s": 0.5}
-    quality = {"model_s": 0.35, "core_model_s": 0.15, "1280x960_s": 0.55, "4000x3000_s": 0.9}
-    (line,) = bench_models.targets(models.FAST, fast)
-    assert "1.15×" in line and line.endswith(": met")
-    at_chat, at_12_mp = bench_models.targets(models.QUALITY, quality)
-    assert "its models' runs 0.500 s" in at_chat and at_chat.endswith(": met"), "both models' runs count"
-    assert "1.80×" in at_12_mp and at_12_mp.endswith(": missed")
-    assert bench_models.targets("modnet", {"1280x960_s": 0.4}) == [], "no target, and no model time, for others"

@@ -11,7 +11,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench import quantized
 from function.model.digest import md5_of
 from function.model.load import open_session
 from function.model.locate import ModelChoice, ModelMissing, locate
@@ -19,6 +18,8 @@ from function.model.records import record
 from function.prepare import fetch
 from function.prepare.quantize import QuantizationRejected, Verdict, checked, quantized_graph
 from function.prepare.quantize import main as quantize_main
+from harness import quantized
+from harness.sets import SHARED
 from tests.support.images import PHOTOS, photo
 from tests.support.server import MODEL_HOME
 
@@ -27,7 +28,7 @@ from tests.support.server import MODEL_HOME
 def test_each_tier_s_int8_model_is_as_good_as_its_original_on_ground_truth(tier: str, data: str) -> None:
     """The rule that made them the tiers' models (docs/models.md): MAE +0.002, IoU −0.005, SAD and soft-band
     MSE +3 % at most. The quality tier's mattes take 8 minutes more: `make quantized` judges them."""
-    judged = quantized.judge(tier, quantized.SHARED / data)
+    judged = quantized.judge(tier, SHARED / data)
     assert judged, data
     for row in judged:
         assert row.within, row

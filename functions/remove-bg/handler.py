@@ -40,6 +40,7 @@ class Event(Protocol):
 
 
 class Context(Protocol):
+    call_id: str  # the request's id (X-Call-Id), on the lines logged about it
     fields: dict[str, Any]  # facts for the request's log line; never image bytes
 
 
@@ -107,7 +108,12 @@ class RemoveBg:
         try:
             clock = time.perf_counter()
             decoded = self._decoder.read(
-                event.path, event.headers.get("Content-Type"), event.query, event.body, deadline
+                event.path,
+                event.headers.get("Content-Type"),
+                event.query,
+                event.body,
+                deadline,
+                call_id=context.call_id,
             )
             decode_seconds = time.perf_counter() - clock
             context.fields["decode_peak_mb"] = round(decoded.peak_bytes / 1e6, 1)

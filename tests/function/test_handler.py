@@ -30,6 +30,7 @@ class Event:
 
 @dataclass
 class Context:
+    call_id: str = "test-handler"
     fields: dict[str, Any] = field(default_factory=dict)
 
 

@@ -28,6 +28,7 @@ from tests.support import images
 MP = 1_000_000
 LIMITS = Limits(memory_bytes=700 * MP, seconds=5.0, max_input_pixels=50 * MP, max_pixels=25 * MP)
 PHOTO = images.photo("chelsea")
+CALL_ID = "test-sandbox"
 
 
 @pytest.fixture
@@ -39,7 +40,7 @@ def decoder() -> Iterator[Decoder]:
 
 
 def _read(decoder: Decoder, body: bytes, path: str = "/", content_type: str = "application/octet-stream"):
-    return decoder.read(path, content_type, {}, body, Deadline(30))
+    return decoder.read(path, content_type, {}, body, Deadline(30), call_id=CALL_ID)
 
 
 def _same(a: Image.Image | None, b: Image.Image | None) -> bool:
@@ -75,7 +76,7 @@ def test_a_picture_decoded_in_the_worker_is_the_one_decoded_here(name: str) -> N
     limits = Limits(LIMITS.memory_bytes, LIMITS.seconds, LIMITS.max_input_pixels, max_pixels=1_000_000)
     sandboxed = Decoder(limits)
     try:
-        there = sandboxed.read("/", "image/x", {}, body, Deadline(30)).picture
+        there = sandboxed.read("/", "image/x", {}, body, Deadline(30), call_id=CALL_ID).picture
     finally:
         sandboxed.close()
     here = decode(body, limits.max_input_pixels, limits.max_pixels)
@@ -92,11 +93,11 @@ def test_the_options_and_a_route_s_own_error_shape_come_back(decoder: Decoder) -
         + b"\r\n--b--\r\n"
     )
     form_type = "multipart/form-data; boundary=b"
-    decoded = decoder.read("/remove-background", form_type, {"margin": "5%"}, form, Deadline(30))
+    decoded = decoder.read("/remove-background", form_type, {"margin": "5%"}, form, Deadline(30), call_id=CALL_ID)
     assert decoded.options.crop and str(decoded.options.margin) == "5% 5% 5% 5%"
     with pytest.raises(Answered) as refused:
         json_body = b'{"bg_color": "nope", "image_file_b64": "AA=="}'
-        decoder.read("/v1.0/removebg", "application/json", {}, json_body, Deadline(30))
+        decoder.read("/v1.0/removebg", "application/json", {}, json_body, Deadline(30), call_id=CALL_ID)
     assert refused.value.status == 400
     assert b'"invalid_bg_color"' in refused.value.body  # remove.bg's own code, in its own shape
 
@@ -127,7 +128,7 @@ def test_a_worker_past_its_time_is_a_422_and_the_next_upload_is_served() -> None
 def test_the_request_s_deadline_stops_a_decode_it_comes_before(decoder: Decoder) -> None:
     slow = images.slow_png()
     with pytest.raises(DeadlineExceeded, match=r"REQUEST_SECONDS=0\.05 s"):
-        decoder.read("/", None, {}, slow, Deadline(0.05))
+        decoder.read("/", None, {}, slow, Deadline(0.05), call_id=CALL_ID)
     assert _read(decoder, images.jpeg(PHOTO)).picture.rgb.size == PHOTO.size
 
 
@@ -165,11 +166,15 @@ def _parent(pid: int) -> int:
     return int(Path(f"/proc/{pid}/stat").read_text().split()[3])
 
 
-def test_a_worker_that_crashes_is_a_422_and_the_next_upload_is_served(decoder: Decoder) -> None:
+def test_a_worker_that_crashes_is_a_422_and_the_next_upload_is_served(decoder: Decoder, caplog) -> None:
     slow = images.slow_png()
     error = _kill_worker_while_it_works(decoder, slow, signal.SIGSEGV)
     assert isinstance(error, DecodeCrashed), error
     assert "SIGSEGV" in str(error)
+    (said,) = [record for record in caplog.records if "ended without an answer" in record.getMessage()]
+    assert getattr(said, "fields", None) == {"call_id": CALL_ID}, (
+        "the operator finds the request's line by its X-Call-Id"
+    )
     assert _read(decoder, images.jpeg(PHOTO)).picture.rgb.size == PHOTO.size
 
 

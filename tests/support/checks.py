@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import numpy as np
 import requests
@@ -35,8 +36,23 @@ def mean_alpha_difference(ours: bytes, theirs: bytes) -> float:
 
 
 def peak_rss_kb(server: ServerProcess) -> int:
-    """The server process's peak resident memory (VmHWM), in KiB."""
+    """The server process's peak resident memory (VmHWM) since it started or since reset_peak(), in KiB."""
     return processes.peak_rss_kb(server.proc.pid)
+
+
+def reset_peak(server: ServerProcess) -> int:
+    """Start the server process's peak again from what it holds now, and return that, in KiB: a long-lived
+    server's peak read after this is that of the requests since, not the highest of the whole run."""
+    processes.reset_peak(server.proc.pid)
+    return processes.rss_kb(server.proc.pid)
+
+
+def decode_peaks(server: ServerProcess) -> tuple[int, float]:
+    """How many decode workers' peaks the server has counted, and their sum in bytes: each is a worker's peak
+    from the start of its one upload (remove_bg_decode_peak_bytes), so the difference across a request is
+    that request's."""
+    found = dict(re.findall(r"^remove_bg_decode_peak_bytes_(count|sum) (\S+)$", server.metrics(), re.MULTILINE))
+    return round(float(found["count"])), float(found["sum"])
 
 
 def assert_cutout(response: requests.Response, size: tuple[int, int]) -> Image.Image:

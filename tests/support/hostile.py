@@ -18,6 +18,8 @@ from urllib.parse import urlencode
 
 from PIL import Image
 
+from function.request.intake import URLENCODED
+from function.request.routes import PIXIAN_PATH, REMOVEBG_PATH
 from harness.pngs import chunk, header_claiming, raw_png
 from tests.support import attacks, images
 
@@ -252,10 +254,6 @@ BODY_CASES: list[Case] = [
     ("JPEG CMYK progressive 7000x7000", lambda: attacks.cmyk_progressive(7000, ycck=False), OCTETS),
     ("JPEG YCCK progressive 7000x7000", lambda: attacks.cmyk_progressive(7000, ycck=True), OCTETS),
 ]
-
-PIXIAN_PATH = "/api/v2/remove-background"
-REMOVEBG_PATH = "/v1.0/removebg"
-URLENCODED = "application/x-www-form-urlencoded"
 
 
 def _b64(payload: bytes) -> str:

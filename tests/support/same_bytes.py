@@ -5,10 +5,11 @@
 tests/test_same_bytes.py sends the same requests and requires the answers recorded in
 tests/data/same-bytes.json: a refactor must not change a byte. The model's numbers are the one
 thing here that may differ from one CPU class to another (ONNX Runtime picks its kernels by the
-CPU's features), so each input's mask (an `only_mask` PNG) is recorded too: where this machine's
-mask is the recorded one, every answer must be the same bytes; where it is not, the answers are
-held to their headers and a coarse picture of their pixels (`thumb`), which a wrong layout,
-colour or alpha changes and a mask one unit off does not.
+CPU's features), so each input's raw mask is recorded too: the model's own output for the input,
+through a rembg session made here (raw_mask), never through the server, whose output stage is what
+is under test. Where this machine's raw mask is the recorded one, every answer must be the same
+bytes; where it is not, the answers are held to their headers and a coarse picture of their pixels
+(`thumb`), which a wrong layout, colour or alpha changes and a mask one unit off does not.
 """
 
 from __future__ import annotations
@@ -21,12 +22,16 @@ import sys
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import requests
 from PIL import Image
 
 from tests.support import images
+
+if TYPE_CHECKING:
+    from rembg.sessions.base import BaseSession
 
 RECORDING = Path(__file__).resolve().parent.parent / "data" / "same-bytes.json"
 MODEL = "u2netp"
@@ -198,6 +203,22 @@ def _digest(body: bytes) -> str:
     return digest.hexdigest()
 
 
+def raw_mask(image: str, session: BaseSession) -> str:
+    """The sha256 of the model's mask of INPUTS[image], at the model's input size, through `session`.
+
+    The picture is squashed to the model's input with LANCZOS, as rembg's predict() squashes it, so
+    the mask is the model's output with nothing of the server's in it.
+    """
+    picture = Image.open(io.BytesIO(INPUTS[image])).convert("RGB")
+    height, width = session.inner_session.get_inputs()[0].shape[2:]
+    (mask,) = session.predict(picture.resize((width, height), Image.Resampling.LANCZOS))
+    return hashlib.sha256(mask.tobytes()).hexdigest()
+
+
+def raw_masks(session: BaseSession) -> dict[str, str]:
+    return {image: raw_mask(image, session) for image in INPUTS}
+
+
 def answer(case: Case, url: str, session: requests.Session) -> dict:
     response = case.send(url, session)
     recorded = {
@@ -213,19 +234,22 @@ def answer(case: Case, url: str, session: requests.Session) -> dict:
     return recorded
 
 
-def record(url: str) -> dict:
+def record(url: str, model: BaseSession) -> dict:
     session = requests.Session()
-    return {"model": MODEL, "answers": {case.name: answer(case, url, session) for case in CASES}}
+    answers = {case.name: answer(case, url, session) for case in CASES}
+    return {"model": MODEL, "raw_masks": raw_masks(model), "answers": answers}
 
 
 def main() -> int:
+    from rembg import new_session
+
     from tests.support.server import ServerProcess
 
     log = Path("build") / "same-bytes-server.log"
     log.parent.mkdir(exist_ok=True)
     server = ServerProcess(log, {"REMBG_MODEL": MODEL}).wait_ready()
     try:
-        recording = record(server.url)
+        recording = record(server.url, new_session(MODEL))
     finally:
         server.stop()
     RECORDING.write_text(json.dumps(recording, indent=1, sort_keys=True) + "\n")

@@ -88,9 +88,19 @@ class Decoder:
             self._idle.append(starting)
 
     def read(
-        self, path: str, content_type: str | None, query: Mapping[str, str], body: bytes, deadline: Deadline
+        self,
+        path: str,
+        content_type: str | None,
+        query: Mapping[str, str],
+        body: bytes,
+        deadline: Deadline,
+        *,
+        call_id: str,
     ) -> Decoded:
-        """The upload's picture and options; ApiError or Answered for what the client sent, a breach included."""
+        """The upload's picture and options; ApiError or Answered for what the client sent, a breach included.
+
+        What the worker logged is logged here with `call_id`, the request's, so that an operator finds a
+        request's decoder lines (a broken file's own words) by the id its answer carried in X-Call-Id."""
         wall = min(self.limits.seconds * WALL_PER_CPU_SECOND, deadline.remaining())
         if wall <= 0:
             raise DeadlineExceeded("decode", deadline.seconds)
@@ -111,8 +121,8 @@ class Decoder:
         finally:
             self._give_back(sandbox, healthy)
         if reply is not None:
-            return self._answer(reply)
-        return self._breach(ended, wall < self.limits.seconds * WALL_PER_CPU_SECOND, deadline)
+            return self._answer(reply, call_id)
+        return self._breach(ended, wall < self.limits.seconds * WALL_PER_CPU_SECOND, deadline, call_id)
 
     def close(self) -> None:
         with self._lock:
@@ -144,10 +154,10 @@ class Decoder:
                     return
         sandbox.stop()
 
-    def _answer(self, reply: wire.Message) -> Decoded:
+    def _answer(self, reply: wire.Message, call_id: str) -> Decoded:
         header = reply.header
         try:
-            _log_what_it_said(header.get("log", []))
+            _log_what_it_said(header.get("log", []), call_id)
             peak_bytes = int(header.get("peak_bytes", 0))
             metrics.decode_done(peak_bytes)
             if "picture" in header:
@@ -180,7 +190,7 @@ class Decoder:
         )
         return upright(pixels)
 
-    def _breach(self, ended: _Ended | None, deadline_first: bool, deadline: Deadline) -> Decoded:
+    def _breach(self, ended: _Ended | None, deadline_first: bool, deadline: Deadline, call_id: str) -> Decoded:
         if ended is not None:
             metrics.decode_done(ended.peak_bytes)
         code = None if ended is None else ended.exit_code
@@ -197,12 +207,14 @@ class Decoder:
         if code == zygote.WORKER_FAILED:  # our fault, not the upload's
             raise RuntimeError("the decode worker failed outside its answer (the server's log has its traceback)")
         if code is None:  # not the upload's doing: the zygote is started again for the next request
-            log.warning("the decode zygote stopped answering; the request is answered 503")
+            log.warning("the decode zygote stopped answering; the request is answered 503", extra=_of(call_id))
             raise DecoderRestarting("the decoder is restarting; retry")
         metrics.decode_breach("crash")
         how = signal.Signals(-code).name if code < 0 else f"exit code {code}"
         peak = 0 if ended is None else ended.peak_bytes
-        log.warning("the decode worker ended without an answer (%s), peak %d MB", how, peak // 1_000_000)
+        log.warning(
+            "the decode worker ended without an answer (%s), peak %d MB", how, peak // 1_000_000, extra=_of(call_id)
+        )
         raise DecodeCrashed(
             f"the image could not be decoded within this function's limits (the decoder stopped: {how}); it is"
             f" corrupt, or needs more memory than DECODE_MEMORY_BYTES={self.limits.memory_bytes} bytes allows"
@@ -357,12 +369,18 @@ class _Sandbox:
             self._proc.wait()
 
 
-def _log_what_it_said(lines: list) -> None:
-    """The worker's log lines (the decoder's own words about a broken file), logged here beside the request's."""
+def _log_what_it_said(lines: list, call_id: str) -> None:
+    """The worker's log lines (the decoder's own words about a broken file), logged here with the request's id."""
     for line in lines[: worker.MAX_LOG_LINES]:
         name, level = str(line["logger"]), int(line["level"])
         if name.startswith(worker.PACKAGE + ".") and level in (logging.INFO, logging.WARNING):
-            logging.getLogger(name).log(level, "%s", str(line["message"])[:LOGGED_CHARS])
+            said = str(line["message"])[:LOGGED_CHARS]
+            logging.getLogger(name).log(level, "%s", said, extra=_of(call_id))
+
+
+def _of(call_id: str) -> dict[str, dict[str, str]]:
+    """A log line's `extra` that names the request it is about (logs.py writes `fields` as its keys)."""
+    return {"fields": {"call_id": call_id}}
 
 
 def _client_error(error: dict) -> Answered:

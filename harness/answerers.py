@@ -16,10 +16,19 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import onnxruntime as ort
 from PIL import Image
 from werkzeug.datastructures import Headers
 
+from function import handler
+from function.config import Settings
+from function.deadline import Deadline
+from function.picture.decode import decode
+from function.pipeline import Pipeline, PipelineOptions
+from function.process.cpu import usable_cpus
+from function.request.routes import OWN
 from harness import isnet, models
+from harness.modnet import fetch_modnet
 
 MODNET = "modnet"
 # MODNet's own inference resizes so that a side is this, both sides a multiple of 32.
@@ -38,6 +47,7 @@ class Event:
 
 @dataclass
 class Context:
+    call_id: str = "bench"
     fields: dict[str, Any] = field(default_factory=dict)
 
 
@@ -66,8 +76,6 @@ class Function(Answerer):
     """The remove-bg function for one model, started as the server starts it."""
 
     def __init__(self, model: str, env: dict[str, str]) -> None:
-        from function import handler
-
         self.model = model
         self._function = handler.new()
         self._function.start(models.environment(env, model))
@@ -86,7 +94,7 @@ class Rembg(Answerer):
     """rembg's own remove() with a cached session."""
 
     def __init__(self, model: str) -> None:
-        from rembg import new_session
+        from rembg import new_session  # noqa: PLC0415 - rembg's package, remove() and its numba: the reference alone
 
         self.model = f"{model} (rembg remove())"
         if model == isnet.NAME:
@@ -96,7 +104,7 @@ class Rembg(Answerer):
             self._session = new_session(model)
 
     def _answer(self, body: bytes, query: dict[str, str]) -> bytes:
-        from rembg import remove
+        from rembg import remove  # noqa: PLC0415 - as above
 
         return remove(body, session=self._session, only_mask=query.get("only_mask") == "true")
 
@@ -107,8 +115,6 @@ class ModnetSession:
     model_name = MODNET
 
     def __init__(self, path: Path, threads: int) -> None:
-        import onnxruntime as ort
-
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
@@ -132,11 +138,6 @@ class Modnet(Answerer):
     """MODNet in the function's own pipeline, with the function's default settings."""
 
     def __init__(self, env: dict[str, str]) -> None:
-        from bench.modnet import fetch_modnet
-        from function.config import Settings
-        from function.pipeline import Pipeline, PipelineOptions
-        from function.process.cpu import usable_cpus
-
         self.model = MODNET
         settings = Settings.from_env(env)
         cpus = usable_cpus()
@@ -146,10 +147,6 @@ class Modnet(Answerer):
 
     def _answer(self, body: bytes, query: dict[str, str]) -> bytes:
         """Decoded here, not by the decode worker: MODNet is measured for its masks, in one process."""
-        from function.deadline import Deadline
-        from function.picture.decode import decode
-        from function.request.routes import OWN
-
         options, settings = OWN.options(query), self._settings
         picture = decode(
             body, settings.max_input_pixels, min(settings.max_pixels, options.max_pixels or settings.max_pixels)

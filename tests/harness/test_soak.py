@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bench.soak import Run, failures_in, report_of
 from harness.load import Outcome
+from harness.soak import Run, failures_in, report_of
 
 MB = 1_000_000
 SECONDS = 120.0
