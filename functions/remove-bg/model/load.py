@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import optimized
-from .digest import ModelError, md5_of, verify
+from .digest import ModelError, checked
 from .locate import ModelChoice, home_of, locate
+from .masks import one_mask
 from .sessions import new_session
 
 if TYPE_CHECKING:
@@ -40,7 +41,7 @@ class Loaded:
     """A model's ONNX Runtime session, and what it was loaded from."""
 
     session: BaseSession
-    md5: str  # its content: the pin where there is one (checked), else read from the file before loading
+    md5: str  # its content, read from the file before loading and held to its pins (ModelChoice.pins)
     file: Path  # the file ONNX Runtime loaded: the source, or its optimised copy (bound to the same md5)
 
 
@@ -55,14 +56,15 @@ def load(choice: ModelChoice, threads: int, arena: bool, optimized_copy: bool = 
     `arena` keeps ONNX Runtime's memory arena: faster runs, and its high-water mark stays resident.
     Every session of the process then takes its memory from one arena (shared_arena()).
     `optimized_copy` loads the model's optimised copy where one was made from this very file for
-    this CPU (optimized.py): the md5 it is found by is the pin, checked, or the file's own.
+    this CPU (optimized.py): the md5 it is found by is the file's own, checked against its pins (its
+    record's for its own file, REMBG_MODEL_MD5's). A model without a record must give one mask (masks.py).
     """
     import onnxruntime as ort
 
     path = locate(choice)
-    if choice.md5 is not None:
-        verify(path, choice.md5)
-    md5 = choice.md5 or md5_of(path)
+    md5 = checked(path, choice.pins)
+    if choice.stands_in:
+        log.info("model %s: its own file's stand-in is %s (md5 %s, REMBG_MODEL_PATH)", choice.name, path, md5)
     ort.disable_telemetry_events()  # self-hosted: nothing about the host is recorded or sent
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
@@ -96,7 +98,7 @@ def load(choice: ModelChoice, threads: int, arena: bool, optimized_copy: bool = 
         detail = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
         again = (
             f"make it again with `make quantize MODEL={choice.name} QUANTIZE_FLAGS=--force`"
-            if choice.record.int8 is not None
+            if choice.record.int8 is not None and not choice.stands_in
             else "supply it again (REMBG_MODEL_MD5 pins its md5)"
             if choice.custom
             else f"fetch it again with `python -m function.prepare.fetch {choice.name}` (md5-checked)"
@@ -105,6 +107,8 @@ def load(choice: ModelChoice, threads: int, arena: bool, optimized_copy: bool = 
             f"model {choice.label!r} at {path} cannot be loaded ({detail}): the file is damaged or is not this "
             f"model; {again}"
         ) from None
+    if not choice.record.recorded:
+        one_mask(choice.name, session)
     log.info(
         "model %s loaded%s with %d ONNX Runtime threads, memory arena %s (md5 %s)",
         choice.label,
