@@ -265,7 +265,7 @@ def test_a_model_s_own_file_is_held_to_its_record_s_md5_at_start(tmp_path: Path,
     )
     ort.InferenceSession(str(damaged), providers=["CPUExecutionProvider"])  # it parses: only its md5 tells
     server = start_server(REMBG_MODEL="u2netp", U2NET_HOME=str(home))
-    assert server.wait_exit(120) == 1, server.log()
+    assert server.wait_exit(60) == 1, server.log()
     assert f"{damaged}: md5 {md5_of(damaged)} is not the expected {U2NETP_MD5}" in server.log()
     stand_in = start_server(REMBG_MODEL="u2netp", REMBG_MODEL_PATH=str(damaged), U2NET_HOME=str(home)).wait_ready()
     assert stand_in.post(jpeg(photo())).headers["X-Model"] == "u2netp"
@@ -311,6 +311,6 @@ def test_a_model_that_gives_several_masks_is_refused_at_start_not_at_the_first_r
     onnx.save(model, str(place))
     env = {"REMBG_MODEL": "u2net_cloth_seg", "REMBG_UNRECORDED_MODEL": "on", "U2NET_HOME": str(tmp_path / "models")}
     server = start_server(**env)
-    assert server.wait_exit(120) == 2, server.log()
+    assert server.wait_exit(60) == 2, server.log()
     assert "model 'u2net_cloth_seg' gives 3 masks per image" in server.log()
     assert "Traceback" not in server.log()
