@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import optimized
-from .digest import ModelError, checked
+from .digest import ChecksumMismatch, ModelError, checked
 from .locate import ModelChoice, home_of, locate
 from .masks import one_mask
 from .sessions import new_session
@@ -62,7 +62,10 @@ def load(choice: ModelChoice, threads: int, arena: bool, optimized_copy: bool = 
     import onnxruntime as ort
 
     path = locate(choice)
-    md5 = checked(path, choice.pins)
+    try:
+        md5 = checked(path, choice.pins)
+    except ChecksumMismatch as exc:  # a file that parses may still be damaged, or not this model
+        raise ChecksumMismatch(f"model {choice.label!r}: {exc}; {_again(choice)}") from None
     if choice.stands_in:
         log.info("model %s: its own file's stand-in is %s (md5 %s, REMBG_MODEL_PATH)", choice.name, path, md5)
     ort.disable_telemetry_events()  # self-hosted: nothing about the host is recorded or sent
@@ -96,16 +99,9 @@ def load(choice: ModelChoice, threads: int, arena: bool, optimized_copy: bool = 
             session = new_session(choice.session, options, str(path) if choice.custom else None)
     except Exception as exc:  # ONNX Runtime's own errors say little more than "failed to parse"
         detail = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
-        again = (
-            f"make it again with `make quantize MODEL={choice.name} QUANTIZE_FLAGS=--force`"
-            if choice.record.int8 is not None and not choice.stands_in
-            else "supply it again (REMBG_MODEL_MD5 pins its md5)"
-            if choice.custom
-            else f"fetch it again with `python -m function.prepare.fetch {choice.name}` (md5-checked)"
-        )
         raise ModelError(
             f"model {choice.label!r} at {path} cannot be loaded ({detail}): the file is damaged or is not this "
-            f"model; {again}"
+            f"model; {_again(choice)}"
         ) from None
     if not choice.record.recorded:
         one_mask(choice.name, session)
@@ -118,3 +114,14 @@ def load(choice: ModelChoice, threads: int, arena: bool, optimized_copy: bool = 
         md5,
     )
     return Loaded(session, md5, path if ready_made is None else ready_made)
+
+
+def _again(choice: ModelChoice) -> str:
+    """How to get a good file for the model: whatever made or brought the damaged one, again."""
+    return (
+        f"make it again with `make quantize MODEL={choice.name} QUANTIZE_FLAGS=--force`"
+        if choice.record.int8 is not None and not choice.stands_in
+        else "supply it again (REMBG_MODEL_MD5 pins its md5)"
+        if choice.custom
+        else f"fetch it again with `python -m function.prepare.fetch {choice.name}` (md5-checked)"
+    )
