@@ -30,7 +30,7 @@ RUN := PYTHONPATH=$(PYPATH) $(PY)
 REQUIREMENTS := requirements-dev.txt requirements-quality.txt requirements.lock functions/remove-bg/requirements.txt \
 	template/python3-rembg/requirements.txt
 
-.PHONY: help venv serve-venv check pictures bounds model quantize quantized isnet chart concurrency burst serve serve-quality-local test test-ts fuzz fuzz-decode quality models prometheus chromium monitor test-load soak capacity memory lint format lock bench image image-quality-local image-contents test-container manifests clean
+.PHONY: help venv serve-venv check pictures bounds model quantize quantized isnet chart concurrency burst serve serve-quality-local test test-ts fuzz fuzz-decode quality models prometheus chromium monitor test-load soak capacity restart memory lint format lock bench image image-quality-local image-contents test-container manifests clean
 IMAGE ?= remove-bg:latest
 
 help:
@@ -53,6 +53,7 @@ help:
 	@echo "  make soak           - SOAK_SECONDS ($(SOAK_SECONDS)) at 2x one replica's capacity: lost requests, memory leaks, p95"
 	@echo "Measurements (figures for docs/; each prints the CPU it ran on):"
 	@echo "  make bench          - our server against rembg's server and remove(), u2net and u2netp (about 15 min)"
+	@echo "  make restart        - make serve to its first cut-out on a prepared checkout, against RESTART_BASE ($(RESTART_BASE))"
 	@echo "  make bounds         - what the pod's bounds cost: this checkout against BOUNDS_BASE ($(BOUNDS_BASE)), one run"
 	@echo "  make models         - per model: time at 1280x960 and 12 MP, peak memory, start-up; what a core model adds (about 20 min)"
 	@echo "  make chart          - time per photo against megapixels, both tiers and rembg s, drawn to docs/speed.png (about 5 min)"
@@ -123,10 +124,10 @@ venv: $(VENV)/.installed $(PYPATH)/function
 
 serve-venv: $(VENV)/.serve-installed $(PYPATH)/function
 
-# An int8 model (u2net-int8, the default) is quantized from its fetched original first (make quantize), unless
-# MODEL_FILE stands in for its file.
+# An int8 model (u2net-int8, the default) is quantized from its fetched original where it is absent, and checked
+# against it once where it is there (make quantize); all in one process, which a restart of make serve waits for.
+# Where MODEL_FILE stands in for the model's own file, that file is served and nothing is quantized.
 model: serve-venv
-	$(if $(MODEL_FILE),,$(if $(filter %-int8,$(MODEL)),$(RUN) -m function.prepare.quantize $(MODEL)))
 	$(MODEL_ENV) $(RUN) -m function.prepare.fetch
 
 # MODEL=u2net-int8 (or isnet-general-use-int8) from its md5-checked original, calibrated on scikit-image's
@@ -171,7 +172,7 @@ test: venv lint tests/js/node_modules/.installed prometheus chromium
 # The quick loop (docs/development.md): lint, then the tests of the request path (decoding, options, output, the
 # HTTP contract, hostile input, the server's own answers, the worker's axios client) on u2netp, the small model; make
 # test is the whole proof.
-CHECK_TESTS := $(addprefix tests/function/test_,config.py cpu.py cutout.py decode.py handler.py intake.py layout.py \
+CHECK_TESTS := $(addprefix tests/function/test_,config.py environment.py cpu.py cutout.py decode.py handler.py intake.py layout.py \
 	options.py png.py records.py routes.py sandbox.py) tests/template tests/test_http.py tests/test_options.py \
 	tests/test_server_answers.py tests/test_hostile.py tests/test_compat.py tests/test_layers.py
 check: venv lint tests/js/node_modules/.installed
@@ -234,6 +235,11 @@ BOUNDS_BASE ?= 8570c42
 bounds: venv
 	$(RUN) -m function.prepare.quantize u2net-int8
 	$(RUN) -m bench.bounds --base $(BOUNDS_BASE)
+
+# make serve, from the command to its first cut-out on a prepared checkout, against RESTART_BASE in the same run.
+RESTART_BASE ?= 5c6f06f
+restart: venv
+	$(RUN) -m bench.restart --base $(RESTART_BASE) --model $(MODEL)
 
 # Time per photo against megapixels, both tiers and rembg's own server, one run, drawn to docs/speed.png; about 5 min.
 chart: venv $(VENV)/.bench-installed

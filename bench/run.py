@@ -79,9 +79,9 @@ def our_model_time(model: str, repeat: int) -> float:
 
 
 def bench_model(model: str, python: str, repeat: int, burst: int, workdir: Path) -> dict:
-    from function.model.records import record
+    from function.prepare.recipes import INT8
 
-    recipe = record(model).int8
+    recipe = INT8.get(model)
     peer_model = model if recipe is None else recipe.original
     bodies = {name: photo_jpeg(size) for name, size in SIZES.items()}
     largest = photo_jpeg(LARGEST)

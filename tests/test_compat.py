@@ -137,6 +137,22 @@ def test_pixian_delta_png_is_the_input_s_size(server: ServerProcess) -> None:
 
 
 @pytest.mark.parametrize(
+    ("size", "data", "words"),
+    [
+        ((600, 400), {"max_pixels": "239999"}, "600×400 = 240000 pixels, over the max_pixels of 239999 sent"),
+        ((6000, 5000), {}, "6000×5000 = 30000000 pixels, over the function's MAX_PIXELS of 25000000"),
+    ],
+)
+def test_pixian_delta_png_that_would_be_scaled_is_refused_in_its_shape(
+    server: ServerProcess, size: tuple[int, int], data: dict, words: str
+) -> None:
+    """Pixian's max_pixels shrinks a larger input; Delta PNG, the input's own size, is refused instead."""
+    files = {"image": ("photo.jpg", images.jpeg(PHOTO.resize(size)), "image/jpeg")}
+    message = _pixian_error(_pixian(server, {"output.format": "delta_png", **data}, files=files), 400)
+    assert message.startswith("output.format: delta_png ") and words in message
+
+
+@pytest.mark.parametrize(
     ("data", "files", "status", "words"),
     [
         ({"image.url": "http://169.254.169.254/latest/meta-data"}, {}, 400, "never fetches URLs"),

@@ -13,7 +13,9 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
 
+from function.model.records import record
 from harness.processes import ROOT
 
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -94,3 +96,35 @@ def test_the_readme_s_pictures_are_made_by_a_committed_command() -> None:
     for picture in pictures:
         assert Path(picture).name in maker, f"{picture}: no command makes it"
         assert (ROOT / picture).stat().st_size > 20_000
+
+
+def _container(service: str) -> dict:
+    """The function's container in one of the Knative services, as deployed."""
+    document = yaml.safe_load((ROOT / "knative" / service).read_text())
+    (container,) = document["spec"]["template"]["spec"]["containers"]
+    return document["spec"]["template"]["spec"] | {"container": container}
+
+
+@pytest.mark.parametrize(("tier", "service"), [("fast", "service-fast.yaml"), ("quality", "service.yaml")])
+def test_what_the_pages_say_of_a_tier_s_arena_is_what_its_record_does(tier: str, service: str) -> None:
+    """reliability.md said the quality tier ran without the arena, which its record has kept since issue 25."""
+    env = {item["name"]: item.get("value") for item in _container(service)["container"]["env"]}
+    wrong = "without" if record(env["REMBG_MODEL"]).arena else "with"
+    for page in PAGES:
+        text = " ".join(page.read_text().split())
+        said = re.search(rf"the {tier} tier\W*(\([^)]*\))? runs {wrong} ONNX Runtime's arena", text, flags=re.I)
+        assert said is None, f"{page.name}: {said and said.group(0)}"
+
+
+def test_the_tmp_the_pages_name_is_the_manifests() -> None:
+    """What reliability.md says a pod's /tmp is: the Knative services' emptyDir (the node's disk, not memory)."""
+    text = " ".join((ROOT / "docs" / "reliability.md").read_text().split())
+    named = re.findall(r"(\d+) MiB `emptyDir` at `/tmp`", text)
+    assert named, "reliability.md says what /tmp is in a pod"
+    for service in ("service.yaml", "service-fast.yaml"):
+        spec = _container(service)
+        (mount,) = [mount for mount in spec["container"]["volumeMounts"] if mount["mountPath"] == "/tmp"]
+        (volume,) = [volume for volume in spec["volumes"] if volume["name"] == mount["name"]]
+        assert "medium" not in volume["emptyDir"], "an emptyDir on the node's disk, as the page says"
+        assert {f"{size}Mi" for size in named} == {volume["emptyDir"]["sizeLimit"]}, service
+        assert spec["container"]["securityContext"]["readOnlyRootFilesystem"] is True

@@ -18,7 +18,7 @@ import yaml
 from PIL import Image
 from skimage import data
 
-from function.model.records import record
+from function.prepare.recipes import INT8
 from harness import isnet, models
 from harness.processes import ROOT, free_port
 
@@ -128,7 +128,7 @@ def test_the_quality_tier_s_local_targets_build_and_serve_the_tier_the_stack_fil
     assert f"MODEL_FILE={isnet.int8_path()}" in dry.stdout or f"REMBG_MODEL_PATH={isnet.int8_path()}" in dry.stdout
     assert "ORT_MEMORY_ARENA" not in dry.stdout, "the arena is the record's"
     assert "function.prepare.quantize" not in dry.stdout, "the stand-in is not made again from rembg's download"
-    assert record(deployed["REMBG_MODEL"]).int8.original == "isnet-general-use", "an int8 ISNet, as the local file is"
+    assert INT8[deployed["REMBG_MODEL"]].original == "isnet-general-use", "an int8 ISNet, as the local file is"
     assert f"{isnet.INT8_NAME}+{deployed['REMBG_CORE_MODEL']}" == models.QUALITY, "the tests' quality tier is it too"
 
 
@@ -141,3 +141,32 @@ def test_make_help_lists_every_target_and_only_targets() -> None:
     shown = subprocess.run(["make", "-s", "help"], cwd=ROOT, capture_output=True, text=True, check=True)
     listed = {line.split()[1] for line in shown.stdout.splitlines() if line.startswith("  make ")}
     assert listed == targets, f"missing from help: {targets - listed}; in help but not a target: {listed - targets}"
+
+
+@pytest.mark.parametrize(
+    ("settings", "named"),
+    [
+        ({"ORT_THREADS": "abc"}, "ORT_THREADS"),
+        ({"MAX_PIXELS": "-1"}, "MAX_PIXELS"),
+        ({"REMBG_MODEL": "nope"}, "REMBG_MODEL"),
+        ({"REMBG_MODEL": "u2net_custom", "REMBG_MODEL_PATH": "/nonexistent/model.onnx"}, None),
+    ],
+    ids=["threads", "pixels", "model name", "missing file"],
+)
+def test_make_serve_stops_with_the_server_s_exit_code(tmp_path: Path, settings: dict, named: str | None) -> None:
+    """The README: a wrong setting stops the start with exit code 2, naming the variable; make serve's model step
+    read the settings first and said 1 (make printed "Error 1"). A model that cannot be had stays 1. (make's own
+    exit status is 2 for any step that fails: the step's is the one it prints.)"""
+    env = {**os.environ, "REMBG_MODEL": "u2netp", **_ports(), **settings}  # u2netp: no int8 model to check first
+    env.pop("MODEL", None)
+    serve = ["make", "--no-print-directory", "serve"]
+    stopped = subprocess.run(serve, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
+    said = stopped.stdout + stopped.stderr
+    assert stopped.returncode == 2, said
+    assert "index.py" not in said, "the server must not be started"
+    if named is None:
+        assert re.search(r"\] Error 1$", said, flags=re.MULTILINE), said
+        assert "/nonexistent/model.onnx" in said
+    else:
+        assert re.search(r"\] Error 2$", said, flags=re.MULTILINE), said
+        assert f"configuration error: {named}" in said

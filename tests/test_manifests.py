@@ -17,9 +17,10 @@ import jsonschema
 import pytest
 import yaml
 
+from function.environment import parse_duration
 from harness import models
 from harness.processes import ROOT
-from settings import DEFAULT_METRICS_PORT, DEFAULT_TOKEN_FILE, parse_duration
+from settings import DEFAULT_METRICS_PORT, DEFAULT_TOKEN_FILE
 
 BIN = Path(sys.executable).parent
 CRD = ROOT / "knative" / "schema" / "knative-serving-service-crd.yaml"

@@ -10,6 +10,7 @@ import pytest
 import requests
 from PIL import Image
 
+from harness.pngs import header_claiming
 from tests.support import images
 from tests.support.checks import assert_error
 from tests.support.server import ServerProcess
@@ -106,6 +107,32 @@ def test_delta_png_composited_over_the_original_is_the_cutout(server: ServerProc
     seen = rebuilt[..., 3] > 0
     assert np.array_equal(rebuilt[seen][:, :3], cutout[seen][:, :3]), "and the colours wherever they show"
     assert len(_post(server, format="delta_png").content) < len(_post(server).content) * 0.6
+
+
+# Delta PNG is the input's own size: one the pixel limit would scale is refused from the header (it was served at
+# 5477×4564 for a 6000×5000 photo, a picture the client cannot composite with its original).
+@pytest.mark.parametrize("whole", [True, False], ids=["photo", "header only"])
+def test_a_delta_png_over_max_pixels_is_refused_naming_the_limit_and_the_size(server: ServerProcess, whole) -> None:
+    """Over the function's MAX_PIXELS (25 MP): decided from the header, so a PNG with no pixel data gets the
+    same answer, not corrupt_image."""
+    body = images.jpeg(PHOTO.resize((6000, 5000))) if whole else header_claiming(6000, 5000)
+    response = _post(server, body, format="delta_png")
+    assert_error(response, 400, "output_too_large")
+    message = response.json()["error"]["message"]
+    assert message.startswith("format: delta_png ") and "6000×5000" in message and "MAX_PIXELS of 25000000" in message
+
+
+def test_a_delta_png_over_the_request_s_max_pixels_is_refused_naming_it(server: ServerProcess) -> None:
+    response = _post(server, max_pixels=str(PHOTO.width * PHOTO.height - 1), format="delta_png")
+    assert_error(response, 400, "output_too_large")
+    message = response.json()["error"]["message"]
+    assert "512×512" in message and f"max_pixels of {512 * 512 - 1} sent" in message
+    assert "at least 262144" in message
+
+
+def test_a_delta_png_at_the_request_s_max_pixels_is_served_at_its_size(server: ServerProcess) -> None:
+    image = _ok(_post(server, max_pixels=str(PHOTO.width * PHOTO.height), format="delta_png"), "image/png")
+    assert image.size == PHOTO.size
 
 
 def test_zip_holds_the_colours_and_the_alpha(server: ServerProcess, plain) -> None:

@@ -3,7 +3,9 @@ fetched, and the default only because the ground truth says it is as good as rem
 
 from __future__ import annotations
 
+import json
 import logging
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -13,8 +15,9 @@ from bench import quantized
 from function.model.digest import md5_of
 from function.model.load import open_session
 from function.model.locate import ModelChoice, ModelMissing, locate
+from function.model.records import record
 from function.prepare import fetch
-from function.prepare.quantize import QuantizationRejected, checked, quantized_graph
+from function.prepare.quantize import QuantizationRejected, Verdict, checked, quantized_graph
 from function.prepare.quantize import main as quantize_main
 from tests.support.images import PHOTOS, photo
 from tests.support.server import MODEL_HOME
@@ -64,10 +67,40 @@ def test_an_int8_file_already_there_is_checked_against_its_original(tmp_path: Pa
     posing.symlink_to(MODEL_HOME / "models" / "u2netp" / "u2netp.onnx")
     assert quantize_main(["u2net-int8"]) == 1
     assert "too far from it" in caplog.text
+    assert not Verdict.place(posing).exists(), "a refused file gets no verdict"
     posing.unlink()
-    posing.symlink_to(MODEL_HOME / "custom" / "u2net-int8.onnx")
+    shutil.copy(MODEL_HOME / "custom" / "u2net-int8.onnx", posing)
     assert quantize_main(["u2net-int8"]) == 0
     assert "checked against its original: motorcycle" in caplog.text
+    assert "the original's masks of the check photos" in caplog.text
+
+
+def test_an_int8_file_is_checked_once_per_pair_of_files(tmp_path: Path, monkeypatch, caplog) -> None:
+    """A restart does not redo the build's work: the verdict is kept beside the int8 file, bound to its md5 and
+    its original's; another int8 file (or a verdict for another original than the record pins) is checked."""
+    home = tmp_path / "home"
+    (home / "models" / "u2net").mkdir(parents=True)
+    (home / "models" / "u2net" / "u2net.onnx").symlink_to(MODEL_HOME / "models" / "u2net" / "u2net.onnx")
+    (home / "custom").mkdir()
+    monkeypatch.setenv("U2NET_HOME", str(home))
+    caplog.set_level(logging.INFO)
+    int8 = home / "custom" / "u2net-int8.onnx"
+    shutil.copy(MODEL_HOME / "custom" / "u2net-int8.onnx", int8)
+    assert quantize_main(["u2net-int8"]) == 0
+    kept = json.loads(Verdict.place(int8).read_text())
+    assert kept["int8_md5"] == md5_of(int8) and kept["original_md5"] == record("u2net").md5
+    caplog.clear()
+    assert fetch.main(["u2net-int8"]) == 0, "make model, as make serve runs it"
+    assert "found before" in caplog.text and "the original's masks" not in caplog.text, "not checked again"
+    Verdict.place(int8).write_text(json.dumps({**kept, "original_md5": "0" * 32}))
+    caplog.clear()
+    assert fetch.main(["u2net-int8"]) == 0
+    assert "the original's masks" in caplog.text, "a verdict for another original is no verdict"
+    int8.unlink()
+    int8.symlink_to(MODEL_HOME / "models" / "u2netp" / "u2netp.onnx")  # another file, with the old verdict
+    caplog.clear()
+    assert fetch.main(["u2net-int8"]) == 1
+    assert "too far from it" in caplog.text
 
 
 def test_u2net_int8_cuts_out_what_u2net_does() -> None:
@@ -80,12 +113,15 @@ def test_u2net_int8_cuts_out_what_u2net_does() -> None:
         assert 0 < difference.mean() < 10, name
 
 
-def test_an_int8_model_that_was_not_made_says_how_to_make_it_and_is_never_downloaded(tmp_path: Path, monkeypatch):
+def test_an_int8_model_that_is_not_there_says_what_the_image_s_operator_can_do(tmp_path: Path, monkeypatch):
+    """A pod never makes or fetches one: its message names what an operator of the image can do (build the image
+    with it, or mount it), not a build-side command the image does not carry."""
     monkeypatch.setenv("U2NET_HOME", str(tmp_path))
-    with pytest.raises(ModelMissing, match=r"make quantize MODEL=u2net-int8"):
+    with pytest.raises(ModelMissing, match=r"make image MODEL=u2net-int8.*mount a models folder") as missing:
         locate(ModelChoice("u2net-int8"))
-    with pytest.raises(ModelMissing):
-        fetch.fetch(ModelChoice("u2net-int8"))
+    assert "prepare" not in str(missing.value) and "make quantize" not in str(missing.value)
+    with pytest.raises(ModelMissing, match=r"make image MODEL=u2netp"):
+        locate(ModelChoice("u2netp"))
     assert not any(tmp_path.rglob("*.onnx")), "nothing was fetched"
 
 

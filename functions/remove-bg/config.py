@@ -1,18 +1,19 @@
 """The function's own settings, read by start() from the environment it is given.
 
 (U2NET_HOME, where models live, is rembg's own variable: rembg reads it, and so does nothing here.)
-A bad value raises ConfigError (a ValueError, which the template turns into exit code 2) with a
-message that names the variable.
+Each is read by environment.py's one rule, the server's settings' too; a bad value raises its
+SettingError (a ValueError, which the template turns into exit code 2) with a message that names
+the variable.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
 
+from .environment import Environment, SettingError
 from .model.locate import ModelChoice, unrecorded_models, usable_models
 from .model.records import FILE_MODELS, OPERATOR, record
 
@@ -28,7 +29,6 @@ DEFAULT_DECODE_MEMORY_BYTES = 700 * 1000 * 1000
 DEFAULT_DECODE_SECONDS = 6.0
 # The whole request, decode to cut-out: well under the platforms' 60 s gateway timeouts (docs/deploy.md).
 DEFAULT_REQUEST_SECONDS = 20.0
-Number = TypeVar("Number", int, float)
 MD5 = re.compile(r"[0-9a-f]{32}")
 
 
@@ -65,71 +65,35 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
+        read = Environment(env)
         return cls(
-            model=_model(env),
-            core_model=_core_model(env),
-            memory_arena=_switch(env, "ORT_MEMORY_ARENA"),
-            max_input_pixels=_whole(env, "MAX_INPUT_PIXELS", 1, 1_000_000_000) or DEFAULT_MAX_INPUT_PIXELS,
-            max_pixels=_whole(env, "MAX_PIXELS", 100, 1_000_000_000) or DEFAULT_MAX_PIXELS,
-            png_compress_level=_level(env),
-            threads=_whole(env, "ORT_THREADS", 1, 256),
-            try_page=_switch(env, "TRY_PAGE") is not False,  # on unless turned off
-            optimized_copy=_switch(env, "ORT_OPTIMIZED_COPY") is not False,
-            decode_memory_bytes=_whole(env, "DECODE_MEMORY_BYTES", 50_000_000, 100_000_000_000)
-            or DEFAULT_DECODE_MEMORY_BYTES,
-            decode_seconds=_seconds(env, "DECODE_SECONDS", 0.1, 600.0) or DEFAULT_DECODE_SECONDS,
-            request_seconds=_seconds(env, "REQUEST_SECONDS", 0.1, 3600.0) or DEFAULT_REQUEST_SECONDS,
+            model=_model(read),
+            core_model=_core_model(read),
+            memory_arena=read.switch("ORT_MEMORY_ARENA", None),
+            max_input_pixels=read.whole("MAX_INPUT_PIXELS", DEFAULT_MAX_INPUT_PIXELS, low=1, high=1_000_000_000),
+            max_pixels=read.whole("MAX_PIXELS", DEFAULT_MAX_PIXELS, low=100, high=1_000_000_000),
+            png_compress_level=read.whole("PNG_COMPRESS_LEVEL", DEFAULT_PNG_COMPRESS_LEVEL, low=0, high=3),
+            threads=read.whole("ORT_THREADS", None, low=1, high=256),
+            try_page=read.switch("TRY_PAGE", True),
+            optimized_copy=read.switch("ORT_OPTIMIZED_COPY", True),
+            decode_memory_bytes=read.whole(
+                "DECODE_MEMORY_BYTES", DEFAULT_DECODE_MEMORY_BYTES, low=50_000_000, high=100_000_000_000
+            ),
+            decode_seconds=read.seconds("DECODE_SECONDS", DEFAULT_DECODE_SECONDS, low=0.1, high=600.0),
+            request_seconds=read.seconds("REQUEST_SECONDS", DEFAULT_REQUEST_SECONDS, low=0.1, high=3600.0),
         )
 
 
-class ConfigError(ValueError):
-    """A setting in the environment is missing its form or range."""
+# The function's name for the one error a setting raises (environment.py's), kept for its callers.
+ConfigError = SettingError
 
 
-def _given(env: Mapping[str, str], name: str) -> str | None:
-    """The variable's value, stripped; None when it is unset or blank."""
-    return env.get(name, "").strip() or None
-
-
-def _whole(env: Mapping[str, str], name: str, low: int, high: int) -> int | None:
-    """A whole number within [low, high] (underscores allowed: 50_000_000); None when unset."""
-    return _number(env, name, lambda raw: int(raw.replace("_", "")), "a whole number", (low, high))
-
-
-def _seconds(env: Mapping[str, str], name: str, low: float, high: float) -> float | None:
-    """A number of seconds within [low, high] (a fraction allowed); None when unset."""
-    return _number(env, name, float, "a number of seconds", (low, high), unit=" seconds")
-
-
-def _number(
-    env: Mapping[str, str],
-    name: str,
-    convert: Callable[[str], Number],
-    form: str,
-    bounds: tuple[Number, Number],
-    *,
-    unit: str = "",
-) -> Number | None:
-    raw = _given(env, name)
-    if raw is None:
-        return None
-    try:
-        value = convert(raw)
-    except ValueError:
-        raise ConfigError(f"{name}={raw!r}: expected {form}") from None
-    low, high = bounds
-    spec = "g" if isinstance(low, float) else ""  # 0.1 and 600 seconds; 100000000000 bytes as written
-    if not low <= value <= high:  # NaN is neither
-        raise ConfigError(f"{name}={raw!r}: must be from {low:{spec}} to {high:{spec}}{unit}")
-    return value
-
-
-def _model(env: Mapping[str, str]) -> ModelChoice:
+def _model(read: Environment) -> ModelChoice:
     """REMBG_MODEL, with REMBG_MODEL_PATH where its family's custom session can load a file: the operator's own
     model's (required there), or a file that stands in for a recorded model's own; and REMBG_MODEL_MD5."""
-    name = _served(_given(env, "REMBG_MODEL") or DEFAULT_MODEL, "REMBG_MODEL", env)
-    path = _given(env, "REMBG_MODEL_PATH")
-    md5 = _given(env, "REMBG_MODEL_MD5")
+    name = _served(read.text("REMBG_MODEL") or DEFAULT_MODEL, "REMBG_MODEL", read)
+    path = read.text("REMBG_MODEL_PATH")
+    md5 = read.text("REMBG_MODEL_MD5")
     if record(name).source == OPERATOR and path is None:
         raise ConfigError(f"REMBG_MODEL={name} loads the operator's file: REMBG_MODEL_PATH must name it")
     if name not in FILE_MODELS and path is not None:
@@ -142,20 +106,20 @@ def _model(env: Mapping[str, str]) -> ModelChoice:
     return ModelChoice(name, Path(path) if path else None, md5.lower() if md5 else None)
 
 
-def _core_model(env: Mapping[str, str]) -> ModelChoice | None:
-    name = _given(env, "REMBG_CORE_MODEL")
+def _core_model(read: Environment) -> ModelChoice | None:
+    name = read.text("REMBG_CORE_MODEL")
     if name is None or name.lower() in ("none", "off"):
         return None
     if record(name).source == OPERATOR:
         raise ConfigError(f"REMBG_CORE_MODEL={name}: the core model is one rembg fetches by name (u2net, u2netp…)")
-    return ModelChoice(_served(name, "REMBG_CORE_MODEL", env))
+    return ModelChoice(_served(name, "REMBG_CORE_MODEL", read))
 
 
-def _served(name: str, variable: str, env: Mapping[str, str]) -> str:
+def _served(name: str, variable: str, read: Environment) -> str:
     """`name` if the function serves that model (one without a record only with REMBG_UNRECORDED_MODEL=on); else
     a ConfigError naming `variable` and the choices."""
     served, unrecorded = usable_models(), unrecorded_models()
-    opted_in = _switch(env, "REMBG_UNRECORDED_MODEL") is True
+    opted_in = read.switch("REMBG_UNRECORDED_MODEL", False)
     if name in served or (name in unrecorded and opted_in):
         return name
     if name in unrecorded:
@@ -168,20 +132,3 @@ def _served(name: str, variable: str, env: Mapping[str, str]) -> str:
         f"{variable}={name!r} is not a model this function serves; use one of: {', '.join(served)} (or, with "
         f"REMBG_UNRECORDED_MODEL=on, one of rembg's sessions without a record: {', '.join(unrecorded)})"
     )
-
-
-def _switch(env: Mapping[str, str], name: str) -> bool | None:
-    """on or off (1/0, true/false, yes/no too); None when unset."""
-    raw = _given(env, name)
-    if raw is None:
-        return None
-    if raw.lower() in ("1", "true", "on", "yes"):
-        return True
-    if raw.lower() in ("0", "false", "off", "no"):
-        return False
-    raise ConfigError(f"{name}={raw!r}: expected on or off")
-
-
-def _level(env: Mapping[str, str]) -> int:
-    level = _whole(env, "PNG_COMPRESS_LEVEL", 0, 3)
-    return DEFAULT_PNG_COMPRESS_LEVEL if level is None else level

@@ -1,8 +1,9 @@
 """The errors a client can cause with an image or an option, and our own route's JSON body for them.
 
-Body: {"error": {"status": N, "code": "snake_case", "message": "..."}}, the shape the template's
-own errors (404, 413, 429, 503...) have too, so a client reads every error the same way. The
-Pixian and remove.bg routes shape the same errors their way (routes.py).
+Body: {"error": {"status": N, "code": "snake_case", "message": "..."}}, defined once here by
+error_body(): the template imports it (and JSON_TYPE) for its own errors (404, 413, 429, 503...),
+so a client reads every error the same way. The Pixian and remove.bg routes shape the same errors
+their way (routes.py). The template imports this module, so it imports nothing of the function.
 """
 
 from __future__ import annotations
@@ -87,7 +88,8 @@ class InvalidOption(ApiError, status=400, code="invalid_option"):
 
 class OutputTooLarge(ApiError, status=400, code="output_too_large"):
     """An output with a side longer than its format's encoder writes, found from the layout's arithmetic
-    before any pixel is moved. `words` writes the message for a route's field names, so each route's
+    before any pixel is moved; or a Delta PNG the pixel limit would scale, found from the image's header
+    (output/limits.py). `words` writes the message for a route's field names, so each route's
     client reads the options as it sent them."""
 
     def __init__(self, words: Callable[[Naming], str]) -> None:

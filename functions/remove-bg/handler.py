@@ -139,10 +139,10 @@ class RemoveBg:
         return {"statusCode": 200, "body": result.body, "headers": headers}
 
     def handle_get(self, event: Event, context: Context) -> dict[str, Any]:
-        """The try-it page at / (TRY_PAGE); every other GET is a 405, the function's paths taking POST only."""
-        if self._pipeline is None:  # its settings, TRY_PAGE among them, are read by start()
-            body = self.error_body(event.path, 503, "unavailable", "the function is still loading; retry")
-            return {"statusCode": 503, "body": body, "headers": {"Content-Type": JSON_TYPE}}
+        """The try-it page at / (TRY_PAGE); every other GET is a 405, the function's paths taking POST only.
+
+        Only once ready: until then the template answers every request with its 503.
+        """
         if event.path == "/" and self._try_page:
             return {"statusCode": 200, "body": page.HTML, "headers": page.HEADERS}
         message = f"{echo(event.path)} takes POST" + ("" if self._try_page else "; the try-it page is off (TRY_PAGE)")

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from .config import Settings
 from .deadline import Deadline
 from .output.layout import check
+from .output.limits import PixelLimit
 from .output.stage import Output, Result
 from .picture.decode import Picture
 from .picture.mask import Masker
@@ -40,10 +41,7 @@ class Pipeline:
     def run(self, picture: Picture, options: Options, deadline: Deadline) -> Result:
         """The cut-out; DeadlineExceeded if `deadline` passes in the model's run or before the output starts.
         The output stage runs to its end once begun: it is bounded by MAX_PIXELS (under a second here)."""
-        settings = self._options
-        max_pixels = min(settings.max_pixels, options.max_pixels or settings.max_pixels)
-        # A target size is the caller's explicit output size: only the function's own limit bounds it.
-        canvas_limit = settings.max_pixels if options.target_size else max_pixels
+        canvas_limit = PixelLimit.of(self._options.max_pixels, options).canvas
         check(picture.rgb.size, options, canvas_limit)  # an output no encoder can write: refused before the model
         clock = time.perf_counter()
         mask = self._masker.mask(picture.rgb, deadline)

@@ -1,29 +1,25 @@
-"""The server's own error responses, and the JSON shape every error has.
+"""The server's own error responses, in the JSON shape every error has.
 
-Body: {"error": {"status": N, "code": "snake_case", "message": "..."}}. The function answers its
-own errors in the same shape; these are the ones that happen before or around it. A function
-whose routes speak another API's dialect may shape these too, with an `error_body(path, status,
-code, message)` of its own (ErrorBody); the status, the code counted and Retry-After stay the
-template's.
+Body: {"error": {"status": N, "code": "snake_case", "message": "..."}}, written by the function's
+errors.error_body, the one definition of that shape (the template may import the function, never the
+reverse): the function answers its own errors in it, and these are the ones that happen before or
+around it. A function whose routes speak another API's dialect may shape these too, with an
+`error_body(path, status, code, message)` of its own (ErrorBody); the status, the code counted and
+Retry-After stay the template's.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from http import HTTPStatus
 
-JSON_TYPE = "application/json"
+from function.errors import error_body
+
 # 429 and 503 say "come back soon": about the time one request takes, or a start-up.
 RETRY_AFTER_SECONDS = "1"
 
 
 ErrorBody = Callable[[str, int, str, str], bytes]  # path, status, code, message → a JSON body
-
-
-def error_body(status: int, code: str, message: str) -> bytes:
-    payload = {"error": {"status": status, "code": code, "message": message}}
-    return json.dumps(payload).encode("utf-8")
 
 
 def any_path_error_body(path: str, status: int, code: str, message: str) -> bytes:

@@ -7,7 +7,10 @@ context) → {statusCode, body, headers}, ready() and stop(), and may name its P
 `error_body(path, status, code, message)`; an error it answers itself names its code in
 `context.fields["code"]` for the metrics. A function with `handle_get(event, context)` answers
 GET too (a page, say), outside the in-flight slots and the token, neither counted nor limited;
-with `methods(path)` it says which methods each path answers, for a 405's Allow.
+with `methods(path)` it says which methods each path answers, for a 405's Allow. Beside the
+handler, the template reads two modules of the function's that any function of this shape carries:
+`function.environment` (the one rule for reading variables) and `function.errors`' error_body (the
+one JSON error body).
 
 The server listens on $PORT at once and runs start() in the background (health says 503 until
 ready() is true), hands each POST to handle(), and on SIGTERM stops taking work, finishes what is
@@ -41,7 +44,6 @@ from werkzeug.routing import PathConverter
 
 from arenas import limit_arenas
 from errors import (
-    JSON_TYPE,
     ErrorBody,
     Refusal,
     any_path_error_body,
@@ -51,6 +53,7 @@ from errors import (
     unavailable,
 )
 from function import handler
+from function.errors import JSON_TYPE
 from lifecycle import Lifecycle
 from serve import Denied, Gate, Limits, Refused, Server, open_gate
 from settings import ServerSettings, SettingError, read_tokens
@@ -62,6 +65,7 @@ FLUSH_SECONDS = 5.0
 SPARE_THREADS = 4
 # The platform's paths (the probes); the function's routes never match them: anything else there is a 404.
 RESERVED = "/_/"
+LOADING = "the function is still loading; retry"
 EXIT_BAD_SETTING = 2
 EXIT_CANNOT_START = 1
 
@@ -97,6 +101,13 @@ def create_app(
         g.call_id = outcome.call_id(request.headers.get("X-Call-Id"))
         g.fields = {}
         g.code = None  # an error's code when it is known here; else read from the JSON body
+
+    @app.before_request
+    def until_ready() -> None:
+        """Every request to the function's paths, whatever its method, gets this one 503 (with its Retry-After)
+        until the function is ready: before start() has read its settings it cannot say what it answers."""
+        if not request.path.startswith(RESERVED) and not lifecycle.ready:
+            raise unavailable(LOADING)
 
     @app.after_request
     def finish(response: Response) -> Response:
@@ -145,8 +156,6 @@ def create_app(
         # The token was asked for by the server, from the headers, before the body was read (token_gate).
         if lifecycle.draining:
             raise unavailable("this instance is shutting down; retry")
-        if not lifecycle.ready:
-            raise unavailable("the function is still loading; retry")
         if not lifecycle.try_enter():
             raise busy(lifecycle.max_inflight)
         try:

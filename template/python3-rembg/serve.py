@@ -54,7 +54,8 @@ from waitress.server import TcpWSGIServer
 from waitress.task import ErrorTask
 from waitress.utilities import Error
 
-from errors import JSON_TYPE, ErrorBody, any_path_error_body, retry_after
+from errors import ErrorBody, any_path_error_body, retry_after
+from function.errors import JSON_TYPE
 
 log = logging.getLogger("remove-bg.serve")
 
@@ -471,8 +472,8 @@ class Server:
             # No channel_timeout, cleanup_interval or connection_limit: only waitress's readable()
             # and maintenance() read them, and _Server replaces both with the limits above.
             # Bodies and responses stay in memory, where the limits above bound them, instead of
-            # spilling into temporary files: /tmp is memory in a pod anyway, and a full /tmp then
-            # cannot break a request.
+            # spilling into temporary files: a pod's /tmp is small (a 64 MiB emptyDir on Knative), and
+            # a full /tmp then cannot break a request.
             inbuf_overflow=limits.max_body_bytes + 1,
             outbuf_overflow=OUTBUF_IN_MEMORY,
             ident=IDENT,

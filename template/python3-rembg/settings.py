@@ -7,14 +7,13 @@ before anything is served.
 
 from __future__ import annotations
 
-import math
 import os
-import re
 import stat
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+
+from function.environment import Environment, SettingError
 
 DEFAULT_HOST = "0.0.0.0"
 DEFAULT_PORT = 8080
@@ -51,12 +50,6 @@ MAX_TOKENS = 4
 # some. It is read on the loop every connection shares, so a larger file is refused, not read.
 MAX_TOKEN_FILE_BYTES = 64 * 1024
 
-Number = TypeVar("Number", int, float)
-
-
-class SettingError(ValueError):
-    """A server variable in the environment is missing its form or range."""
-
 
 @dataclass(frozen=True)
 class ServerSettings:
@@ -82,30 +75,42 @@ class ServerSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ServerSettings:
-        read = _Env(os.environ if env is None else env)
-        max_body_bytes = read.integer("MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, low=1024)
+        read = Environment(os.environ if env is None else env)
+        max_body_bytes = read.whole("MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, low=1024)
         return cls(
             host=read.text("HOST") or DEFAULT_HOST,
-            port=(port := read.integer("PORT", DEFAULT_PORT, low=1, high=65535)),
-            max_inflight=read.integer("MAX_INFLIGHT", DEFAULT_MAX_INFLIGHT, low=1, high=64),
+            port=(port := read.whole("PORT", DEFAULT_PORT, low=1, high=65535)),
+            max_inflight=read.whole("MAX_INFLIGHT", DEFAULT_MAX_INFLIGHT, low=1, high=64),
             max_body_bytes=max_body_bytes,
-            max_buffered_bytes=read.integer("MAX_BUFFERED_BYTES", BUFFERED_BODIES * max_body_bytes, low=max_body_bytes),
-            max_connections=read.integer("MAX_CONNECTIONS", DEFAULT_MAX_CONNECTIONS, low=8, high=10_000),
-            read_timeout_seconds=read.duration("read_timeout", DEFAULT_READ_TIMEOUT_SECONDS),
-            min_upload_bytes_per_second=read.integer(
+            max_buffered_bytes=read.whole("MAX_BUFFERED_BYTES", BUFFERED_BODIES * max_body_bytes, low=max_body_bytes),
+            max_connections=read.whole("MAX_CONNECTIONS", DEFAULT_MAX_CONNECTIONS, low=8, high=10_000),
+            read_timeout_seconds=read.duration("read_timeout", DEFAULT_READ_TIMEOUT_SECONDS, low=0.001),
+            min_upload_bytes_per_second=read.whole(
                 "MIN_UPLOAD_BYTES_PER_SECOND", DEFAULT_MIN_UPLOAD_BYTES_PER_SECOND, low=0
             ),
-            upload_grace_seconds=read.seconds("UPLOAD_GRACE_SECONDS", DEFAULT_UPLOAD_GRACE_SECONDS),
-            send_timeout_seconds=read.positive_seconds("SEND_TIMEOUT_SECONDS", DEFAULT_SEND_TIMEOUT_SECONDS),
-            max_unsent_bytes=read.integer("MAX_UNSENT_BYTES", DEFAULT_MAX_UNSENT_BYTES, low=1024),
+            upload_grace_seconds=read.seconds("UPLOAD_GRACE_SECONDS", DEFAULT_UPLOAD_GRACE_SECONDS, low=0.0),
+            send_timeout_seconds=read.seconds("SEND_TIMEOUT_SECONDS", DEFAULT_SEND_TIMEOUT_SECONDS, low=0.001),
+            max_unsent_bytes=read.whole("MAX_UNSENT_BYTES", DEFAULT_MAX_UNSENT_BYTES, low=1024),
             # OpenFaaS names: the of-watchdog drains for write_timeout; DRAIN_SECONDS wins if set.
-            drain_seconds=read.seconds("DRAIN_SECONDS", read.duration("write_timeout", DEFAULT_DRAIN_SECONDS)),
-            log_level=read.level("LOG_LEVEL", DEFAULT_LOG_LEVEL),
+            drain_seconds=read.seconds(
+                "DRAIN_SECONDS", read.duration("write_timeout", DEFAULT_DRAIN_SECONDS, low=0.001), low=0.0
+            ),
+            log_level=read.one_of("LOG_LEVEL", DEFAULT_LOG_LEVEL.lower(), tuple(map(str.lower, LOG_LEVELS))).upper(),
             log_format=read.one_of("LOG_FORMAT", "json", LOG_FORMATS),
-            metrics_port=read.metrics_port(port),
-            token_file=(token_file := Path((named := read.text("TOKEN_FILE")) or DEFAULT_TOKEN_FILE)),
+            metrics_port=_metrics_port(read, port),
+            # Set but blank is refused, not the default: an operator who set TOKEN_FILE meant a token.
+            token_file=(token_file := Path((named := read.named("TOKEN_FILE")) or DEFAULT_TOKEN_FILE)),
             tokens=_tokens(token_file, named=named is not None),
         )
+
+
+def _metrics_port(read: Environment, port: int) -> int:
+    metrics_port = read.whole("METRICS_PORT", DEFAULT_METRICS_PORT, low=1, high=65535)
+    if metrics_port == port:
+        raise SettingError(
+            f"METRICS_PORT={metrics_port}: must differ from PORT, so the function's route never serves metrics"
+        )
+    return metrics_port
 
 
 def read_tokens(path: Path) -> tuple[str, ...] | None:
@@ -172,75 +177,3 @@ def _tokens(path: Path, named: bool) -> tuple[str, ...]:
     if tokens is None and named:
         raise SettingError(f"TOKEN_FILE={str(path)!r}: no such file; mount the token there, or unset TOKEN_FILE")
     return tokens or ()
-
-
-class _Env:
-    """Typed reads of string variables; an empty value means the default; errors name the variable."""
-
-    def __init__(self, env: Mapping[str, str]) -> None:
-        self._env = env
-
-    def text(self, name: str) -> str | None:
-        value = self._env.get(name, "").strip()
-        return value or None
-
-    def integer(self, name: str, default: int, *, low: int, high: int | None = None) -> int:
-        return self._read(name, default, lambda raw: int(raw.replace("_", "")), "a whole number", low, high=high)
-
-    def seconds(self, name: str, default: float) -> float:
-        return self._read(name, default, float, "a number of seconds", 0.0, high=None)
-
-    def positive_seconds(self, name: str, default: float) -> float:
-        return self._read(name, default, float, "a number of seconds", 0.001, high=None)
-
-    def duration(self, name: str, default: float) -> float:
-        return self._read(name, default, parse_duration, "a duration such as 30s, 1m5s or 500ms", 0.001, high=None)
-
-    def level(self, name: str, default: str) -> str:
-        return self.one_of(name, default.lower(), tuple(level.lower() for level in LOG_LEVELS)).upper()
-
-    def one_of(self, name: str, default: str, allowed: tuple[str, ...]) -> str:
-        value = (self.text(name) or default).lower()
-        if value not in allowed:
-            raise SettingError(f"{name}={value!r}: expected one of {', '.join(allowed)}")
-        return value
-
-    def metrics_port(self, port: int) -> int:
-        metrics_port = self.integer("METRICS_PORT", DEFAULT_METRICS_PORT, low=1, high=65535)
-        if metrics_port == port:
-            raise SettingError(
-                f"METRICS_PORT={metrics_port}: must differ from PORT, so the function's route never serves metrics"
-            )
-        return metrics_port
-
-    def _read(
-        self, name: str, default: Number, convert: Callable[[str], Number], form: str, low: float, *, high: float | None
-    ) -> Number:
-        raw = self.text(name)
-        if raw is None:
-            return default
-        try:
-            value = convert(raw)
-        except ValueError:
-            raise SettingError(f"{name}={raw!r}: expected {form}") from None
-        if not math.isfinite(value) or value < low or (high is not None and value > high):
-            upper = "" if high is None else f" and at most {high}"
-            raise SettingError(f"{name}={raw!r}: must be a finite value of at least {low}{upper}")
-        return value
-
-
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
-
-
-def parse_duration(text: str) -> float:
-    """A Go duration as OpenFaaS writes timeouts ("30s", "1m5s", "500ms"), or bare seconds, in seconds."""
-    text = text.strip()
-    try:
-        return float(text)
-    except ValueError:
-        pass
-    parts = _DURATION_PART.findall(text)
-    if not parts or "".join(number + unit for number, unit in parts) != text:
-        raise ValueError(text)
-    return sum(float(number) * _UNIT_SECONDS[unit] for number, unit in parts)

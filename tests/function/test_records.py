@@ -9,6 +9,7 @@ import pytest
 from function.model.locate import ModelChoice, unrecorded_models, usable_models
 from function.model.records import FILE_MODELS, OPERATOR, QUANTIZED, QUANTIZED_MODELS, RECORDS, Record, record
 from function.model.sessions import LEFT_OUT, registry
+from function.prepare.recipes import INT8, WHEELS
 
 
 @pytest.mark.parametrize("each", RECORDS, ids=lambda each: each.name)
@@ -21,11 +22,11 @@ def test_each_record_holds_together(each: Record) -> None:
     assert each.session in sessions, f"{each.name}: rembg has no session {each.session}"
     if each.family is not None:  # its family's session loads a given file: the optimised copy, an int8 file
         assert record(each.family).source == OPERATOR, each.family
-    if each.int8 is not None:
-        original = record(each.int8.original)
-        assert each.source == QUANTIZED and original.family == each.family, "quantized within its family"
+    if each.source == QUANTIZED:
+        original = record(INT8[each.name].original)
+        assert original.family == each.family, "quantized within its family"
         assert each.session == each.family, "an int8 file is served by its family's custom session"
-    if each.wheel is not None:
+    if each.name in WHEELS:
         assert each.md5 is not None, "a wheel's file is held to the record's md5"
     loads_a_given_file = {"u2net_custom", "dis_custom", "u2net-int8", "isnet-general-use-int8"}
     assert ModelChoice(each.name).custom == (each.name in loads_a_given_file)

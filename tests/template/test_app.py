@@ -10,6 +10,7 @@ import sys
 import pytest
 from metrics import Routes
 
+from function import handler as remove_bg
 from index import create_app
 from lifecycle import Lifecycle
 from tests.support.echo import handler
@@ -27,6 +28,18 @@ def test_an_unexpected_error_is_a_bare_500_and_the_traceback_is_logged(caplog: p
     assert "ZeroDivisionError: a bug" in caplog.text
     assert "Traceback" in caplog.text
     assert lifecycle.readiness() == (200, "OK"), "the in-flight slot is given back after a failure"
+
+
+def test_before_ready_remove_bg_s_page_and_route_get_the_template_s_503() -> None:
+    """A function with handle_get (remove-bg's try-it page) before start(): the template answers, not the function."""
+    loading = Lifecycle(max_inflight=1, function_ready=lambda: False)
+    client = create_app(remove_bg.new(), loading, Routes(("/",))).test_client()
+    get, post = client.get("/"), client.post("/", data=b"x")
+    assert (
+        (get.status_code, get.headers["Retry-After"]) == (post.status_code, post.headers["Retry-After"]) == (503, "1")
+    )
+    assert get.get_data() == post.get_data()
+    assert get.get_json()["error"]["message"] == "the function is still loading; retry"
 
 
 def test_lifecycle_states() -> None:

@@ -100,6 +100,15 @@ def test_a_token_file_named_but_missing_stops_start_up(start_echo, tmp_path: Pat
     assert "TOKEN_FILE=" in server.log() and "no such file" in server.log()
 
 
+@pytest.mark.parametrize("value", ["", "   "])
+def test_a_token_file_set_but_empty_stops_start_up(start_echo, value: str) -> None:
+    """TOKEN_FILE= (a variable templated from nothing, a secret's path left out) once meant "no token" at the
+    default place: an operator who set it meant a token, and must not get an open function without a word."""
+    server = start_echo(TOKEN_FILE=value)
+    assert server.wait_exit(30) == 2
+    assert f"TOKEN_FILE={value!r} is set but empty" in server.log()
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [

@@ -14,6 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
+import errors
+import function.errors
 from harness.processes import ROOT
 from tests.support.openapi import assert_documented
 
@@ -27,15 +29,39 @@ def _error(response: requests.Response, status: int, code: str) -> dict:
     return error
 
 
-def test_the_template_imports_nothing_of_the_function_but_its_handler() -> None:
+# What the template takes from its function: the handler, the one rule for reading the environment that the
+# function's settings share, and the one JSON error body (modules any function of this shape carries: echo
+# links remove-bg's).
+SHARED = ("environment", "errors")
+
+
+def _function_imports(path) -> list[str]:
     imported = []
-    for path in (ROOT / "template").rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "function":
-                imported += [f"from {node.module} import {alias.name}" for alias in node.names]
-            elif isinstance(node, ast.Import):
-                imported += [f"import {a.name}" for a in node.names if a.name.split(".")[0] == "function"]
-    assert imported == ["from function import handler"]
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").split(".")[0] == "function"):
+            imported += [f"from {'.' * node.level}{node.module or ''} import {alias.name}" for alias in node.names]
+        elif isinstance(node, ast.Import):
+            imported += [f"import {a.name}" for a in node.names if a.name.split(".")[0] == "function"]
+    return imported
+
+
+def test_the_template_imports_nothing_of_the_function_but_its_handler_and_the_shared_rules() -> None:
+    imported = {line for path in (ROOT / "template").rglob("*.py") for line in _function_imports(path)}
+    modules = {line.split()[1] for line in imported}
+    assert modules == {"function", *(f"function.{name}" for name in SHARED)}, imported
+    assert {line for line in imported if line.split()[1] == "function"} == {"from function import handler"}
+    for name in SHARED:  # so that any function can carry them
+        assert _function_imports(ROOT / "functions" / "remove-bg" / f"{name}.py") == [], name
+        assert (ROOT / "tests" / "support" / "echo" / f"{name}.py").resolve() == (
+            ROOT / "functions" / "remove-bg" / f"{name}.py"
+        ).resolve(), f"echo carries remove-bg's {name}.py, not a copy"
+
+
+def test_the_server_s_errors_are_written_by_the_function_s_one_error_body() -> None:
+    assert errors.error_body is function.errors.error_body
+    assert errors.any_path_error_body("/any", 404, "not_found", "no") == function.errors.error_body(
+        404, "not_found", "no"
+    )
 
 
 def test_health_follows_the_function_s_ready_and_its_answers_pass_through(start_echo) -> None:
@@ -60,6 +86,24 @@ def test_health_follows_the_function_s_ready_and_its_answers_pass_through(start_
     assert response.status_code == 200
     assert response.json() == {"bytes": 5, "path": "/any/path", "query": {"size": "small"}}
     assert response.headers["X-Echo"] == "yes"
+
+
+def test_before_ready_every_request_gets_the_template_s_one_503(start_echo) -> None:
+    """Still loading: GET and POST get one answer, the template's, whatever the function would say (it has not
+    read its settings yet). remove-bg's handle_get had its own copy; echo, without handle_get, answered a 405."""
+    server = start_echo(ECHO_START_SECONDS="60")
+    deadline = time.monotonic() + 30
+    while server.health() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    get = requests.get(server.url + "/", timeout=5)
+    post = server.post(b"x")
+    for method, answer in (("get", get), ("post", post)):
+        error = _error(answer, 503, "unavailable")
+        assert error["message"] == "the function is still loading; retry"
+        assert answer.headers["Retry-After"] == "1"
+        assert_documented("/", method, 503, dict(answer.headers), answer.content)
+    assert get.content == post.content
+    assert server.health() == 503, "still loading when both were answered"
 
 
 def test_at_the_limit_the_next_request_gets_429_and_probes_still_answer(start_echo) -> None:

@@ -132,7 +132,7 @@ def test_missing_model_fails_fast_with_instructions(start_server, tmp_path: Path
     server: ServerProcess = start_server(REMBG_MODEL="u2netp", U2NET_HOME=str(empty))
     assert server.wait_exit(60) == 1
     log = server.log()
-    assert "make model MODEL=u2netp" in log
+    assert "make image MODEL=u2netp" in log and "prepare" not in log
     assert str(empty) in log
     assert not any(empty.rglob("*.onnx")), "nothing may be downloaded at start-up"
 
@@ -155,7 +155,7 @@ def test_a_damaged_model_fails_fast_with_a_message_and_serves_no_5xx(start_serve
     log = server.log()
     rembgs = hashlib.md5(good, usedforsecurity=False).hexdigest()
     assert f"is not the expected {rembgs}" in log, "u2netp's own file is held to its record's md5, rembg's file's"
-    assert "python -m function.prepare.fetch u2netp" in log
+    assert "make image MODEL=u2netp" in log and "prepare" not in log
     assert "Traceback" not in log
 
 

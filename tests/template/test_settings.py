@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
-from settings import ServerSettings, SettingError, parse_duration
+from function.config import Settings
+from settings import DEFAULT_TOKEN_FILE, ServerSettings, SettingError
 
 
 def test_defaults() -> None:
@@ -50,6 +54,14 @@ def test_empty_values_mean_the_default() -> None:
     assert ServerSettings.from_env({"PORT": "", "HOST": " ", "LOG_LEVEL": ""}) == ServerSettings.from_env({})
 
 
+@pytest.mark.parametrize("value", ["", "   ", "\t"])
+def test_a_token_file_set_but_empty_is_refused_not_the_default(value: str) -> None:
+    message = f"TOKEN_FILE={value!r} is set but empty; give it a value, or unset TOKEN_FILE"
+    with pytest.raises(SettingError, match=f"^{re.escape(message)}$"):
+        ServerSettings.from_env({"TOKEN_FILE": value})
+    assert ServerSettings.from_env({}).token_file == Path(DEFAULT_TOKEN_FILE), "unset: the platform's place"
+
+
 def test_the_function_s_settings_are_not_the_server_s() -> None:
     assert ServerSettings.from_env({"REMBG_MODEL": "nope", "MAX_PIXELS": "0"}) == ServerSettings()
 
@@ -86,13 +98,6 @@ def test_bad_values_name_the_variable(name: str, value: str) -> None:
         ServerSettings.from_env({name: value})
 
 
-@pytest.mark.parametrize(
-    ("text", "seconds"), [("30s", 30.0), ("1m5s", 65.0), ("500ms", 0.5), ("1h", 3600.0), ("12", 12.0), ("2.5s", 2.5)]
-)
-def test_openfaas_durations(text: str, seconds: float) -> None:
-    assert parse_duration(text) == seconds
-
-
 def test_openfaas_timeouts_set_the_drain_and_read_timeouts() -> None:
     settings = ServerSettings.from_env({"write_timeout": "45s", "read_timeout": "1m"})
     assert settings.drain_seconds == 45.0
@@ -113,3 +118,25 @@ def test_the_metrics_port_is_never_the_function_s_port() -> None:
         ServerSettings.from_env({"PORT": "9000", "METRICS_PORT": "9000"})
     with pytest.raises(SettingError, match="METRICS_PORT=8081"):
         ServerSettings.from_env({"PORT": "8081"})
+
+
+@pytest.mark.parametrize(
+    ("read", "env", "message"),
+    [
+        (ServerSettings.from_env, {"PORT": "0"}, "PORT='0': must be from 1 to 65535"),
+        (Settings.from_env, {"ORT_THREADS": "0"}, "ORT_THREADS='0': must be from 1 to 256"),
+        (ServerSettings.from_env, {"MAX_INFLIGHT": "1.5"}, "MAX_INFLIGHT='1.5': expected a whole number"),
+        (Settings.from_env, {"ORT_THREADS": "1.5"}, "ORT_THREADS='1.5': expected a whole number"),
+        (ServerSettings.from_env, {"DRAIN_SECONDS": "-1"}, "DRAIN_SECONDS='-1': must be at least 0 seconds"),
+        (Settings.from_env, {"DECODE_SECONDS": "0"}, "DECODE_SECONDS='0': must be from 0.1 to 600 seconds"),
+        (ServerSettings.from_env, {"SEND_TIMEOUT_SECONDS": "inf"}, "SEND_TIMEOUT_SECONDS='inf': expected a number"),
+        (Settings.from_env, {"REQUEST_SECONDS": "inf"}, "REQUEST_SECONDS='inf': expected a number"),
+        (ServerSettings.from_env, {"MAX_CONNECTIONS": "20_000"}, "MAX_CONNECTIONS='20_000': must be from 8 to 10000"),
+        (Settings.from_env, {"MAX_PIXELS": "1_0"}, "MAX_PIXELS='1_0': must be from 100 to 1000000000"),
+    ],
+)
+def test_the_server_and_the_function_read_by_one_rule(read, env: dict[str, str], message: str) -> None:
+    """Both sides' variables take the same forms and say what is wrong in the same words (function/environment.py):
+    the server's once said "a finite value of at least 1 and at most 65535", the function's "from 1 to 256"."""
+    with pytest.raises(SettingError, match=f"^{re.escape(message)}"):
+        read(env)

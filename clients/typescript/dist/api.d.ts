@@ -204,8 +204,9 @@ export interface components {
         MaxPixels: number;
         /**
          * @description png (default), webp (lossless unless quality), jpeg/jpg (on white unless bg_color), auto
-         *     (PNG, or JPEG when an opaque background is set), delta_png (Pixian's Delta PNG: no crop,
-         *     margin, target_size, bg_color or only_mask with it), zip (remove.bg's color.jpg + alpha.png;
+         *     (PNG, or JPEG when an opaque background is set), delta_png (Pixian's Delta PNG: the input's
+         *     own size, never scaled, so an input over MAX_PIXELS or max_pixels is 400 output_too_large; no
+         *     crop, margin, target_size, bg_color or only_mask with it), zip (remove.bg's color.jpg + alpha.png;
          *     not with only_mask). Case-insensitive. The longest side each writes: PNG 65535, JPEG and zip
          *     65500, WebP 16383; an output longer (a wide picture, a margin, a target_size) is 400
          *     output_too_large naming the option, and auto writes PNG where JPEG cannot hold it.
@@ -259,7 +260,8 @@ export interface components {
             "result.target_size"?: components["schemas"]["TargetSize"];
             "result.vertical_alignment"?: components["schemas"]["VerticalAlignment"];
             /**
-             * @description auto (default), png, jpeg, delta_png. Case-insensitive.
+             * @description auto (default), png, jpeg, delta_png. Case-insensitive. delta_png is the input's own size,
+             *     never scaled: an input over MAX_PIXELS or max_pixels is 400 output_too_large.
              * @enum {string}
              */
             "output.format"?: "auto" | "png" | "jpeg" | "delta_png";
@@ -278,7 +280,8 @@ export interface components {
             "result.target_size"?: components["schemas"]["TargetSize"];
             "result.vertical_alignment"?: components["schemas"]["VerticalAlignment"];
             /**
-             * @description auto (default), png, jpeg, delta_png. Case-insensitive.
+             * @description auto (default), png, jpeg, delta_png. Case-insensitive. delta_png is the input's own size,
+             *     never scaled: an input over MAX_PIXELS or max_pixels is 400 output_too_large.
              * @enum {string}
              */
             "output.format"?: "auto" | "png" | "jpeg" | "delta_png";
@@ -299,7 +302,8 @@ export interface components {
             "result.target_size"?: components["schemas"]["TargetSize"];
             "result.vertical_alignment"?: components["schemas"]["VerticalAlignment"];
             /**
-             * @description auto (default), png, jpeg, delta_png. Case-insensitive.
+             * @description auto (default), png, jpeg, delta_png. Case-insensitive. delta_png is the input's own size,
+             *     never scaled: an input over MAX_PIXELS or max_pixels is 400 output_too_large.
              * @enum {string}
              */
             "output.format"?: "auto" | "png" | "jpeg" | "delta_png";
@@ -499,8 +503,8 @@ export interface components {
             };
         };
         /**
-         * @description The request or an option is wrong, or the output would be longer than its format holds
-         *     (output_too_large); the message names the field as sent.
+         * @description The request or an option is wrong, or the output would be longer than its format holds or a
+         *     delta_png input over the pixel limit (output_too_large); the message names the field as sent.
          */
         BadRequest: {
             headers: {

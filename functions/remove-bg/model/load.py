@@ -117,11 +117,10 @@ def load(choice: ModelChoice, threads: int, arena: bool, optimized_copy: bool = 
 
 
 def _again(choice: ModelChoice) -> str:
-    """How to get a good file for the model: whatever made or brought the damaged one, again."""
+    """How to get a good file for the model: whatever brought the damaged one, again."""
     return (
-        f"make it again with `make quantize MODEL={choice.name} QUANTIZE_FLAGS=--force`"
-        if choice.record.int8 is not None and not choice.stands_in
-        else "supply it again (REMBG_MODEL_MD5 pins its md5)"
-        if choice.custom
-        else f"fetch it again with `python -m function.prepare.fetch {choice.name}` (md5-checked)"
+        "supply it again (REMBG_MODEL_MD5 pins its md5)"
+        if choice.path is not None
+        else f"build the image again (`make image MODEL={choice.name}`, which checks the file), or mount a "
+        "models folder that holds a good copy at U2NET_HOME"
     )

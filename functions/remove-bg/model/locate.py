@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .digest import ModelError
-from .records import DOWNLOAD, OPERATOR, QUANTIZED_MODELS, Record, record
+from .records import DOWNLOAD, OPERATOR, QUANTIZED, QUANTIZED_MODELS, Record, record
 from .sessions import registry
 
 if TYPE_CHECKING:
@@ -24,6 +24,13 @@ if TYPE_CHECKING:
 
 class ModelMissing(ModelError):
     pass
+
+
+# What the operator of an image can do about a model it lacks: a pod never downloads or makes one.
+_REMEDY = (
+    "nothing is downloaded or made when the server starts; build the image with it (`make image MODEL={name}`, "
+    "docs/deploy.md), or mount a models folder that holds it at U2NET_HOME"
+)
 
 
 @dataclass(frozen=True)
@@ -111,23 +118,13 @@ def quantized_file(name: str) -> Path:
     return home_of(ModelChoice(name)) / "custom" / f"{name}.onnx"
 
 
-def model_dir(name: str) -> Path:
-    """The directory where rembg keeps (and downloads) this model's files."""
-    return Path(session_class(name).model_dir())
-
-
 def locate(choice: ModelChoice) -> Path:
     """The model's file on disk: the operator's, or the one rembg's own lookup finds; ModelMissing if absent."""
     base = session_class(choice.name)
-    recipe = choice.record.int8
-    if recipe is not None and choice.path is None:
+    if choice.record.source == QUANTIZED and choice.path is None:
         path = quantized_file(choice.name)
         if not path.is_file():
-            raise ModelMissing(
-                f"model {choice.name!r} is not at {path}; make it from {recipe.original} with "
-                f"`make quantize MODEL={choice.name}` (python -m function.prepare.quantize {choice.name}), or build "
-                f"the image with `make image MODEL={choice.name}`, which makes it"
-            )
+            raise ModelMissing(f"model {choice.name!r} is not at {path}: {_REMEDY.format(name=choice.name)}")
         return path
     if choice.custom:
         return _custom_file(choice, base)
@@ -140,9 +137,7 @@ def locate(choice: ModelChoice) -> Path:
             found = super().resolve_existing(fname, *args, **kwargs)
             if found is None:
                 raise ModelMissing(
-                    f"model {choice.name!r} ({fname}) is not in {cls.model_dir()}; fetch it with "
-                    f"`make model MODEL={choice.name}` (or `python -m function.prepare.fetch {choice.name}`) and "
-                    "point U2NET_HOME at the same directory"
+                    f"model {choice.name!r} ({fname}) is not in {cls.model_dir()}: " + _REMEDY.format(name=choice.name)
                 )
             return found
 

@@ -9,9 +9,10 @@ build (function/prepare/optimize.py, run by `function.prepare.fetch`, also where
 from a checkout) for one original's content and one CPU class; here it is only found.
 
 Everything a copy depends on (the original's md5, ONNX Runtime's version, the machine and its
-kernel-relevant CPU features) is in its file name, as a key, and in its stamp beside it. A replaced
-original (of any size), another CPU or another ONNX Runtime looks for another name and finds no
-copy; a CPU whose features cannot be read gets none; a copy without its stamp is not loaded.
+kernel-relevant CPU features) is in its file name, as a key: a replaced original (of any size),
+another CPU or another ONNX Runtime looks for another name and finds no copy; a CPU whose features
+cannot be read gets none. A copy is renamed into place whole, so a name that is there is a copy
+that was finished.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ import hashlib
 import json
 import logging
 import platform
-import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -51,14 +51,13 @@ KERNEL_FEATURES = frozenset(
         "bf16",
     }
 )
-STAMP_SUFFIX = ".stamp.json"
 CPUINFO = Path("/proc/cpuinfo")
 KEY_DIGITS = 16
 
 
 @dataclass(frozen=True)
 class Stamp:
-    """What an optimised file was made from and for: it is loaded only where all of it matches."""
+    """What an optimised file is made from and for: its name's key, so it is loaded only where all of it matches."""
 
     onnxruntime: str
     machine: str
@@ -101,16 +100,6 @@ def optimized_path(source: Path, home: Path, stamp: Stamp) -> Path:
     return home / "optimized" / place.with_name(f"{place.stem}.{stamp.key}{place.suffix}")
 
 
-def stamp_file(optimized: Path) -> Path:
-    return optimized.with_name(optimized.name + STAMP_SUFFIX)
-
-
-def copies(target: Path, source: Path) -> list[Path]:
-    """The copies of `source` beside `target`, whatever they were made for."""
-    name = re.compile(rf"{re.escape(source.stem)}\.[0-9a-f]{{{KEY_DIGITS}}}{re.escape(source.suffix)}")
-    return sorted(path for path in target.parent.glob("*") if name.fullmatch(path.name))
-
-
 def usable(source: Path, home: Path, source_md5: str) -> Path | None:
     """The optimised copy of `source` (of md5 `source_md5`) made for this CPU class and ONNX Runtime, else None."""
     here = Stamp.here(source_md5)
@@ -118,19 +107,13 @@ def usable(source: Path, home: Path, source_md5: str) -> Path | None:
         log.warning("this CPU's features cannot be read (/proc/cpuinfo): loading the original %s", source)
         return None
     target = optimized_path(source, home, here)
-    stamp = stamp_file(target)
-    if not target.is_file() or not stamp.is_file():
-        others = [path.name for path in copies(target, source)]
-        if others:  # made for another original, CPU class or ONNX Runtime
-            log.warning("no optimised copy of %s for %s (there are %s): loading the original", source, here, others)
-        return None
-    try:
-        fields = json.loads(stamp.read_text())
-        made_for = Stamp(fields["onnxruntime"], fields["machine"], tuple(fields["features"]), fields["source_md5"])
-    except (ValueError, TypeError, KeyError):
-        log.warning("%s: unreadable stamp, loading the original %s", stamp, source)
-        return None
-    if made_for != here:
-        log.warning("the optimised copy %s was made for %s; this is %s: loading the original", target, made_for, here)
+    if not target.is_file():
+        log.warning(
+            "no optimised copy of %s made for this file, CPU class and ONNX Runtime (%s, key %s): loading the "
+            "original, which is optimised as it loads (a slower start, the same masks)",
+            source,
+            here,
+            here.key,
+        )
         return None
     return target

@@ -48,7 +48,7 @@ def compose(arranged: Arranged, options: Options) -> Composed:
         if options.format in ("png", "auto"):
             return Composed("png", "image/png", rows=mask_rows(alpha))
         return Composed(options.format, f"image/{options.format}", picture=alpha, quality=quality)
-    if options.format == "delta_png":  # the options' checks keep it to the identity layout
+    if options.format == "delta_png":  # the options keep it to the identity layout; the decode worker, unscaled
         return Composed("png", "image/png", rows=delta_rows(rgb, alpha))
     if options.bg_color is not None:
         rgb, alpha = _over(rgb, alpha, options.bg_color)

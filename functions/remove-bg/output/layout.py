@@ -2,13 +2,14 @@
 
 The plan is arithmetic on boxes; arrange() then moves the pixels, and only when the plan is not
 the picture as it is: a crop or a margin makes one canvas-size copy. A canvas over the pixel limit
-is scaled down to fit; one with a side longer than the format's encoder writes is refused by the
-plan (OutputTooLarge, naming the option that makes it so), before any pixel is moved.
+is scaled down to fit (limits.fit_pixels, as the decoder scales a picture), and what lands on it is
+rounded onto it: never a pixel past its edge, never less than a pixel. One with a side longer than
+the format's encoder writes is refused by the plan (OutputTooLarge, naming the option that makes it
+so), before any pixel is moved.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -35,14 +36,12 @@ class Layout:
         return self.region == whole and self.placed == whole and self.canvas == self.picture
 
     def place(self, box: Box) -> Box:
-        """`box`, in the picture's pixels, in the canvas's pixels."""
+        """`box`, in the picture's pixels, in the canvas's pixels (within where the region is placed)."""
         region, placed = self.region, self.placed
         scale_x, scale_y = placed.width / region.width, placed.height / region.height
-        left = placed.left + round((box.left - region.left) * scale_x)
-        top = placed.top + round((box.top - region.top) * scale_y)
-        right = placed.left + round((box.left + box.width - region.left) * scale_x)
-        bottom = placed.top + round((box.top + box.height - region.top) * scale_y)
-        return Box(left, top, max(1, right - left), max(1, bottom - top))
+        left, top = (box.left - region.left) * scale_x, (box.top - region.top) * scale_y
+        right, bottom = left + box.width * scale_x, top + box.height * scale_y
+        return _rounded(placed, (left, top, right, bottom))
 
 
 @dataclass(frozen=True)
@@ -93,21 +92,26 @@ def plan(size: tuple[int, int], foreground: Box | None, options: Options, max_pi
         scale = min(canvas[0] / content[0], canvas[1] / content[1])
         used = (round(content[0] * scale), round(content[1] * scale))
         spare = canvas[1] - used[1]
-        down = {"top": 0, "middle": spare // 2, "bottom": spare}[options.vertical_alignment]
-        offset = ((canvas[0] - used[0]) // 2, down)
-    fit = min(1.0, math.sqrt(max_pixels / (canvas[0] * canvas[1])))
-    if fit < 1.0:
-        canvas = (max(1, math.floor(canvas[0] * fit)), max(1, math.floor(canvas[1] * fit)))
-        scale, offset = scale * fit, (math.floor(offset[0] * fit), math.floor(offset[1] * fit))
-    if not limits.fits(options.format, canvas):
-        raise OutputTooLarge(_too_long(canvas, (round(region.width * fit), round(region.height * fit)), options))
-    placed = Box(
-        offset[0] + round(left * scale),
-        offset[1] + round(top * scale),
-        max(1, min(canvas[0], round(region.width * scale))),
-        max(1, min(canvas[1], round(region.height * scale))),
-    )
-    return Layout(picture=size, region=region, placed=placed, canvas=canvas)
+        lowered = {"top": 0, "middle": spare // 2, "bottom": spare}[options.vertical_alignment]
+        offset = ((canvas[0] - used[0]) // 2, lowered)
+    fitted = limits.fit_pixels(canvas, max_pixels)
+    across, down = fitted[0] / canvas[0], fitted[1] / canvas[1]  # each side's own: a side of 1 px stays 1
+    if not limits.fits(options.format, fitted):
+        raise OutputTooLarge(_too_long(fitted, (round(region.width * across), round(region.height * down)), options))
+    x, y = (offset[0] + left * scale) * across, (offset[1] + top * scale) * down
+    edges = (x, y, x + region.width * scale * across, y + region.height * scale * down)
+    return Layout(picture=size, region=region, placed=_rounded(Box(0, 0, *fitted), edges), canvas=fitted)
+
+
+def _rounded(within: Box, edges: tuple[float, float, float, float]) -> Box:
+    """The box with these edges (left, top, right, bottom from `within`'s corner, not yet whole pixels) rounded
+    to whole pixels, at least one each way and all of it inside `within`: rounding may neither cut the
+    subject's last row nor put it past the canvas's edge."""
+    left = min(max(0, round(edges[0])), within.width - 1)
+    top = min(max(0, round(edges[1])), within.height - 1)
+    right = min(max(left + 1, round(edges[2])), within.width)
+    bottom = min(max(top + 1, round(edges[3])), within.height)
+    return Box(within.left + left, within.top + top, right - left, bottom - top)
 
 
 def _too_long(canvas: tuple[int, int], picture: tuple[int, int], options: Options) -> Callable[[Naming], str]:

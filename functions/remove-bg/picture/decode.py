@@ -4,9 +4,10 @@ The pixel count is read from the header before any pixel is decoded, so a tiny f
 20000×20000 is refused without allocating it. A picture over `max_pixels` is scaled down to fit.
 
 Two halves, so that the half that parses hostile bytes can run in a process of its own under
-limits the kernel enforces (sandbox/): read_pixels() opens, checks and decodes into a buffer the
-caller allocates (shared memory there), and upright() turns the result upright and splits off
-its transparency. decode() is both in one process.
+limits the kernel enforces (sandbox/): open_image() reads and checks the header, and read_pixels()
+decodes into a buffer the caller allocates (shared memory there), the caller free to check the
+header's size against its own limits between them; upright() turns the result upright and splits
+off its transparency. decode() is all of it in one process.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import pillow_heif
 from PIL import ExifTags, Image, UnidentifiedImageError
 
 from ..errors import ApiError, CorruptImage, ImageTooLarge, UnsupportedImage
-from ..output.limits import MAX_SIDE
+from ..output.limits import MAX_SIDE, fit_pixels
 
 log = logging.getLogger(__name__)
 
@@ -83,11 +84,12 @@ class Pixels:
 
 def decode(data: bytes, max_input_pixels: int, max_pixels: int) -> Picture:
     """The picture in `data`; ImageTooLarge over `max_input_pixels`, scaled to fit `max_pixels`."""
-    return upright(read_pixels(data, max_input_pixels, max_pixels, Image.new))
+    return upright(read_pixels(open_image(data, max_input_pixels), max_pixels, Image.new))
 
 
-def read_pixels(data: bytes, max_input_pixels: int, max_pixels: int, allocate: Allocate) -> Pixels:
-    """The pixels in `data`, decoded (or converted and scaled) into a picture `allocate` makes."""
+def open_image(data: bytes, max_input_pixels: int) -> Image.Image:
+    """The image in `data` with its header read and its size checked, no pixel decoded yet (the caller may
+    check the size against its own limits before it pays for the pixels)."""
     if data.startswith(PNG_SIGNATURE) and not _png_chunks_within(data, MAX_PNG_CHUNKS):
         raise CorruptImage(f"the PNG is cut into more than {MAX_PNG_CHUNKS} chunks; a real one has a few thousand")
     try:
@@ -117,6 +119,12 @@ def read_pixels(data: bytes, max_input_pixels: int, max_pixels: int, allocate: A
         )
     if width == 0 or height == 0:
         raise CorruptImage("the image has no pixels")
+    return image
+
+
+def read_pixels(image: Image.Image, max_pixels: int, allocate: Allocate) -> Pixels:
+    """The pixels of `image` (from open_image), decoded (or converted and scaled) into a picture `allocate`
+    makes."""
     try:
         return _to_pixels(image, max_pixels, allocate)
     except ApiError:
@@ -225,19 +233,6 @@ def _png_chunks_within(data: bytes, most: int) -> bool:
             return True
         offset += CHUNK_HEADER + int.from_bytes(data[offset : offset + 4], "big") + PNG_CRC
     return offset + CHUNK_HEADER > len(data)
-
-
-def fit_pixels(size: tuple[int, int], max_pixels: int) -> tuple[int, int]:
-    """The largest size with the same aspect ratio and at most `max_pixels` pixels."""
-    width, height = size
-    if width * height <= max_pixels:
-        return size
-    scale = math.sqrt(max_pixels / (width * height))
-    if width <= height:  # a side that rounds to 0 becomes 1, so the other gives way
-        new_width = max(1, math.floor(width * scale))
-        return (new_width, min(math.floor(height * scale), max_pixels // new_width))
-    new_height = max(1, math.floor(height * scale))
-    return (min(math.floor(width * scale), max_pixels // new_height), new_height)
 
 
 def _looks_like_ours(data: bytes) -> bool:

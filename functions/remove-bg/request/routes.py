@@ -131,8 +131,10 @@ class Route:
         return self.error_body(error.status, error.code, error.message_for(self.field_name))
 
     def field_name(self, attribute: str) -> str:
-        """What this route calls the field that sets an Options attribute (Pixian's `output.format`)."""
-        return next((field.name for field in self.fields if field.attribute == attribute), attribute)
+        """What this route calls the field that sets an Options attribute (Pixian's `output.format`); of two,
+        the one named as the attribute (ours takes `max_pixels` and remove.bg's `size`: `max_pixels`)."""
+        names = [field.name for field in self.fields if field.attribute == attribute]
+        return attribute if attribute in names else next(iter(names), attribute)
 
     def refuse(self, fields: Mapping[str, str], files: Mapping[str, bytes]) -> None:
         """UnsupportedOption for the first refused field sent, as a field or a file part."""

@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ApiError
-from ..picture.decode import read_pixels
+from ..output.limits import PixelLimit
+from ..picture.decode import open_image, read_pixels
 from ..request.routes import route_for
 from . import wire
 from .shared import SharedPicture
@@ -48,7 +49,7 @@ class Job:
     content_type: str | None
     query: dict[str, str]
     max_input_pixels: int
-    max_pixels: int
+    max_pixels: int  # MAX_PIXELS
     cpu_seconds: float  # DECODE_SECONDS
     wall_seconds: float  # a backstop in real time, or what is left of the request's deadline if that is less
     body_bytes: int
@@ -138,13 +139,15 @@ def _answer(job: Job, body: bytes) -> tuple[dict[str, Any], SharedPicture | None
 def _decoded(job: Job, body: bytes, made: list[SharedPicture]) -> tuple[dict[str, Any], SharedPicture]:
     request = route_for(job.path).read(body, job.content_type, job.query)
     options = request.options
-    max_pixels = min(job.max_pixels, options.max_pixels or job.max_pixels)
+    limit = PixelLimit.of(job.max_pixels, options)
 
     def allocate(mode: str, size: tuple[int, int]) -> Any:
         made.append(SharedPicture(mode, size))
         return made[-1].image
 
-    pixels = read_pixels(request.image, job.max_input_pixels, max_pixels, allocate)
+    image = open_image(request.image, job.max_input_pixels)
+    limit.check_source(image.size)
+    pixels = read_pixels(image, limit.picture, allocate)
     shared = next((picture for picture in reversed(made) if picture.holds(pixels.image)), None)
     if shared is None:  # a plugin decoded into a buffer of its own
         shared = SharedPicture(pixels.image.mode, pixels.image.size)

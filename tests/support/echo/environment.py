@@ -1,0 +1,1 @@
+../../../functions/remove-bg/environment.py

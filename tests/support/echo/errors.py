@@ -1,0 +1,1 @@
+../../../functions/remove-bg/errors.py
