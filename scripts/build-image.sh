@@ -2,9 +2,10 @@
 # make image: lay out the function as `faas-cli build --shrinkwrap` does (the template folder with
 # the handler in function/) and build it with a plain `docker build`.
 #   IMAGE=remove-bg:latest REMBG_MODEL=u2net REMBG_CORE_MODEL= BASE_IMAGE=... scripts/build-image.sh
-# An operator's own file for a custom model (dis_custom, u2net_custom) is baked in from MODEL_FILE,
-# pinned by MODEL_MD5 when given; an int8 model made here (make quantize) is baked in as it is, or
-# else quantized in the build.
+# A file given as MODEL_FILE is baked in, pinned by MODEL_MD5 when given: the operator's own model for
+# dis_custom or u2net_custom, or a file that stands in for the model's own (MODEL=isnet-general-use-int8
+# with an int8 file made elsewhere). Else an int8 model made here (make quantize) is baked in as it is,
+# or quantized in the build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 image=${IMAGE:-remove-bg:latest}
@@ -44,5 +45,5 @@ fi
 echo "building $image (model $model${core:+ with the core of $core}${path:+ from $path}, base $base)" >&2
 docker build --network host --build-arg "BASE_IMAGE=$base" --build-arg "REMBG_MODEL=$model" \
   --build-arg "REMBG_CORE_MODEL=$core" --build-arg "REMBG_MODEL_PATH=$path" --build-arg "REMBG_MODEL_MD5=${MODEL_MD5:-}" \
-  --build-arg "ORT_MEMORY_ARENA=${ORT_MEMORY_ARENA:-}" -t "$image" "$context"
+  -t "$image" "$context"
 docker image inspect "$image" --format 'image {{.RepoTags}}: {{.Size}} bytes'

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from harness import isnet, models
+from harness import models
 from harness.processes import ROOT
 from tests.support import images
 from tests.support.checks import assert_error
@@ -69,7 +69,7 @@ def test_the_page_says_the_quality_tier_answered(quality_server: ServerProcess, 
     seen = _drive(quality_server, photo, tmp_path / "quality.png")
     first = seen["first"]
     assert first["state"] == "done", first["status"]
-    assert f"model dis_custom:{isnet.int8_path().name}+{models.QUALITY_CORE}" in first["status"]
+    assert f"model isnet-general-use-int8+{models.QUALITY_CORE}" in first["status"]
     assert first["transparent"] > 0 and first["opaque"] > 0
 
 

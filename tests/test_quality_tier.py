@@ -1,5 +1,6 @@
-"""The quality tier over real HTTP: ISNet (the file fetched here, as rembg's dis_custom) with u2netp's core,
-rembg's own isnet-general-use session by name, and ISNet alone as rembg itself cuts it out."""
+"""The quality tier over real HTTP: isnet-general-use-int8 with u2netp's core, as production serves it, with the
+int8 model of the ISNet file fetched here standing in for the record's own file; rembg's own isnet-general-use
+session by name, and ISNet alone as rembg itself cuts it out."""
 
 from __future__ import annotations
 
@@ -22,14 +23,20 @@ from tests.support.server import ServerProcess
 
 ISNET_INPUT = (1024, 1024)
 FUSED_TOLERANCE = 0.1  # mean grey levels: what two ONNX Runtime sessions of the same model differ by
-LABEL = f"dis_custom:{isnet.int8_path().name}+{models.QUALITY_CORE}"  # ISNet's int8 model: the tier
+PRODUCTION = "isnet-general-use-int8"  # the quality tier's model in the stack files (tests/test_make.py)
+LABEL = f"{PRODUCTION}+{models.QUALITY_CORE}"  # X-Model as production's says it
 
 
 def test_a_real_photo_cut_out_by_the_quality_tier(quality_server: ServerProcess) -> None:
+    """The stand-in file takes the production record's path: X-Model and the arena are the record's, with no
+    ORT_MEMORY_ARENA given, and the start names the file that stands in."""
+    assert "ORT_MEMORY_ARENA" not in models.settings(models.QUALITY)
     response = quality_server.post(images.jpeg(images.photo("astronaut")))
     assert_cutout(response, (512, 512))
     assert response.headers["X-Model"] == LABEL
-    assert "memory arena on" in quality_server.log(), "ISNet int8 and its core share one arena (model/load.py)"
+    log = quality_server.log()
+    assert "memory arena on" in log, "ISNet int8 and its core share one arena, as its record says (model/load.py)"
+    assert f"model {PRODUCTION}: its own file's stand-in is {isnet.int8_path()} (md5 " in log
     alpha = alpha_of(response.content)
     assert alpha.min() == 0 and alpha.max() == 255
 
@@ -38,7 +45,7 @@ def test_the_core_model_only_adds_to_isnet_s_own_mask(quality_server: ServerProc
     alone = start_server(**isnet.int8_env()).wait_ready()
     body = images.jpeg(images.photo("coffee"))
     fused, plain = quality_server.post(body, params={"only_mask": "1"}), alone.post(body, params={"only_mask": "1"})
-    assert plain.headers["X-Model"] == f"dis_custom:{isnet.int8_path().name}"
+    assert plain.headers["X-Model"] == PRODUCTION
     fused_mask, plain_mask = (np.asarray(Image.open(io.BytesIO(r.content))) for r in (fused, plain))
     assert (fused_mask.astype(int) >= plain_mask.astype(int) - 1).all(), "the core never takes away"
     assert (fused_mask.astype(int) > plain_mask.astype(int) + 1).any(), "and on this photo it adds"
@@ -70,7 +77,8 @@ def test_isnet_alone_matches_rembg_s_own_cutout(start_server) -> None:
 
 def test_isnet_general_use_by_name_through_rembg_s_own_session(start_server, tmp_path: Path) -> None:
     """Where rembg's lookup finds isnet-general-use.onnx, REMBG_MODEL=isnet-general-use serves it (here: the
-    IMG.LY conversion in a home of its own, since rembg's file cannot be downloaded here)."""
+    IMG.LY conversion in a home of its own, since rembg's file cannot be downloaded here), as the same file
+    standing in for it (REMBG_MODEL_PATH) is served: the same mask, label and arena."""
     home = tmp_path / "home"
     place = home / "models" / "isnet-general-use" / "isnet-general-use.onnx"
     place.parent.mkdir(parents=True)
@@ -79,8 +87,8 @@ def test_isnet_general_use_by_name_through_rembg_s_own_session(start_server, tmp
     custom = start_server(**isnet.env()).wait_ready()
     body = images.jpeg(images.photo("chelsea"))
     ours, theirs = by_name.post(body), custom.post(body)
-    assert ours.headers["X-Model"] == "isnet-general-use"
-    assert "memory arena off" in by_name.log()
+    assert ours.headers["X-Model"] == theirs.headers["X-Model"] == "isnet-general-use", "a stand-in is the model"
+    assert "memory arena off" in by_name.log() and "memory arena off" in custom.log()
     assert np.array_equal(alpha_of(ours.content), alpha_of(theirs.content))
 
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .environment import Environment, SettingError
-from .model.locate import ModelChoice, usable_models
-from .model.records import OPERATOR_MODELS
+from .model.locate import ModelChoice, unrecorded_models, usable_models
+from .model.records import FILE_MODELS, OPERATOR, record
 
 # u2net quantized: as good as rembg's fp32 u2net on the ground truth, and faster (docs/models.md).
 DEFAULT_MODEL = "u2net-int8"
@@ -89,16 +89,17 @@ ConfigError = SettingError
 
 
 def _model(read: Environment) -> ModelChoice:
-    """REMBG_MODEL, with REMBG_MODEL_PATH for the custom sessions (and only for them), and REMBG_MODEL_MD5."""
-    name = _served(read.text("REMBG_MODEL") or DEFAULT_MODEL, "REMBG_MODEL")
+    """REMBG_MODEL, with REMBG_MODEL_PATH where its family's custom session can load a file: the operator's own
+    model's (required there), or a file that stands in for a recorded model's own; and REMBG_MODEL_MD5."""
+    name = _served(read.text("REMBG_MODEL") or DEFAULT_MODEL, "REMBG_MODEL", read)
     path = read.text("REMBG_MODEL_PATH")
     md5 = read.text("REMBG_MODEL_MD5")
-    if name in OPERATOR_MODELS and path is None:
+    if record(name).source == OPERATOR and path is None:
         raise ConfigError(f"REMBG_MODEL={name} loads the operator's file: REMBG_MODEL_PATH must name it")
-    if name not in OPERATOR_MODELS and path is not None:
+    if name not in FILE_MODELS and path is not None:
         raise ConfigError(
-            f"REMBG_MODEL_PATH={path!r} is for the custom models ({', '.join(sorted(OPERATOR_MODELS))}), "
-            f"not {name}; unset it, or set REMBG_MODEL to the custom session for the file"
+            f"REMBG_MODEL_PATH={path!r} is for the models whose family's custom session loads a file "
+            f"({', '.join(sorted(FILE_MODELS))}), not {name}; unset it, or set REMBG_MODEL to the model the file is"
         )
     if md5 is not None and not MD5.fullmatch(md5.lower()):
         raise ConfigError(f"REMBG_MODEL_MD5={md5!r}: expected 32 hexadecimal digits")
@@ -109,14 +110,25 @@ def _core_model(read: Environment) -> ModelChoice | None:
     name = read.text("REMBG_CORE_MODEL")
     if name is None or name.lower() in ("none", "off"):
         return None
-    if name in OPERATOR_MODELS:
+    if record(name).source == OPERATOR:
         raise ConfigError(f"REMBG_CORE_MODEL={name}: the core model is one rembg fetches by name (u2net, u2netp…)")
-    return ModelChoice(_served(name, "REMBG_CORE_MODEL"))
+    return ModelChoice(_served(name, "REMBG_CORE_MODEL", read))
 
 
-def _served(name: str, variable: str) -> str:
-    """`name` if the function serves that model; else a ConfigError naming `variable` and the choices."""
-    served = usable_models()
-    if name not in served:
-        raise ConfigError(f"{variable}={name!r} is not a model this function serves; use one of: {', '.join(served)}")
-    return name
+def _served(name: str, variable: str, read: Environment) -> str:
+    """`name` if the function serves that model (one without a record only with REMBG_UNRECORDED_MODEL=on); else
+    a ConfigError naming `variable` and the choices."""
+    served, unrecorded = usable_models(), unrecorded_models()
+    opted_in = read.switch("REMBG_UNRECORDED_MODEL", False)
+    if name in served or (name in unrecorded and opted_in):
+        return name
+    if name in unrecorded:
+        raise ConfigError(
+            f"{variable}={name!r} is rembg's session without a record here: never measured against the function's "
+            "2 GB pod (memory, time, masks per image); set REMBG_UNRECORDED_MODEL=on to serve it anyway, or use "
+            f"one of: {', '.join(served)}"
+        )
+    raise ConfigError(
+        f"{variable}={name!r} is not a model this function serves; use one of: {', '.join(served)} (or, with "
+        f"REMBG_UNRECORDED_MODEL=on, one of rembg's sessions without a record: {', '.join(unrecorded)})"
+    )

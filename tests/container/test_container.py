@@ -15,6 +15,7 @@ import pytest
 import requests
 from PIL import Image
 
+from function.model.records import OPERATOR, record
 from harness.load import wait_in_work
 from tests.support import images
 from tests.support.container import IMAGE, Container, baked, deployed_env, docker
@@ -79,6 +80,23 @@ def test_the_model_is_baked_in_and_nothing_is_downloaded(container_factory) -> N
         listed = docker("exec", container.id, "sh", "-c", f"ls -a $(dirname {pattern})").split()
         copies = [name for name in listed if name not in (".", "..")]
         assert len(copies) == 1 and re.fullmatch(r".*\.[0-9a-f]{16}\.onnx", copies[0]), listed
+
+
+def test_the_image_serves_its_model_as_the_record_says(container_factory) -> None:
+    """One identity per model: the quality tier's local image (a stand-in file for isnet-general-use-int8's own)
+    answers as production's does, X-Model and arena from the record, no ORT_MEMORY_ARENA in its environment."""
+    environment = docker("image", "inspect", "--format", "{{json .Config.Env}}", IMAGE)
+    assert "ORT_MEMORY_ARENA" not in environment, "the arena is the record's, not a setting baked in"
+    container: Container = container_factory()
+    container.wait_ready()
+    response = container.post(images.jpeg())
+    assert response.status_code == 200 and response.headers["X-Model"] == baked().label
+    logs, own = container.logs(), record(baked().model)
+    assert f"memory arena {'on' if own.arena else 'off'}" in logs
+    if baked().path and own.source != OPERATOR:
+        assert f"model {baked().model}: its own file's stand-in is {baked().path} (md5 " in logs
+    if baked().model == "isnet-general-use-int8":
+        assert baked().label == "isnet-general-use-int8+u2netp", "the quality tier as the stack files deploy it"
 
 
 def test_the_image_carries_no_build_or_matting_code_and_the_fast_tier_s_is_small(measurements: dict) -> None:

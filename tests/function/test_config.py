@@ -88,11 +88,43 @@ def test_a_custom_model_takes_the_operator_s_file_pinned_by_its_md5() -> None:
     assert Settings.from_env({"REMBG_MODEL": "isnet-general-use", "ORT_MEMORY_ARENA": "on"}).arena
 
 
+def test_a_file_standing_in_for_a_model_s_own_leaves_the_model_the_record_s() -> None:
+    """The quality tier with a local file for isnet-general-use-int8's own: X-Model, the arena and the session
+    are the record's, as production's; dis_custom with the same file is the operator's model, labelled by it."""
+    env = {"REMBG_MODEL": "isnet-general-use-int8", "REMBG_MODEL_PATH": "/models/isnet-int8.onnx"}
+    stand_in = Settings.from_env({**env, "REMBG_CORE_MODEL": "u2netp"})
+    production = Settings.from_env({"REMBG_MODEL": "isnet-general-use-int8", "REMBG_CORE_MODEL": "u2netp"})
+    assert stand_in.label == production.label == "isnet-general-use-int8+u2netp"
+    assert stand_in.arena and production.arena, "ISNet int8's arena, from its record"
+    assert stand_in.model.session == production.model.session == "dis_custom"
+    assert stand_in.model.stands_in and stand_in.model.custom and not production.model.stands_in
+    own = Settings.from_env({"REMBG_MODEL": "dis_custom", "REMBG_MODEL_PATH": "/models/isnet-int8.onnx"})
+    assert own.label == "dis_custom:isnet-int8.onnx" and not own.arena and not own.model.stands_in
+    u2net = Settings.from_env({"REMBG_MODEL": "u2net", "REMBG_MODEL_PATH": "/models/u2net.onnx"}).model
+    assert (u2net.label, u2net.session, u2net.pins) == ("u2net", "u2net_custom", ()), "a stand-in is not the pin's"
+    assert Settings.from_env({"REMBG_MODEL": "u2net"}).model.pins == ("60024c5c889badc19c04ad937298a77b",)
+
+
+def test_a_rembg_session_without_a_record_only_on_the_operator_s_opt_in() -> None:
+    with pytest.raises(ConfigError, match=r"REMBG_MODEL='birefnet-massive' .*REMBG_UNRECORDED_MODEL=on") as caught:
+        Settings.from_env({"REMBG_MODEL": "birefnet-massive"})
+    assert "2 GB pod" in str(caught.value) and "birefnet" not in str(caught.value).partition("use one of")[2]
+    assert Settings.from_env({"REMBG_MODEL": "birefnet-massive", "REMBG_UNRECORDED_MODEL": "on"}).label == (
+        "birefnet-massive"
+    )
+    with pytest.raises(ConfigError, match="REMBG_CORE_MODEL='bria-rmbg'"):
+        Settings.from_env({"REMBG_CORE_MODEL": "bria-rmbg"})
+    with pytest.raises(ConfigError, match="REMBG_UNRECORDED_MODEL"):
+        Settings.from_env({"REMBG_UNRECORDED_MODEL": "sometimes"})
+    with pytest.raises(ConfigError, match=r"with REMBG_UNRECORDED_MODEL=on, one of .*bria-rmbg"):
+        Settings.from_env({"REMBG_MODEL": "u2netq"})
+
+
 @pytest.mark.parametrize(
     ("env", "named"),
     [
         ({"REMBG_MODEL": "dis_custom"}, "REMBG_MODEL_PATH must name it"),
-        ({"REMBG_MODEL": "u2net", "REMBG_MODEL_PATH": "/models/x.onnx"}, "REMBG_MODEL_PATH='/models/x.onnx' is for"),
+        ({"REMBG_MODEL": "silueta", "REMBG_MODEL_PATH": "/models/x.onnx"}, "REMBG_MODEL_PATH='/models/x.onnx' is for"),
         ({"REMBG_MODEL_MD5": "not-an-md5"}, "REMBG_MODEL_MD5"),
         ({"REMBG_CORE_MODEL": "u2net_custom"}, "REMBG_CORE_MODEL"),
         ({"REMBG_CORE_MODEL": "u2netq"}, "REMBG_CORE_MODEL='u2netq' is not a model this function serves"),

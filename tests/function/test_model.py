@@ -58,7 +58,7 @@ def test_a_missing_model_says_what_the_image_s_operator_can_do_and_downloads_not
     assert not any(empty_home.rglob("*"))
 
 
-@pytest.mark.parametrize("name", ["sam", "ben_custom", "u2net_cloth_seg", "not-a-model"])
+@pytest.mark.parametrize("name", ["sam", "ben_custom", "withoutbg", "not-a-model"])
 def test_models_this_function_cannot_serve(name: str) -> None:
     with pytest.raises(ModelError, match="is not a model this function serves"):
         session_class(name)
@@ -84,7 +84,7 @@ def test_isnet_through_dis_custom_runs_without_the_arena_and_with_its_md5_pinned
 
 def test_the_sessions_of_a_process_with_the_arena_share_one(home: Path) -> None:
     """A model and its core model run one after the other: one arena holds what either needs, not both."""
-    model = open_session(ModelChoice("dis_custom", isnet.int8_path()), 2, arena=True)
+    model = open_session(ModelChoice("isnet-general-use-int8", isnet.int8_path()), 2, arena=True)
     core = open_session(ModelChoice("u2netp"), 2, arena=True)
     alone = open_session(ModelChoice("u2netp"), 2, arena=False)
     for session in (model, core):

@@ -22,8 +22,9 @@ from function.model.load import load, open_session
 from function.model.locate import ModelChoice, locate
 from function.model.records import RECORDS, record
 from function.prepare import fetch, optimize
+from harness import isnet
 from harness.processes import PYTHONPATH, ROOT
-from tests.support.images import photo
+from tests.support.images import jpeg, photo
 from tests.support.server import MODEL_HOME
 
 U2NETP = ModelChoice("u2netp")
@@ -226,3 +227,76 @@ def ort_options():
     options = ort.SessionOptions()
     options.intra_op_num_threads = 2
     return options
+
+
+def _one_byte_changed(source: Path, target: Path) -> Path:
+    """A copy of `source` with one byte of its weights changed: a file that still parses, as a disk or a copy
+    that went wrong leaves it."""
+    data = bytearray(source.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # the middle of the file: inside the weights, which are most of it
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(bytes(data))
+    return target
+
+
+def test_a_model_s_own_file_is_held_to_its_record_s_md5_at_start(tmp_path: Path, start_server) -> None:
+    """A u2netp whose file parses but is not rembg's: refused at start (exit 1, the template's for a model that
+    cannot be loaded), not served. The same bytes given as a stand-in (REMBG_MODEL_PATH) are not the record's
+    file, and load."""
+    import onnxruntime as ort
+
+    home = tmp_path / "models"
+    damaged = _one_byte_changed(
+        MODEL_HOME / "models" / "u2netp" / "u2netp.onnx", home / "models" / "u2netp" / "u2netp.onnx"
+    )
+    ort.InferenceSession(str(damaged), providers=["CPUExecutionProvider"])  # it parses: only its md5 tells
+    server = start_server(REMBG_MODEL="u2netp", U2NET_HOME=str(home))
+    assert server.wait_exit(60) == 1, server.log()
+    assert f"{damaged}: md5 {md5_of(damaged)} is not the expected {U2NETP_MD5}" in server.log()
+    stand_in = start_server(REMBG_MODEL="u2netp", REMBG_MODEL_PATH=str(damaged), U2NET_HOME=str(home)).wait_ready()
+    assert stand_in.post(jpeg(photo())).headers["X-Model"] == "u2netp"
+    assert f"model u2netp: its own file's stand-in is {damaged} (md5 {md5_of(damaged)}" in stand_in.log()
+
+
+def test_a_rembg_session_without_a_record_is_refused_at_start_unless_the_operator_opts_in(start_server) -> None:
+    server = start_server(REMBG_MODEL="bria-rmbg")
+    assert server.wait_exit(60) == 2, server.log()
+    assert "REMBG_MODEL='bria-rmbg' is rembg's session without a record here" in server.log()
+    assert "REMBG_UNRECORDED_MODEL=on" in server.log()
+
+
+def test_an_opted_in_session_without_a_record_serves_if_it_gives_one_mask(tmp_path: Path, start_server) -> None:
+    """rembg's isnet-anime (an ISNet, no record here) from the ISNet file fetched here: its one mask is seen at
+    start, and it serves under its own name."""
+    place = tmp_path / "models" / "models" / "isnet-anime" / "isnet-anime.onnx"
+    place.parent.mkdir(parents=True)
+    place.symlink_to(isnet.fetch())
+    env = {"REMBG_MODEL": "isnet-anime", "REMBG_UNRECORDED_MODEL": "on", "U2NET_HOME": str(tmp_path / "models")}
+    server = start_server(**env).wait_ready()
+    response = server.post(jpeg(photo()))
+    assert response.status_code == 200 and response.headers["X-Model"] == "isnet-anime"
+    assert "model isnet-anime gives one mask per image" in server.log()
+
+
+def test_a_model_that_gives_several_masks_is_refused_at_start_not_at_the_first_request(
+    tmp_path: Path, start_server
+) -> None:
+    """rembg's u2net_cloth_seg session returns three masks (upper, lower, full clothes) for every image: served,
+    each request was a 500 while health said 200. Its own file cannot be fetched here, and rembg's lookup takes
+    any file by its name: u2netp with its input's side left free (the network is fully convolutional) runs
+    through the session's own predict() at its 768×768, and the real three masks come out."""
+    import onnx
+
+    model = onnx.load(str(MODEL_HOME / "models" / "u2netp" / "u2netp.onnx"))
+    for value in (*model.graph.input, *model.graph.output):
+        for dim in value.type.tensor_type.shape.dim[2:]:
+            dim.dim_param = "side"
+    del model.graph.value_info[:]
+    place = tmp_path / "models" / "models" / "u2net_cloth_seg" / "u2net_cloth_seg.onnx"
+    place.parent.mkdir(parents=True)
+    onnx.save(model, str(place))
+    env = {"REMBG_MODEL": "u2net_cloth_seg", "REMBG_UNRECORDED_MODEL": "on", "U2NET_HOME": str(tmp_path / "models")}
+    server = start_server(**env)
+    assert server.wait_exit(60) == 2, server.log()
+    assert "model 'u2net_cloth_seg' gives 3 masks per image" in server.log()
+    assert "Traceback" not in server.log()

@@ -9,9 +9,9 @@ def test_a_rembg_name_is_its_own_setting() -> None:
     assert models.settings("u2netp") == {"REMBG_MODEL": "u2netp"}
 
 
-def test_isnet_is_the_fetched_file_as_dis_custom_pinned_and_a_plus_names_the_core() -> None:
+def test_isnet_is_the_fetched_file_standing_in_for_isnet_general_use_pinned_and_a_plus_names_the_core() -> None:
     assert models.settings(models.QUALITY_FP32) == {
-        "REMBG_MODEL": "dis_custom",
+        "REMBG_MODEL": "isnet-general-use",
         "REMBG_MODEL_PATH": str(isnet.path()),
         "REMBG_MODEL_MD5": isnet.MD5,
         "REMBG_CORE_MODEL": "u2netp",
@@ -19,11 +19,12 @@ def test_isnet_is_the_fetched_file_as_dis_custom_pinned_and_a_plus_names_the_cor
     assert models.QUALITY_FP32 == "isnet+u2netp"
 
 
-def test_the_quality_tier_is_isnet_s_int8_model_as_dis_custom_with_the_core() -> None:
+def test_the_quality_tier_is_production_s_record_with_isnet_s_int8_model_standing_in() -> None:
+    """isnet-general-use-int8, as the stack files deploy it, with the local file for its own: nothing else set
+    (its arena is the record's, as in production)."""
     assert models.settings(models.QUALITY) == {
-        "REMBG_MODEL": "dis_custom",
+        "REMBG_MODEL": "isnet-general-use-int8",
         "REMBG_MODEL_PATH": str(isnet.int8_path()),
-        "ORT_MEMORY_ARENA": "on",  # as isnet-general-use-int8's record has it: dis_custom's cannot know
         "REMBG_CORE_MODEL": "u2netp",
     }
     assert models.QUALITY == "isnet-int8+u2netp"

@@ -14,6 +14,7 @@ from pathlib import Path
 import requests
 import yaml
 
+from function.model.records import OPERATOR, record
 from harness.processes import ROOT, free_port
 
 IMAGE = os.environ.get("REMOVE_BG_IMAGE", "remove-bg:latest")
@@ -31,13 +32,15 @@ class Baked:
     """The models an image serves, read from its own environment: one image per model (make image MODEL=…)."""
 
     model: str
-    path: str  # REMBG_MODEL_PATH, for a custom model
+    path: str  # REMBG_MODEL_PATH: the operator's own model's file, or one that stands in for the model's own
     core: str  # REMBG_CORE_MODEL
 
     @property
     def label(self) -> str:
-        """What its responses' X-Model and its log lines say (function.config.Settings.label)."""
-        main = f"{self.model}:{Path(self.path).name}" if self.path else self.model
+        """What its responses' X-Model and its log lines say: the model's name, with the file's only for the
+        operator's own model (docs/api.md); a file that stands in for a model's own is that model."""
+        own_model = record(self.model).source == OPERATOR
+        main = f"{self.model}:{Path(self.path).name}" if self.path and own_model else self.model
         return main + (f"+{self.core}" if self.core else "")
 
     @property

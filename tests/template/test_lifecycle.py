@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import re
 import signal
 import socket
@@ -161,7 +162,9 @@ def test_a_damaged_model_fails_fast_with_a_message_and_serves_no_5xx(start_serve
     assert server.wait_exit(60) == 1
     assert statuses <= {503}, "while it lives it says unavailable, never a 500"
     log = server.log()
-    assert "cannot be loaded" in log and "make image MODEL=u2netp" in log and "prepare" not in log
+    rembgs = hashlib.md5(good, usedforsecurity=False).hexdigest()
+    assert f"is not the expected {rembgs}" in log, "u2netp's own file is held to its record's md5, rembg's file's"
+    assert "make image MODEL=u2netp" in log and "prepare" not in log
     assert "Traceback" not in log
 
 

@@ -104,14 +104,14 @@ describe("against the running function", () => {
   });
 });
 
-describe("two tiers: the quality tier (ISNet with u2netp's core) at url, the fast tier (u2netp) at fastUrl", () => {
+describe("two tiers: the quality tier (ISNet int8 with u2netp's core) at url, the fast tier (u2netp) at fastUrl", () => {
   let quality: RunningFunction;
   let fast: RunningFunction;
   before(async () => {
     const isnet = process.env.REMOVE_BG_ISNET;
-    assert.ok(isnet, "make test-ts fetches the ISNet file and names it in REMOVE_BG_ISNET");
+    assert.ok(isnet, "make test-ts makes the ISNet int8 file and names it in REMOVE_BG_ISNET");
     quality = await RunningFunction.start({
-      REMBG_MODEL: "dis_custom",
+      REMBG_MODEL: "isnet-general-use-int8", // production's record, the file standing in for its own
       REMBG_MODEL_PATH: isnet,
       REMBG_CORE_MODEL: "u2netp",
       MAX_INFLIGHT: "1",
@@ -126,7 +126,7 @@ describe("two tiers: the quality tier (ISNet with u2netp's core) at url, the fas
   test("the quality tier answers when it can", async () => {
     const result = await removeBackground(PHOTO, { url: quality.url, fastUrl: fast.url });
     assert.equal(result.source, "remove-bg");
-    assert.equal(result.model, "dis_custom:isnet-fp16-imgly.onnx+u2netp");
+    assert.equal(result.model, "isnet-general-use-int8+u2netp");
     assert.ok(isPng(result.data));
   });
 

@@ -25,6 +25,14 @@ class ChecksumMismatch(ModelError):
 
 
 def verify(path: Path, expected_md5: str) -> None:
+    checked(path, (expected_md5,))
+
+
+def checked(path: Path, pins: tuple[str, ...]) -> str:
+    """The file's md5, read once; ChecksumMismatch if it is not every one of `pins` (two pins that differ
+    cannot both hold)."""
     actual = md5_of(path)
-    if actual != expected_md5:
-        raise ChecksumMismatch(f"{path}: md5 {actual} is not the expected {expected_md5}")
+    for expected_md5 in pins:
+        if actual != expected_md5:
+            raise ChecksumMismatch(f"{path}: md5 {actual} is not the expected {expected_md5}")
+    return actual

@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import optimized
-from .digest import ModelError, md5_of, verify
+from .digest import ChecksumMismatch, ModelError, checked
 from .locate import ModelChoice, home_of, locate
+from .masks import one_mask
 from .sessions import new_session
 
 if TYPE_CHECKING:
@@ -40,7 +41,7 @@ class Loaded:
     """A model's ONNX Runtime session, and what it was loaded from."""
 
     session: BaseSession
-    md5: str  # its content: the pin where there is one (checked), else read from the file before loading
+    md5: str  # its content, read from the file before loading and held to its pins (ModelChoice.pins)
     file: Path  # the file ONNX Runtime loaded: the source, or its optimised copy (bound to the same md5)
 
 
@@ -55,14 +56,18 @@ def load(choice: ModelChoice, threads: int, arena: bool, optimized_copy: bool = 
     `arena` keeps ONNX Runtime's memory arena: faster runs, and its high-water mark stays resident.
     Every session of the process then takes its memory from one arena (shared_arena()).
     `optimized_copy` loads the model's optimised copy where one was made from this very file for
-    this CPU (optimized.py): the md5 it is found by is the pin, checked, or the file's own.
+    this CPU (optimized.py): the md5 it is found by is the file's own, checked against its pins (its
+    record's for its own file, REMBG_MODEL_MD5's). A model without a record must give one mask (masks.py).
     """
     import onnxruntime as ort
 
     path = locate(choice)
-    if choice.md5 is not None:
-        verify(path, choice.md5)
-    md5 = choice.md5 or md5_of(path)
+    try:
+        md5 = checked(path, choice.pins)
+    except ChecksumMismatch as exc:  # a file that parses may still be damaged, or not this model
+        raise ChecksumMismatch(f"model {choice.label!r}: {exc}; {_again(choice)}") from None
+    if choice.stands_in:
+        log.info("model %s: its own file's stand-in is %s (md5 %s, REMBG_MODEL_PATH)", choice.name, path, md5)
     ort.disable_telemetry_events()  # self-hosted: nothing about the host is recorded or sent
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
@@ -94,16 +99,12 @@ def load(choice: ModelChoice, threads: int, arena: bool, optimized_copy: bool = 
             session = new_session(choice.session, options, str(path) if choice.custom else None)
     except Exception as exc:  # ONNX Runtime's own errors say little more than "failed to parse"
         detail = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
-        again = (
-            "supply it again (REMBG_MODEL_MD5 pins its md5)"
-            if choice.path is not None
-            else f"build the image again (`make image MODEL={choice.name}`, which checks the file), or mount a "
-            "models folder that holds a good copy at U2NET_HOME"
-        )
         raise ModelError(
             f"model {choice.label!r} at {path} cannot be loaded ({detail}): the file is damaged or is not this "
-            f"model; {again}"
+            f"model; {_again(choice)}"
         ) from None
+    if not choice.record.recorded:
+        one_mask(choice.name, session)
     log.info(
         "model %s loaded%s with %d ONNX Runtime threads, memory arena %s (md5 %s)",
         choice.label,
@@ -113,3 +114,13 @@ def load(choice: ModelChoice, threads: int, arena: bool, optimized_copy: bool = 
         md5,
     )
     return Loaded(session, md5, path if ready_made is None else ready_made)
+
+
+def _again(choice: ModelChoice) -> str:
+    """How to get a good file for the model: whatever brought the damaged one, again."""
+    return (
+        "supply it again (REMBG_MODEL_MD5 pins its md5)"
+        if choice.path is not None
+        else f"build the image again (`make image MODEL={choice.name}`, which checks the file), or mount a "
+        "models folder that holds a good copy at U2NET_HOME"
+    )

