@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import base64
 import json
+import time
+import uuid
 
 import pytest
 import requests
@@ -81,14 +83,29 @@ def test_the_known_fields_still_pass(server: ServerProcess) -> None:
 # --- Pixian's and remove.bg's routes: ignored, and said so ----------------------------------------
 
 
+def _log_line(server: ServerProcess, call_id: str) -> dict:
+    """The request's own line in the shared server's log, found by its call id (written as it is answered)."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        lines = [json.loads(line) for line in server.log().splitlines() if line.startswith("{")]
+        if found := [line for line in lines if line.get("call_id") == call_id]:
+            return found[-1]
+        time.sleep(0.05)
+    raise AssertionError(f"no log line for {call_id}")
+
+
 def test_pixian_s_route_ignores_an_unknown_field_and_says_so(server: ServerProcess) -> None:
     files = {"image": ("chelsea.jpg", PHOTO, "image/jpeg")}
     data = {"background.colour": "#ff0000", "result.crop_to_foreground": "true", "output.size": "big"}
-    response = requests.post(server.url + routes.PIXIAN_PATH, files=files, data=data, timeout=60)
+    call_id = f"ignored-{uuid.uuid4().hex}"
+    response = requests.post(
+        server.url + routes.PIXIAN_PATH, files=files, data=data, headers={"X-Call-Id": call_id}, timeout=60
+    )
     assert response.status_code == 200, response.text
     assert response.headers["X-Ignored-Fields"] == "background.colour, output.size"
     assert response.headers["Content-Type"] == "image/png", "the misspelt colour was ignored: still transparent"
     assert int(response.headers["X-Width"]) < SIZE[0], "the known field was read: cropped"
+    assert _log_line(server, call_id)["ignored"] == "background.colour, output.size"
 
 
 def test_remove_bg_s_route_ignores_its_fields_this_function_lacks(server: ServerProcess) -> None:
