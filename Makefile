@@ -174,7 +174,7 @@ test: venv lint tests/js/node_modules/.installed prometheus chromium
 # test is the whole proof.
 CHECK_TESTS := $(addprefix tests/function/test_,config.py environment.py cpu.py cutout.py decode.py handler.py intake.py layout.py \
 	options.py png.py records.py routes.py sandbox.py) tests/template tests/test_http.py tests/test_options.py \
-	tests/test_server_answers.py tests/test_hostile.py tests/test_compat.py tests/test_layers.py
+	tests/test_server_answers.py tests/test_hostile.py tests/test_compat.py tests/test_mistakes.py tests/test_layers.py
 check: venv lint tests/js/node_modules/.installed
 	$(RUN) -m function.prepare.fetch u2netp
 	$(RUN) -m pytest -q -m 'not container and not load and not other_models' $(CHECK_TESTS)

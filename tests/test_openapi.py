@@ -178,16 +178,17 @@ def test_every_error_code_is_in_the_document() -> None:
 
 
 @pytest.mark.parametrize(
-    ("path", "response"),
+    ("path", "response", "fields"),
     [
-        (routes.OWN_PATHS[-1], "Cutout"),
-        (routes.PIXIAN_PATH, "CompatibleCutout"),
-        (routes.REMOVEBG_PATH, "CompatibleCutout"),
+        (routes.OWN_PATHS[-1], "Cutout", {}),
+        (routes.PIXIAN_PATH, "CompatibleCutout", {"note": "ignored"}),  # so that X-Ignored-Fields is there too
+        (routes.REMOVEBG_PATH, "CompatibleCutout", {"note": "ignored"}),
     ],
 )
-def test_a_success_carries_exactly_the_documented_headers(server, path: str, response: str) -> None:
+def test_a_success_carries_exactly_the_documented_headers(server, path: str, response: str, fields: dict) -> None:
     field = routes.route_for(path).file_fields[0]
-    answer = requests.post(server.url + path, files={field: ("p.jpg", PICTURE, "image/jpeg")}, timeout=60)
+    files = {field: ("p.jpg", PICTURE, "image/jpeg")}
+    answer = requests.post(server.url + path, files=files, data=fields, timeout=60)
     assert answer.status_code == 200, answer.text
     ours = {name for name in answer.headers if name.lower().startswith("x-")}
     assert {name.lower() for name in ours} == {name.lower() for name in response_headers(response)}

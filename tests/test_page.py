@@ -24,10 +24,12 @@ TRYIT = ROOT / "tests" / "js" / "tryit.mjs"
 SCREENSHOT = ROOT / "build" / "try-it.png"
 
 
-def _drive(server: ServerProcess, photo: Path, screenshot: Path, prefix: str = "", token: str = "") -> dict:
+def _drive(
+    server: ServerProcess, photo: Path, screenshot: Path, prefix: str = "", token: str = "", *, late_token: str = ""
+) -> dict:
     node = shutil.which("node")
     assert node, "Node.js drives the browser (make test installs playwright-core; scripts/chromium.sh, Chromium)"
-    command = [node, str(TRYIT), server.url, str(photo), str(screenshot), prefix, token]
+    command = [node, str(TRYIT), server.url, str(photo), str(screenshot), prefix, token, late_token]
     result = subprocess.run(command, check=False, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
@@ -101,8 +103,13 @@ def test_the_page_waits_out_a_busy_function_and_sends_the_token(start_server, tm
     server: ServerProcess = start_server(REMBG_MODEL="u2netp", MAX_INFLIGHT="1", TOKEN_FILE=str(token)).wait_ready()
     photo = tmp_path / "chelsea.jpg"
     photo.write_bytes(images.jpeg(images.photo("chelsea")))
-    refused = _drive(server, photo, tmp_path / "refused.png")["first"]
-    assert refused["state"] == "error" and "token" in refused["status"]
+    seen = _drive(server, photo, tmp_path / "refused.png", late_token="page-token")
+    refused, then = seen["first"], seen["second"]
+    assert refused["state"] == "error"
+    assert refused["status"] == "This function needs its access token: paste it in the Token box above."
+    assert then["state"] == "done", then["status"]  # the photo went again with the token typed in
+    wrong = _drive(server, photo, tmp_path / "wrong.png", token="not-the-token")["first"]
+    assert wrong["state"] == "error" and "Token box above was not accepted" in wrong["status"]
     slow = images.jpeg(images.photo("astronaut").resize((5000, 5000)))
     headers = {"Authorization": "Bearer page-token"}
     stop = threading.Event()

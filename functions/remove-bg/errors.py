@@ -78,6 +78,11 @@ class BadForm(ApiError, status=400, code="bad_request"): ...
 class UnsupportedOption(ApiError, status=400, code="unsupported_option"): ...
 
 
+class UnknownOption(ApiError, status=400, code="unknown_option"):
+    """A field or query parameter our route does not read: refused, so that a misspelt option is not silently
+    left out of the answer (the compatible routes ignore such fields, as Pixian and remove.bg do)."""
+
+
 class InvalidOption(ApiError, status=400, code="invalid_option"):
     """A request option whose value does not parse; `field` is its name as the client sent it."""
 

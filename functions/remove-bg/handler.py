@@ -19,6 +19,7 @@ from . import metrics
 from .config import Settings
 from .deadline import Deadline
 from .errors import JSON_TYPE, ApiError, DeadlineExceeded, echo
+from .headers import SEPARATOR, header_value
 from .model.load import load
 from .pipeline import Pipeline, PipelineOptions, Result
 from .process import heap
@@ -44,7 +45,7 @@ class Context(Protocol):
     fields: dict[str, Any]  # facts for the request's log line; never image bytes
 
 
-# The routes clients are told about: ours, and Pixian's and remove.bg's; any other path is served as ours.
+# Ours, Pixian's and remove.bg's: the only paths the template serves (any other is its 404, which lists these).
 ROUTES = (*OWN_PATHS, PIXIAN_PATH, REMOVEBG_PATH)
 
 
@@ -142,6 +143,8 @@ class RemoveBg:
         headers = {"Content-Type": result.content_type, **self._headers(result)}
         if route.credits_header:
             headers["X-Credits-Charged"] = "0"
+        if decoded.ignored:  # a compatible route's: ours refuses a field it does not read
+            headers["X-Ignored-Fields"] = context.fields["ignored"] = SEPARATOR.join(decoded.ignored)
         return {"statusCode": 200, "body": result.body, "headers": headers}
 
     def handle_get(self, event: Event, context: Context) -> dict[str, Any]:
@@ -180,16 +183,6 @@ class RemoveBg:
             "X-Foreground-Height": str(box.height if box else 0),
             "X-Model": self._model,
         }
-
-
-def header_value(text: str) -> str:
-    """`text` as an HTTP header can carry it: each character outside visible ASCII (and `%` itself) as the
-    %XX of its UTF-8 bytes. A model file's name is the operator's: `модель.onnx` or one with a line
-    break in it must neither fail every response nor split the header."""
-    return "".join(
-        char if "!" <= char <= "~" and char != "%" else "".join(f"%{byte:02X}" for byte in char.encode())
-        for char in text
-    )
 
 
 def _described(options: Options) -> str:

@@ -2,8 +2,9 @@
 and draining around one function.
 
 The function is `function.handler`: its new() returns an object with start(env), handle(event,
-context) → {statusCode, body, headers}, ready() and stop(), and may name its POST routes in
-`routes` (for the metrics' route label) and shape the server's own errors per path with
+context) → {statusCode, body, headers}, ready() and stop(), and may name its routes in `routes`
+(then any other path, but the platform's under /_/, is a 404 that lists them, whatever the
+method; they are the metrics' route labels too) and shape the server's own errors per path with
 `error_body(path, status, code, message)`; an error it answers itself names its code in
 `context.fields["code"]` for the metrics. A function with `handle_get(event, context)` answers
 GET too (a page, say), outside the in-flight slots and the token, neither counted nor limited;
@@ -48,6 +49,7 @@ from errors import (
     Refusal,
     any_path_error_body,
     busy,
+    no_route,
     retry_after,
     unauthorized,
     unavailable,
@@ -101,6 +103,8 @@ def create_app(
         g.call_id = outcome.call_id(request.headers.get("X-Call-Id"))
         g.fields = {}
         g.code = None  # an error's code when it is known here; else read from the JSON body
+
+    _answer_unknown_paths(app, tuple(getattr(function, "routes", ())))
 
     @app.before_request
     def until_ready() -> None:
@@ -203,6 +207,17 @@ class FunctionPath(PathConverter):
     itself (a probe's 405 with its own Allow, a 404 for the rest), token or not."""
 
     regex = rf"(?!{RESERVED[1:]}){PathConverter.regex}"
+
+
+def _answer_unknown_paths(app: Flask, declared: tuple[str, ...]) -> None:
+    """A 404 listing the function's routes for any other path but the platform's, whatever the method; none
+    when it declares no routes. Ahead of the routing's own answer for such a path (the GET routed to every path
+    would make it a 405) and of the 503 while loading: a path that is no route will not become one by a retry."""
+
+    @app.before_request
+    def route() -> None:
+        if declared and request.path not in declared and not request.path.startswith(RESERVED):
+            raise no_route(request.method, request.path, declared)
 
 
 def _answer_gets(app: Flask, handle_get: Any) -> None:

@@ -1,11 +1,12 @@
 // Drives the try-it page in headless Chromium, as a person would: pick a photo, wait for the cut-out,
 // then change options. Prints what the page showed as JSON; saves a screenshot.
-// Usage: node tryit.mjs <server url> <photo path> <screenshot path> [gateway prefix] [token]
+// Usage: node tryit.mjs <server url> <photo path> <screenshot path> [gateway prefix] [token] [late token]
+// A late token is typed into the Token box after the first answer, an error: the page sends the photo again.
 // With a prefix (/function/remove-bg), the page is loaded under it and the browser maps every request
 // under it to the server's root, as OpenFaaS' gateway does: the page must use relative URLs only.
 import { chromium } from "playwright-core";
 
-const [server, photo, screenshot, prefix = "", token = ""] = process.argv.slice(2);
+const [server, photo, screenshot, prefix = "", token = "", lateToken = ""] = process.argv.slice(2);
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
   args: ["--headless", "--no-sandbox", "--disable-gpu"],
@@ -62,6 +63,13 @@ try {
   await page.setInputFiles("#file", photo);
   const first = await seen();
   await page.screenshot({ path: screenshot, fullPage: true });
+  if (first.state !== "done" && lateToken) {
+    await page.fill("input[name=token]", lateToken);
+    await page.locator("input[name=token]").blur(); // a text box's change event: on losing the focus
+    await page.waitForFunction(() => document.body.dataset.state !== "error", null, { timeout: 10000 });
+    console.log(JSON.stringify({ first, second: await seen(), outside }));
+    process.exit(0);
+  }
   if (first.state !== "done") {
     console.log(JSON.stringify({ first, second: null, outside }));
     process.exit(0);

@@ -56,7 +56,8 @@ export interface paths {
          * Pixian's call, answered as Pixian answers it
          * @description Pixian's field names and defaults (`output.format=auto`: PNG when transparent, JPEG when a
          *     background colour is set; JPEG quality 75). Credentials by HTTP Basic, the token as the
-         *     password. Errors in Pixian's shape, with the HTTP status as the numeric `code`.
+         *     password. Fields not named here are ignored, as Pixian ignores them, and named in the answer's
+         *     `X-Ignored-Fields`. Errors in Pixian's shape, with the HTTP status as the numeric `code`.
          */
         post: operations["pixianRemoveBackground"];
         delete?: never;
@@ -77,8 +78,9 @@ export interface paths {
         /**
          * remove.bg's call, answered as remove.bg answers it
          * @description remove.bg's field names (`format=auto` by default). Multipart, urlencoded and JSON bodies;
-         *     the token as `X-Api-Key`. Empty fields are ignored, as are fields not named here; the ones
-         *     that would fetch or place a picture elsewhere are refused (400 `unsupported_option`).
+         *     the token as `X-Api-Key`. Empty fields are ignored, as are fields not named here (remove.bg's
+         *     `type` or `add_shadow`, say), which the answer names in `X-Ignored-Fields`; the ones that would
+         *     fetch or place a picture elsewhere are refused (400 `unsupported_option`).
          *     `crop_margin` applies only with `crop`. Errors in remove.bg's shape.
          */
         post: operations["removeBgRemoveBackground"];
@@ -228,7 +230,8 @@ export interface components {
         /**
          * @description The image as the file part `image` (or `file`, `image_file`: the first found); the options
          *     as fields. A file part carries a filename, as browsers, curl and HTTP libraries send it; a
-         *     part without one is a text field, and the answer a 400 no_image.
+         *     part without one is a text field, and the answer a 400 no_image. Any other field or part is a
+         *     400 unknown_option.
          */
         OwnForm: {
             format?: components["schemas"]["OwnFormat"];
@@ -416,7 +419,7 @@ export interface components {
          * @description The error's kind; metrics and logs count errors by it.
          * @enum {string}
          */
-        ErrorCode: "empty_body" | "no_image" | "corrupt_image" | "invalid_option" | "output_too_large" | "unsupported_option" | "multiple_images" | "unsupported_image" | "body_too_large" | "image_too_large" | "decode_memory" | "decode_timeout" | "undecodable_image" | "deadline_exceeded" | "bad_request" | "headers_too_large" | "upload_too_slow" | "unauthorized" | "not_found" | "method_not_allowed" | "busy" | "unavailable" | "internal";
+        ErrorCode: "empty_body" | "no_image" | "corrupt_image" | "invalid_option" | "output_too_large" | "unsupported_option" | "unknown_option" | "multiple_images" | "unsupported_image" | "body_too_large" | "image_too_large" | "decode_memory" | "decode_timeout" | "undecodable_image" | "deadline_exceeded" | "bad_request" | "headers_too_large" | "upload_too_slow" | "unauthorized" | "not_found" | "method_not_allowed" | "busy" | "unavailable" | "internal";
         /** @description Every error of the function's own route, the server's own included. */
         Error: {
             error: {
@@ -437,7 +440,7 @@ export interface components {
         RemoveBgError: {
             errors: {
                 /** @enum {string} */
-                code: "missing_source" | "multiple_sources" | "failed_to_read_image" | "invalid_file_type" | "resolution_too_high" | "file_too_large" | "invalid_bg_color" | "auth_failed" | "rate_limit_exceeded" | "invalid_option" | "output_too_large" | "unsupported_option" | "decode_memory" | "decode_timeout" | "undecodable_image" | "deadline_exceeded" | "bad_request" | "headers_too_large" | "upload_too_slow" | "not_found" | "method_not_allowed" | "unavailable" | "internal";
+                code: "missing_source" | "multiple_sources" | "failed_to_read_image" | "invalid_file_type" | "resolution_too_high" | "file_too_large" | "invalid_bg_color" | "auth_failed" | "rate_limit_exceeded" | "invalid_option" | "output_too_large" | "unsupported_option" | "unknown_option" | "decode_memory" | "decode_timeout" | "undecodable_image" | "deadline_exceeded" | "bad_request" | "headers_too_large" | "upload_too_slow" | "not_found" | "method_not_allowed" | "unavailable" | "internal";
                 title: string;
             }[];
         };
@@ -493,6 +496,13 @@ export interface components {
                 "X-Model": string;
                 /** @description Always 0. */
                 "X-Credits-Charged": "0";
+                /**
+                 * @description The fields and file parts sent that this route does not read, and so ignored, in the order
+                 *     sent, separated by ", "; absent when none was. At most the first 10, each at most 40
+                 *     characters: those outside visible ASCII, `%` and `,` percent-encoded as UTF-8
+                 *     (`%D0%BC` for `м`), and a longer name cut short.
+                 */
+                "X-Ignored-Fields"?: string;
                 [name: string]: unknown;
             };
             content: {
@@ -503,8 +513,11 @@ export interface components {
             };
         };
         /**
-         * @description The request or an option is wrong, or the output would be longer than its format holds or a
-         *     delta_png input over the pixel limit (output_too_large); the message names the field as sent.
+         * @description The request or an option is wrong, a field is not one of the route's (unknown_option), or the
+         *     output would be longer than its format holds or a delta_png input over the pixel limit
+         *     (output_too_large); the message names the field as sent. A raw body that does not decode and
+         *     has lost its line breaks, as `curl -d @file` sends a file, is a corrupt_image whose message
+         *     says to send it with `--data-binary`.
          */
         BadRequest: {
             headers: {

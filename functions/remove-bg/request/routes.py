@@ -1,16 +1,33 @@
 """The three request dialects: ours, Pixian's and remove.bg's, each read into (image, Options).
 
 A route knows its field names, its defaults and its error shape, nothing about pixels; the
-pipeline behind all three is the same. Paths other than the two compatible ones are ours.
+pipeline behind all three is the same. A field a route does not read is refused on ours (400
+unknown_option, naming the nearest field we have), so a misspelt option never passes unseen; the
+compatible routes ignore it, as Pixian and remove.bg do, and name it in the answer's X-Ignored-Fields.
+The template answers paths other than the function's routes with a 404; route_for() reads any other
+path as ours.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
+from difflib import get_close_matches
+from functools import cached_property
 
-from ..errors import ApiError, EmptyBody, InvalidOption, MultipleImages, NoImage, UnsupportedOption, error_body
+from ..errors import (
+    ApiError,
+    EmptyBody,
+    InvalidOption,
+    MultipleImages,
+    NoImage,
+    UnknownOption,
+    UnsupportedOption,
+    echo,
+    error_body,
+)
+from ..headers import field_name
 from . import options as parse
 from .intake import JSON, URLENCODED, Form, decode_base64, read_form
 from .options import Options
@@ -40,12 +57,18 @@ REMOVEBG_CODES = {
     "unauthorized": "auth_failed",
     "busy": "rate_limit_exceeded",
 }
+# X-Ignored-Fields names at most this many of the fields a compatible route ignored: the first ones sent.
+MAX_IGNORED_NAMES = 10
+# How alike a name must be to one of ours to be offered as "did you mean" (difflib's ratio; 0.6 is its default).
+NEAR = 0.6
 
 
 @dataclass(frozen=True)
 class Request:
     image: bytes
     options: Options
+    raw: bool = False  # the body itself is the image (no form part, no base64), as curl's -d and --data-binary send it
+    ignored: tuple[str, ...] = ()  # fields sent that the route does not read, header-safe (headers.field_name)
 
 
 @dataclass(frozen=True)
@@ -108,7 +131,8 @@ class Route:
     def read(self, body: bytes, content_type: str | None, query: Mapping[str, str]) -> Request:
         form = read_form(body, content_type)
         if form is None:
-            return Request(body, self.options(query))
+            self.refuse_unknown(query)
+            return Request(body, self.options(query), raw=True)
         image = next((form.files[name] for name in self.file_fields if name in form.files), None)
         if image is None and (text := next((name for name in self.file_fields if name in form.fields), None)):
             raise _text_part(text)
@@ -116,7 +140,30 @@ class Route:
             raise NoImage(f"the multipart form has no file part named {', '.join(self.file_fields)}")
         if not image:
             raise EmptyBody("the form part holding the image is empty")
+        self.refuse_unknown([*query, *form.fields, *form.files])
         return Request(image, self.options({**query, **form.fields}))
+
+    @cached_property
+    def known(self) -> frozenset[str]:
+        """Every name this route reads: its options, where the image comes, and the fields it refuses."""
+        names = (field.name for field in self.fields)
+        return frozenset((*names, *self.file_fields, *self.base64_fields, *self.refused))
+
+    def unknown(self, names: Iterable[str]) -> tuple[str, ...]:
+        """The names among `names` this route does not read, each once, in the order sent."""
+        return tuple(dict.fromkeys(name for name in names if name not in self.known))
+
+    def refuse_unknown(self, names: Iterable[str]) -> None:
+        """UnknownOption for the first name sent that this route does not read, with the nearest it does."""
+        if unknown := self.unknown(names):
+            nearest = _nearest(unknown[0])
+            if nearest is not None:
+                raise UnknownOption(f"{echo(unknown[0])} is not a field here: did you mean {nearest}?")
+            fields = ", ".join(field.name for field in self.fields)
+            raise UnknownOption(
+                f"{echo(unknown[0])} is not a field here; the fields are {fields}, and the image is the body or the"
+                f" file part {' or '.join(self.file_fields)}"
+            )
 
     def options(self, given: Mapping[str, str]) -> Options:
         found_fields = [field for field in self.fields if field.name in given]
@@ -145,6 +192,11 @@ class Route:
                     raise UnsupportedOption(f"{name}: {NO_FETCHING} as {where}")
                 raise UnsupportedOption(f"{name}: not supported by this function")
 
+    def ignored(self, fields: Mapping[str, str], files: Mapping[str, bytes]) -> tuple[str, ...]:
+        """The fields and file parts sent that this route does not read (a compatible route's, which ignores
+        them): the first MAX_IGNORED_NAMES, each as X-Ignored-Fields carries it."""
+        return tuple(field_name(name) for name in self.unknown([*fields, *files])[:MAX_IGNORED_NAMES])
+
     def error_body(self, status: int, code: str, message: str) -> bytes:
         return error_body(status, code, message)
 
@@ -161,11 +213,12 @@ class PixianRoute(Route):
     refused = ("image.url",)
 
     def read(self, body: bytes, content_type: str | None, query: Mapping[str, str]) -> Request:
-        form = read_form(body, content_type, also=(URLENCODED,)) or Form(files={self.file_fields[0]: body})
+        sent = read_form(body, content_type, also=(URLENCODED,))
+        form = sent or Form(files={self.file_fields[0]: body})
         fields = {**query, **form.fields}
         self.refuse(fields, form.files)
         image = _one_source(form, fields, self.file_fields[0], self.base64_fields[0])
-        return Request(image, self.options(fields))
+        return Request(image, self.options(fields), raw=sent is None, ignored=self.ignored(fields, form.files))
 
     def error_body(self, status: int, code: str, message: str) -> bytes:
         """Pixian's shape, whose `code` is a number: the HTTP status here."""
@@ -183,13 +236,15 @@ class RemoveBgRoute(Route):
     refused = REMOVEBG_UNSUPPORTED
 
     def read(self, body: bytes, content_type: str | None, query: Mapping[str, str]) -> Request:
-        form = read_form(body, content_type, also=(URLENCODED, JSON)) or Form(files={self.file_fields[0]: body})
-        fields = {name: value for name, value in {**query, **form.fields}.items() if value.strip()}
+        sent = read_form(body, content_type, also=(URLENCODED, JSON))
+        form = sent or Form(files={self.file_fields[0]: body})
+        given = {**query, **form.fields}
+        fields = {name: value for name, value in given.items() if value.strip()}
         self.refuse(fields, form.files)
         if not parse.boolean("crop", fields.get("crop", "false")):
             fields.pop("crop_margin", None)  # remove.bg adds the margin only around a crop
         image = _one_source(form, fields, self.file_fields[0], self.base64_fields[0])
-        return Request(image, self.options(fields))
+        return Request(image, self.options(fields), raw=sent is None, ignored=self.ignored(given, form.files))
 
     def error(self, error: ApiError) -> bytes:
         code = "invalid_bg_color" if isinstance(error, InvalidOption) and error.field == "bg_color" else error.code
@@ -205,6 +260,20 @@ OWN = Route()
 
 def route_for(path: str) -> Route:
     return ROUTES.get(path, OWN)
+
+
+def _nearest(name: str) -> str | None:
+    """Our field nearest to `name`, when one is near: a misspelling of ours (`bg_colour`), or of the field of
+    Pixian's or remove.bg's that sets the same option (`background.colour` → bg_color)."""
+    ours = {field.attribute: field.name for field in reversed(OWN_FIELDS)}  # the first of ours per attribute
+    ours[None] = None
+    names = {
+        **{field.name.lower(): ours[field.attribute] for field in (*PIXIAN_FIELDS, *REMOVEBG_FIELDS)},
+        **{field.name: field.name for field in OWN_FIELDS},
+        **{name: name for name in OWN_FILE_FIELDS},
+    }
+    found = get_close_matches(name.lower(), [known for known, own in names.items() if own], n=1, cutoff=NEAR)
+    return names[found[0]] if found else None
 
 
 def _one_source(form: Form, fields: Mapping[str, str], file_field: str, base64_field: str) -> bytes:

@@ -31,6 +31,7 @@ from ..deadline import Deadline
 from ..errors import DeadlineExceeded, DecodeCrashed, DecodeMemory, DecoderRestarting, DecodeTimeout
 from ..picture.decode import Picture, Pixels, upright
 from ..request.options import Options
+from ..request.routes import MAX_IGNORED_NAMES
 from . import wire, worker, zygote
 from .shared import map_picture
 
@@ -60,6 +61,7 @@ class Decoded:
     picture: Picture
     options: Options
     peak_bytes: int  # the worker's peak resident memory
+    ignored: tuple[str, ...] = ()  # the fields a compatible route ignored, as X-Ignored-Fields names them
 
 
 class Answered(Exception):
@@ -162,7 +164,9 @@ class Decoder:
             metrics.decode_done(peak_bytes)
             if "picture" in header:
                 picture = self._picture(header["picture"], reply.fds)
-                return Decoded(picture, wire.options_from_json(header["options"]), peak_bytes)
+                options = wire.options_from_json(header["options"])
+                ignored = wire.names_from_json(header["ignored"], MAX_IGNORED_NAMES)
+                return Decoded(picture, options, peak_bytes, ignored)
             error = header["error"]
             code = error["code"]
             answered = None if code in (worker.MEMORY_ERROR, worker.FAILED) else _client_error(error)

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, get_args
 
+from ..headers import is_field_name
 from ..output.limits import MAX_SIDE
 from ..request.options import MAX_MARGIN_PX, Alignment, Format, Length, Margin, Options, conflict
 
@@ -110,6 +111,15 @@ def options_from_json(found: dict[str, Any]) -> Options:
     if conflict(options) is not None:
         raise ValueError(conflict(options))
     return options
+
+
+def names_from_json(found: Any, most: int) -> tuple[str, ...]:
+    """At most `most` field names as headers.field_name() writes them (a wrong shape is a ValueError)."""
+    if not isinstance(found, list) or len(found) > most:
+        raise ValueError(f"expected a list of at most {most} names")
+    if not all(isinstance(name, str) and is_field_name(name) for name in found):
+        raise ValueError("a field name a header cannot carry")
+    return tuple(found)
 
 
 _SIDES = ("top", "right", "bottom", "left")

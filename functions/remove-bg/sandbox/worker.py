@@ -24,9 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import ApiError
+from ..errors import ApiError, CorruptImage, UnsupportedImage
 from ..output.limits import PixelLimit
 from ..picture.decode import open_image, read_pixels
+from ..request.intake import LINE_BREAKS_LOST, stripped_of_line_breaks
 from ..request.routes import route_for
 from . import wire
 from .shared import SharedPicture
@@ -137,7 +138,8 @@ def _answer(job: Job, body: bytes) -> tuple[dict[str, Any], SharedPicture | None
 
 
 def _decoded(job: Job, body: bytes, made: list[SharedPicture]) -> tuple[dict[str, Any], SharedPicture]:
-    request = route_for(job.path).read(body, job.content_type, job.query)
+    route = route_for(job.path)
+    request = route.read(body, job.content_type, job.query)
     options = request.options
     limit = PixelLimit.of(job.max_pixels, options)
 
@@ -145,9 +147,14 @@ def _decoded(job: Job, body: bytes, made: list[SharedPicture]) -> tuple[dict[str
         made.append(SharedPicture(mode, size))
         return made[-1].image
 
-    image = open_image(request.image, job.max_input_pixels)
-    limit.check_source(image.size)
-    pixels = read_pixels(image, limit.picture, allocate)
+    try:
+        image = open_image(request.image, job.max_input_pixels)
+        limit.check_source(image.size)
+        pixels = read_pixels(image, limit.picture, allocate)
+    except (CorruptImage, UnsupportedImage):
+        if request.raw and stripped_of_line_breaks(request.image):
+            raise CorruptImage(LINE_BREAKS_LOST.format(part=route.file_fields[0])) from None
+        raise
     shared = next((picture for picture in reversed(made) if picture.holds(pixels.image)), None)
     if shared is None:  # a plugin decoded into a buffer of its own
         shared = SharedPicture(pixels.image.mode, pixels.image.size)
@@ -160,7 +167,7 @@ def _decoded(job: Job, body: bytes, made: list[SharedPicture]) -> tuple[dict[str
         "source_size": list(pixels.source_size),
         "orientation": pixels.orientation,
     }
-    return {"picture": picture, "options": wire.options_to_json(options)}, shared
+    return {"picture": picture, "options": wire.options_to_json(options), "ignored": list(request.ignored)}, shared
 
 
 def _arm(cpu_seconds: float, wall_seconds: float) -> None:
