@@ -55,16 +55,22 @@ def test_quantizing_is_reproducible_gives_an_int8_graph_and_a_model_far_off_is_r
     assert not target.exists() and not list(target.parent.glob(".quantizing-*")), "nothing is left of it"
 
 
-def test_an_int8_file_already_there_is_checked_against_its_original(tmp_path: Path, monkeypatch, caplog) -> None:
-    """`make quantize` on a file made before (or put there): u2netp posing as u2net's int8 model is refused;
-    the real one passes, and the command says by how much."""
+@pytest.fixture
+def u2net_home(tmp_path: Path, monkeypatch) -> Path:
+    """A models directory (U2NET_HOME, set) holding u2net's original and an empty custom/, for an int8 file."""
     home = tmp_path / "home"
     (home / "models" / "u2net").mkdir(parents=True)
     (home / "models" / "u2net" / "u2net.onnx").symlink_to(MODEL_HOME / "models" / "u2net" / "u2net.onnx")
     (home / "custom").mkdir()
     monkeypatch.setenv("U2NET_HOME", str(home))
+    return home
+
+
+def test_an_int8_file_already_there_is_checked_against_its_original(u2net_home: Path, caplog) -> None:
+    """`make quantize` on a file made before (or put there): u2netp posing as u2net's int8 model is refused;
+    the real one passes, and the command says by how much."""
     caplog.set_level(logging.INFO)
-    posing = home / "custom" / "u2net-int8.onnx"
+    posing = u2net_home / "custom" / "u2net-int8.onnx"
     posing.symlink_to(MODEL_HOME / "models" / "u2netp" / "u2netp.onnx")
     assert quantize_main(["u2net-int8"]) == 1
     assert "too far from it" in caplog.text
@@ -76,16 +82,11 @@ def test_an_int8_file_already_there_is_checked_against_its_original(tmp_path: Pa
     assert "the original's masks of the check photos" in caplog.text
 
 
-def test_an_int8_file_is_checked_once_per_pair_of_files(tmp_path: Path, monkeypatch, caplog) -> None:
+def test_an_int8_file_is_checked_once_per_pair_of_files(u2net_home: Path, caplog) -> None:
     """A restart does not redo the build's work: the verdict is kept beside the int8 file, bound to its md5 and
     its original's; another int8 file (or a verdict for another original than the record pins) is checked."""
-    home = tmp_path / "home"
-    (home / "models" / "u2net").mkdir(parents=True)
-    (home / "models" / "u2net" / "u2net.onnx").symlink_to(MODEL_HOME / "models" / "u2net" / "u2net.onnx")
-    (home / "custom").mkdir()
-    monkeypatch.setenv("U2NET_HOME", str(home))
     caplog.set_level(logging.INFO)
-    int8 = home / "custom" / "u2net-int8.onnx"
+    int8 = u2net_home / "custom" / "u2net-int8.onnx"
     shutil.copy(MODEL_HOME / "custom" / "u2net-int8.onnx", int8)
     assert quantize_main(["u2net-int8"]) == 0
     kept = json.loads(Verdict.place(int8).read_text())

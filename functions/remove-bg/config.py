@@ -84,10 +84,6 @@ class Settings:
         )
 
 
-# The function's name for the one error a setting raises (environment.py's), kept for its callers.
-ConfigError = SettingError
-
-
 def _model(read: Environment) -> ModelChoice:
     """REMBG_MODEL, with REMBG_MODEL_PATH where its family's custom session can load a file: the operator's own
     model's (required there), or a file that stands in for a recorded model's own; and REMBG_MODEL_MD5."""
@@ -95,14 +91,14 @@ def _model(read: Environment) -> ModelChoice:
     path = read.text("REMBG_MODEL_PATH")
     md5 = read.text("REMBG_MODEL_MD5")
     if record(name).source == OPERATOR and path is None:
-        raise ConfigError(f"REMBG_MODEL={name} loads the operator's file: REMBG_MODEL_PATH must name it")
+        raise SettingError(f"REMBG_MODEL={name} loads the operator's file: REMBG_MODEL_PATH must name it")
     if name not in FILE_MODELS and path is not None:
-        raise ConfigError(
+        raise SettingError(
             f"REMBG_MODEL_PATH={path!r} is for the models whose family's custom session loads a file "
             f"({', '.join(sorted(FILE_MODELS))}), not {name}; unset it, or set REMBG_MODEL to the model the file is"
         )
     if md5 is not None and not MD5.fullmatch(md5.lower()):
-        raise ConfigError(f"REMBG_MODEL_MD5={md5!r}: expected 32 hexadecimal digits")
+        raise SettingError(f"REMBG_MODEL_MD5={md5!r}: expected 32 hexadecimal digits")
     return ModelChoice(name, Path(path) if path else None, md5.lower() if md5 else None)
 
 
@@ -111,24 +107,24 @@ def _core_model(read: Environment) -> ModelChoice | None:
     if name is None or name.lower() in ("none", "off"):
         return None
     if record(name).source == OPERATOR:
-        raise ConfigError(f"REMBG_CORE_MODEL={name}: the core model is one rembg fetches by name (u2net, u2netp…)")
+        raise SettingError(f"REMBG_CORE_MODEL={name}: the core model is one rembg fetches by name (u2net, u2netp…)")
     return ModelChoice(_served(name, "REMBG_CORE_MODEL", read))
 
 
 def _served(name: str, variable: str, read: Environment) -> str:
     """`name` if the function serves that model (one without a record only with REMBG_UNRECORDED_MODEL=on); else
-    a ConfigError naming `variable` and the choices."""
+    a SettingError naming `variable` and the choices."""
     served, unrecorded = usable_models(), unrecorded_models()
     opted_in = read.switch("REMBG_UNRECORDED_MODEL", False)
     if name in served or (name in unrecorded and opted_in):
         return name
     if name in unrecorded:
-        raise ConfigError(
+        raise SettingError(
             f"{variable}={name!r} is rembg's session without a record here: never measured against the function's "
             "2 GB pod (memory, time, masks per image); set REMBG_UNRECORDED_MODEL=on to serve it anyway, or use "
             f"one of: {', '.join(served)}"
         )
-    raise ConfigError(
+    raise SettingError(
         f"{variable}={name!r} is not a model this function serves; use one of: {', '.join(served)} (or, with "
         f"REMBG_UNRECORDED_MODEL=on, one of rembg's sessions without a record: {', '.join(unrecorded)})"
     )

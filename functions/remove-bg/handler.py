@@ -64,7 +64,7 @@ class RemoveBg:
         self._try_page = False
 
     def start(self, env: Mapping[str, str]) -> None:
-        """Read the settings (ConfigError names a bad one) and load the model, once per process."""
+        """Read the settings (SettingError names a bad one) and load the model, once per process."""
         settings = Settings.from_env(env)
         cpus = usable_cpus()
         started = time.perf_counter()

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from function.config import ConfigError, Settings
+from function.config import Settings
+from function.environment import SettingError
 from function.model.locate import ModelChoice
 
 
@@ -70,7 +71,7 @@ def test_server_settings_are_not_the_function_s() -> None:
     ],
 )
 def test_bad_values_name_the_variable(name: str, value: str) -> None:
-    with pytest.raises(ConfigError, match=name) as caught:
+    with pytest.raises(SettingError, match=name) as caught:
         Settings.from_env({name: value})
     assert isinstance(caught.value, ValueError), "the template turns a ValueError from start() into exit code 2"
 
@@ -106,17 +107,17 @@ def test_a_file_standing_in_for_a_model_s_own_leaves_the_model_the_record_s() ->
 
 
 def test_a_rembg_session_without_a_record_only_on_the_operator_s_opt_in() -> None:
-    with pytest.raises(ConfigError, match=r"REMBG_MODEL='birefnet-massive' .*REMBG_UNRECORDED_MODEL=on") as caught:
+    with pytest.raises(SettingError, match=r"REMBG_MODEL='birefnet-massive' .*REMBG_UNRECORDED_MODEL=on") as caught:
         Settings.from_env({"REMBG_MODEL": "birefnet-massive"})
     assert "2 GB pod" in str(caught.value) and "birefnet" not in str(caught.value).partition("use one of")[2]
     assert Settings.from_env({"REMBG_MODEL": "birefnet-massive", "REMBG_UNRECORDED_MODEL": "on"}).label == (
         "birefnet-massive"
     )
-    with pytest.raises(ConfigError, match="REMBG_CORE_MODEL='bria-rmbg'"):
+    with pytest.raises(SettingError, match="REMBG_CORE_MODEL='bria-rmbg'"):
         Settings.from_env({"REMBG_CORE_MODEL": "bria-rmbg"})
-    with pytest.raises(ConfigError, match="REMBG_UNRECORDED_MODEL"):
+    with pytest.raises(SettingError, match="REMBG_UNRECORDED_MODEL"):
         Settings.from_env({"REMBG_UNRECORDED_MODEL": "sometimes"})
-    with pytest.raises(ConfigError, match=r"with REMBG_UNRECORDED_MODEL=on, one of .*bria-rmbg"):
+    with pytest.raises(SettingError, match=r"with REMBG_UNRECORDED_MODEL=on, one of .*bria-rmbg"):
         Settings.from_env({"REMBG_MODEL": "u2netq"})
 
 
@@ -133,5 +134,5 @@ def test_a_rembg_session_without_a_record_only_on_the_operator_s_opt_in() -> Non
     ],
 )
 def test_model_settings_that_do_not_go_together(env: dict[str, str], named: str) -> None:
-    with pytest.raises(ConfigError, match=re.escape(named)):
+    with pytest.raises(SettingError, match=re.escape(named)):
         Settings.from_env(env)

@@ -12,7 +12,7 @@ from prometheus_client import REGISTRY
 from werkzeug.datastructures import Headers
 
 from function import handler
-from function.config import ConfigError
+from function.environment import SettingError
 from function.model import optimized
 from function.model.digest import md5_of
 from function.model.locate import ModelChoice, locate
@@ -83,7 +83,7 @@ def test_a_client_mistake_is_the_function_s_own_json_4xx(function) -> None:
 
 
 def test_a_bad_setting_is_a_value_error_naming_it() -> None:
-    with pytest.raises(ConfigError, match="MAX_PIXELS") as caught:
+    with pytest.raises(SettingError, match="MAX_PIXELS") as caught:
         handler.new().start({"MAX_PIXELS": "many"})
     assert isinstance(caught.value, ValueError)
 

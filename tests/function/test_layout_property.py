@@ -69,6 +69,8 @@ def planned(case: tuple[tuple[int, int], Box | None, Options, int]) -> Layout | 
 # pixel at the far edge of a scaled margin was placed past the canvas
 @example(((65_535, 1), None, Options(), 100))
 @example(((640, 480), Box(639, 479, 1, 1), Options(margin=Margin(*[Length(10_000.0, False)] * 4)), 100))
+# a target size with the picture at its bottom: the rounded offset and height put the last row 1 px past the canvas
+@example(((16, 44), Box(4, 43, 2, 1), Options(target_size=(14, 45), vertical_alignment="bottom"), 1_000_000))
 def test_the_plan_keeps_the_subject_on_a_canvas_within_the_limit(case) -> None:
     layout = planned(case)
     if layout is None:

@@ -148,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
             choices = [settings.model, *([settings.core_model] if settings.core_model else [])]
         for choice in choices:
             print(fetch(choice))
-    except ValueError as exc:  # a setting (ConfigError) or a name this cannot take: the server's own exit code
+    except ValueError as exc:  # a setting (SettingError) or a name this cannot take: the server's own exit code
         log.error("configuration error: %s", exc)
         return EXIT_BAD_SETTING
     except (ModelError, subprocess.CalledProcessError) as exc:
