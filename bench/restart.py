@@ -1,10 +1,10 @@
 """`make restart`: how long `make serve` takes from the command to its first cut-out on a prepared checkout,
 against another revision in the same run.
 
-    python -m bench.restart [--base 5c6f06f] [--model u2net-int8] [--repeat 5]
+    python -m bench.restart --base 5c6f06f [--model u2net-int8] [--repeat 5]
 
 Each round runs `make serve` in this checkout and in the base revision's (checked out under
-build/bounds-base, its requirement files dated back so its make reuses this venv instead of
+build/restart-base, its requirement files dated back so its make reuses this venv instead of
 installing again), in alternating order, both on the same model home; the clock runs from the
 command to the first 200 answer to a 512×512 photo posted every 50 ms. Prints the medians, the
 ratio and the CPU: the machine is shared, so the ratio is the figure, the seconds its conditions.
@@ -63,11 +63,11 @@ def first_cut_out(root: Path, model: str, body: bytes, log: Path) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--base", default="5c6f06f", help="the revision to compare with")
+    parser.add_argument("--base", required=True, help="the revision to compare with (make restart: RESTART_BASE)")
     parser.add_argument("--model", default="u2net-int8")
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
-    base = ROOT / "build" / "bounds-base"
+    base = ROOT / "build" / "restart-base"
     checkout(args.base, base)
     for found in [*base.rglob("requirements*.txt"), *base.rglob("requirements*.lock")]:  # make's venv rules
         os.utime(found, (0, 0))
