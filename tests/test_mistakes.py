@@ -216,6 +216,22 @@ def test_a_body_merely_cut_short_gets_no_such_hint(server: ServerProcess) -> Non
     assert "--data-binary" not in _message(response)
 
 
+# Text has no line breaks of its own to lose: base64 (remove.bg's image_file_b64, on our route) or JSON.
+TEXT = {
+    "base64": base64.b64encode(PHOTO),
+    "json": json.dumps({"image_file_b64": base64.b64encode(PHOTO).decode()}).encode(),
+}
+
+
+@pytest.mark.parametrize("kind", TEXT)
+def test_text_that_is_no_image_gets_no_such_hint(server: ServerProcess, kind: str) -> None:
+    """A body of text is not a picture that lost its line breaks: --data-binary would send the same bytes."""
+    assert len(TEXT[kind]) >= 2048 and b"\n" not in TEXT[kind]
+    response = server.post(TEXT[kind], headers={"Content-Type": "application/json"})
+    assert_error(response, 415, "unsupported_image")
+    assert "--data-binary" not in _message(response)
+
+
 def test_the_same_bytes_whole_are_cut_out(server: ServerProcess) -> None:
     """The photo these tests strip is one the function reads when it arrives whole."""
     assert_cutout(server.post(PHOTO, headers={"Content-Type": CURL_D}), SIZE)
