@@ -56,6 +56,8 @@ def read_form(body: bytes, content_type: str | None, also: tuple[str, ...] = ())
         _, fields, files = parser.parse(io.BytesIO(body), mimetype, len(body), options)
     except RequestEntityTooLarge:  # Werkzeug's word for too many parts: its own 413, code and shape
         raise BadForm(f"the form has more than {MAX_FORM_PARTS} parts") from None
+    if None in fields or None in files:  # Werkzeug's name for a part whose Content-Disposition gives none
+        raise BadForm('a form part has no name: each needs Content-Disposition: form-data; name="..."')
     try:
         found = {name: files[name].read() for name in files}
     finally:
