@@ -176,14 +176,15 @@ def test_an_unknown_compatible_looking_path_answers_in_our_shape(server: ServerP
     assert "did you mean /v1.0/removebg?" in _message(response)
 
 
+@pytest.mark.parametrize("nameless", ["form-data", 'form-data; filename="b.png"'])  # a field, a file
 @pytest.mark.parametrize("path", [*routes.OWN_PATHS, routes.PIXIAN_PATH, routes.REMOVEBG_PATH])
-def test_a_form_part_without_a_name_is_a_bad_form(server: ServerProcess, path: str) -> None:
+def test_a_form_part_without_a_name_is_a_bad_form(server: ServerProcess, path: str, nameless: str) -> None:
     """RFC 7578 gives every part a name; one without (Werkzeug's name None) was looked up as a field, a 500."""
     image = images.encode(images.photo("coffee"), "PNG")
     parts = [
         ('form-data; name="image"; filename="a.png"', image),
         ('form-data; name="image_file"; filename="a.png"', image),
-        ("form-data", b"1"),
+        (nameless, b"1"),
     ]
     body = b"".join(b"--b\r\nContent-Disposition: %s\r\n\r\n%s\r\n" % (head.encode(), data) for head, data in parts)
     response = server.post(body + b"--b--\r\n", path=path, headers={"Content-Type": "multipart/form-data; boundary=b"})
