@@ -118,6 +118,15 @@ def test_a_verdict_that_cannot_be_kept_leaves_the_file_to_be_checked_again(tmp_p
     assert Verdict.kept(int8, record("u2net").md5) is None, "checked again"
 
 
+@pytest.mark.parametrize("kept", ['{"int8_md5": "', "\udcff", "[" * 100_000, '{"int8_md5": 1}', "null"])
+def test_a_verdict_that_is_no_verdict_is_checked_again(tmp_path: Path, kept: str) -> None:
+    """Cut short, not UTF-8, nested past the parser's stack (a RecursionError was a traceback), of another shape."""
+    int8 = tmp_path / "u2net-int8.onnx"
+    int8.write_bytes(b"an int8 model")
+    Verdict.place(int8).write_bytes(kept.encode(errors="surrogateescape"))
+    assert Verdict.kept(int8, record("u2net").md5) is None
+
+
 def test_u2net_int8_cuts_out_what_u2net_does() -> None:
     """On the test photos its mask stays near the fp32 one; the ground truth, not this, judged it."""
     int8, fp32 = (open_session(ModelChoice(name), 2, arena=True) for name in ("u2net-int8", "u2net"))
