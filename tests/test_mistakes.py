@@ -176,6 +176,22 @@ def test_an_unknown_compatible_looking_path_answers_in_our_shape(server: ServerP
     assert "did you mean /v1.0/removebg?" in _message(response)
 
 
+@pytest.mark.parametrize("nameless", ["form-data", 'form-data; filename="b.png"'])  # a field, a file
+@pytest.mark.parametrize("path", [*routes.OWN_PATHS, routes.PIXIAN_PATH, routes.REMOVEBG_PATH])
+def test_a_form_part_without_a_name_is_a_bad_form(server: ServerProcess, path: str, nameless: str) -> None:
+    """RFC 7578 gives every part a name; one without (Werkzeug's name None) was looked up as a field, a 500."""
+    image = images.encode(images.photo("coffee"), "PNG")
+    parts = [
+        ('form-data; name="image"; filename="a.png"', image),
+        ('form-data; name="image_file"; filename="a.png"', image),
+        (nameless, b"1"),
+    ]
+    body = b"".join(b"--b\r\nContent-Disposition: %s\r\n\r\n%s\r\n" % (head.encode(), data) for head, data in parts)
+    response = server.post(body + b"--b--\r\n", path=path, headers={"Content-Type": "multipart/form-data; boundary=b"})
+    assert response.status_code == 400, response.text
+    assert "has no name" in response.text
+
+
 # --- a raw body stripped of its line breaks -------------------------------------------------------
 
 
@@ -213,6 +229,22 @@ def test_remove_bg_s_route_says_so_in_its_shape(server: ServerProcess) -> None:
 def test_a_body_merely_cut_short_gets_no_such_hint(server: ServerProcess) -> None:
     response = server.post(PHOTO[: len(PHOTO) // 2], headers={"Content-Type": "image/jpeg"})
     assert_error(response, 400, "corrupt_image")
+    assert "--data-binary" not in _message(response)
+
+
+# Text has no line breaks of its own to lose: base64 (remove.bg's image_file_b64, on our route) or JSON.
+TEXT = {
+    "base64": base64.b64encode(PHOTO),
+    "json": json.dumps({"image_file_b64": base64.b64encode(PHOTO).decode()}).encode(),
+}
+
+
+@pytest.mark.parametrize("kind", TEXT)
+def test_text_that_is_no_image_gets_no_such_hint(server: ServerProcess, kind: str) -> None:
+    """A body of text is not a picture that lost its line breaks: --data-binary would send the same bytes."""
+    assert len(TEXT[kind]) >= 2048 and b"\n" not in TEXT[kind]
+    response = server.post(TEXT[kind], headers={"Content-Type": "application/json"})
+    assert_error(response, 415, "unsupported_image")
     assert "--data-binary" not in _message(response)
 
 

@@ -105,6 +105,29 @@ def test_an_int8_file_is_checked_once_per_pair_of_files(u2net_home: Path, caplog
     assert "too far from it" in caplog.text
 
 
+def test_a_verdict_that_cannot_be_kept_leaves_the_file_to_be_checked_again(tmp_path: Path, caplog) -> None:
+    """A directory where the verdict goes (as a bind mount of a file not there yet makes one), or a folder the
+    verdict cannot be written to: the file passed its check, so `make model` goes on, saying why the next start
+    checks it again, where it ended in an IsADirectoryError (exit 1) after the check, leaving its partial file."""
+    int8 = tmp_path / "u2net-int8.onnx"
+    int8.write_bytes(b"an int8 model")
+    Verdict.place(int8).mkdir()
+    caplog.set_level(logging.WARNING)
+    Verdict(md5_of(int8), record("u2net").md5, "checked against its original: fine").keep(int8)
+    assert "not kept" in caplog.text and str(Verdict.place(int8)) in caplog.text
+    assert sorted(path.name for path in tmp_path.iterdir()) == [int8.name, Verdict.place(int8).name], "no partial"
+    assert Verdict.kept(int8, record("u2net").md5) is None, "checked again"
+
+
+@pytest.mark.parametrize("kept", ['{"int8_md5": "', "\udcff", "[" * 100_000, '{"int8_md5": 1}', "null"])
+def test_a_verdict_that_is_no_verdict_is_checked_again(tmp_path: Path, kept: str) -> None:
+    """Cut short, not UTF-8, nested past the parser's stack (a RecursionError was a traceback), of another shape."""
+    int8 = tmp_path / "u2net-int8.onnx"
+    int8.write_bytes(b"an int8 model")
+    Verdict.place(int8).write_bytes(kept.encode(errors="surrogateescape"))
+    assert Verdict.kept(int8, record("u2net").md5) is None
+
+
 def test_u2net_int8_cuts_out_what_u2net_does() -> None:
     """On the test photos its mask stays near the fp32 one; the ground truth, not this, judged it."""
     int8, fp32 = (open_session(ModelChoice(name), 2, arena=True) for name in ("u2net-int8", "u2net"))

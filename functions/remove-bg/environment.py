@@ -117,7 +117,9 @@ class Environment:
             value = form.convert(raw)
         except ValueError:
             raise SettingError(f"{name}={raw!r}: expected {form.words}") from None
-        if not math.isfinite(value):  # nan and inf parse as floats, and are no number of seconds
+        # nan and inf parse as floats, and are no number of seconds; a whole number of any length is finite (and
+        # isfinite() would make it a float, an OverflowError from 10**309 up: exit 1, not 2)
+        if isinstance(value, float) and not math.isfinite(value):
             raise SettingError(f"{name}={raw!r}: expected {form.words}")
         if value < low or (high is not None and value > high):
             bounds = f"at least {_written(low)}" if high is None else f"from {_written(low)} to {_written(high)}"

@@ -8,6 +8,8 @@ import pytest
 
 from function.environment import Environment, SettingError, parse_duration
 
+HUGE = "1" + "0" * 400
+
 
 @pytest.mark.parametrize(
     ("text", "seconds"), [("30s", 30.0), ("1m5s", 65.0), ("500ms", 0.5), ("1h", 3600.0), ("12", 12.0), ("2.5s", 2.5)]
@@ -49,6 +51,8 @@ def test_unset_or_blank_is_the_default() -> None:
         ("1", None),
         ("1.5", "X='1.5': expected a whole number"),
         ("ten", "X='ten': expected a whole number"),
+        # more than a float holds (10**309 and up): a number out of bounds all the same, not an OverflowError (exit 1)
+        (HUGE, f"X={HUGE!r}: must be from 1 to 10"),
     ],
 )
 def test_whole_numbers_within_their_bounds(value: str, message: str | None) -> None:
@@ -87,6 +91,10 @@ def test_a_bound_below_only(read, message: str) -> None:
     with pytest.raises(SettingError, match=f"^{re.escape(message)}$"):
         read(Environment({"X": "-5"}))
     assert read(Environment({"X": "1_000_000_000_000"})) == 10**12, "no bound above"
+
+
+def test_a_whole_number_longer_than_a_float_holds() -> None:
+    assert Environment({"X": HUGE}).whole("X", None, low=1) == 10**400, "no bound above"
 
 
 def test_switches_and_choices_name_the_variable_and_the_value() -> None:

@@ -189,9 +189,19 @@ class Verdict:
         return target.with_name(target.name + ".checked.json")
 
     def keep(self, target: Path) -> None:
+        """Beside the file; where it cannot be (a directory in its place, a folder not writable), a warning: the
+        file passed its check, and without its verdict it is only checked again at the next start."""
         partial = target.with_name(f".{target.name}.checked.{os.getpid()}")
-        partial.write_text(json.dumps(asdict(self)))
-        os.replace(partial, self.place(target))
+        try:
+            partial.write_text(json.dumps(asdict(self)))
+            os.replace(partial, self.place(target))
+        except OSError as exc:
+            partial.unlink(missing_ok=True)
+            log.warning(
+                "the check's verdict is not kept at %s (%s): the next start checks it again",
+                self.place(target),
+                exc.strerror,
+            )
 
     @classmethod
     def kept(cls, target: Path, original_pin: str | None) -> Verdict | None:
@@ -199,7 +209,7 @@ class Verdict:
         the original's record pins (any, where nothing pins it); else None: it must be checked (again)."""
         try:
             verdict = cls(**json.loads(cls.place(target).read_text()))
-        except (OSError, ValueError, TypeError):
+        except (OSError, ValueError, TypeError, RecursionError):  # RecursionError: nested past the parser's stack
             return None
         if verdict.int8_md5 != md5_of(target) or original_pin not in (None, verdict.original_md5):
             return None

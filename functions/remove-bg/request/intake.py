@@ -23,7 +23,8 @@ from ..errors import BadForm, CorruptImage, EmptyBody, InvalidOption
 MAX_FORM_PARTS = 100
 # `curl -d @photo.jpg` (unlike --data-binary) sends the file without its CR and LF bytes. A compressed
 # picture's bytes are close to uniform: one of this many bytes without a single CR or LF byte is, at
-# (254/256)^2048, a one in ten million chance; a PNG's signature loses its own CR LF and LF at once.
+# (254/256)^2048, a one in ten million chance; a PNG's signature loses its own CR LF and LF at once. Half of
+# those bytes are over 127, where text (base64, JSON: no picture, and no line breaks to lose) has none.
 STRIPPED_MIN_BYTES = 2048
 PNG_STRIPPED = b"\x89PNG\x1a"  # the PNG signature, 89 50 4E 47 0D 0A 1A 0A, without 0D and 0A
 LINE_BREAKS_LOST = (
@@ -55,6 +56,8 @@ def read_form(body: bytes, content_type: str | None, also: tuple[str, ...] = ())
         _, fields, files = parser.parse(io.BytesIO(body), mimetype, len(body), options)
     except RequestEntityTooLarge:  # Werkzeug's word for too many parts: its own 413, code and shape
         raise BadForm(f"the form has more than {MAX_FORM_PARTS} parts") from None
+    if None in fields or None in files:  # Werkzeug's name for a part whose Content-Disposition gives none
+        raise BadForm('a form part has no name: each needs Content-Disposition: form-data; name="..."')
     try:
         found = {name: files[name].read() for name in files}
     finally:
@@ -65,10 +68,10 @@ def read_form(body: bytes, content_type: str | None, also: tuple[str, ...] = ())
 
 def stripped_of_line_breaks(body: bytes) -> bool:
     """True when a raw body that did not decode looks like a picture sent by `curl -d`, which drops its CR and
-    LF bytes: a PNG signature without them, or a body of STRIPPED_MIN_BYTES or more with none in it."""
+    LF bytes: a PNG signature without them, or binary (not ASCII) of STRIPPED_MIN_BYTES or more with none in it."""
     if body.startswith(PNG_STRIPPED):
         return True
-    return len(body) >= STRIPPED_MIN_BYTES and b"\n" not in body and b"\r" not in body
+    return len(body) >= STRIPPED_MIN_BYTES and b"\n" not in body and b"\r" not in body and not body.isascii()
 
 
 def _in_memory(
