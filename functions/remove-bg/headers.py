@@ -26,14 +26,15 @@ def header_value(text: str, reserved: str = "%") -> str:
 
 def field_name(name: str) -> str:
     """A client's field name as one item of a header's list: escaped (a comma too, which separates the items)
-    and cut to at most NAME_CHARS, between characters (never through a character's escape)."""
+    and cut to at most NAME_CHARS, between characters (never through a character's escape); an empty name as
+    `""`, so the list never holds an empty item nor the header an empty value."""
     item = ""
     for char in name:
         escaped = header_value(char, reserved="%,")
         if len(item) + len(escaped) > NAME_CHARS:
             break
         item += escaped
-    return item
+    return item or '""'
 
 
 def is_field_name(text: str) -> bool:
