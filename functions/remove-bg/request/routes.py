@@ -14,7 +14,7 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from difflib import get_close_matches
-from functools import cached_property
+from functools import cache, cached_property
 
 from ..errors import (
     ApiError,
@@ -265,6 +265,15 @@ def route_for(path: str) -> Route:
 def _nearest(name: str) -> str | None:
     """Our field nearest to `name`, when one is near: a misspelling of ours (`bg_colour`), or of the field of
     Pixian's or remove.bg's that sets the same option (`background.colour` → bg_color)."""
+    names = _ours_by_name()
+    found = get_close_matches(name.lower(), list(names), n=1, cutoff=NEAR)
+    return names[found[0]] if found else None
+
+
+@cache
+def _ours_by_name() -> dict[str, str]:
+    """Each name a route reads (lower-cased for the compatible routes') → our field for the same option; the
+    compatible routes' fields that no field of ours sets are left out. The same every call: built once."""
     ours = {field.attribute: field.name for field in reversed(OWN_FIELDS)}  # the first of ours per attribute
     ours[None] = None
     names = {
@@ -272,8 +281,7 @@ def _nearest(name: str) -> str | None:
         **{field.name: field.name for field in OWN_FIELDS},
         **{name: name for name in OWN_FILE_FIELDS},
     }
-    found = get_close_matches(name.lower(), [known for known, own in names.items() if own], n=1, cutoff=NEAR)
-    return names[found[0]] if found else None
+    return {known: own for known, own in names.items() if own}
 
 
 def _one_source(form: Form, fields: Mapping[str, str], file_field: str, base64_field: str) -> bytes:
