@@ -87,7 +87,18 @@ def assert_still_serving(server: ServerProcess) -> None:
     assert Image.open(io.BytesIO(response.content)).size == (451, 300)
 
 
-@pytest.mark.parametrize(("name", "make", "content_type"), hostile.BODY_CASES, ids=[c[0] for c in hostile.BODY_CASES])
+def _marked(cases: list[tuple]) -> list:
+    """The cases as pytest parameters, each named, the slow ones (hostile.SLOW) marked so."""
+    slow = [pytest.mark.slow]
+    return [pytest.param(*case, id=case[0], marks=slow if case[0] in hostile.SLOW else []) for case in cases]
+
+
+def test_every_slow_case_is_a_case() -> None:
+    named = {case[0] for case in hostile.BODY_CASES + hostile.ROUTE_CASES}
+    assert hostile.SLOW - named == set()
+
+
+@pytest.mark.parametrize(("name", "make", "content_type"), _marked(hostile.BODY_CASES))
 def test_hostile_body(ready_pod: Pod, name: str, make, content_type: str) -> None:
     assert_answered_well(assert_kept_the_bound(ready_pod, name, make(), "/", content_type))
 
@@ -110,9 +121,7 @@ def assert_answered_well_on_any_route(response: requests.Response) -> None:
     assert "Traceback" not in response.text
 
 
-@pytest.mark.parametrize(
-    ("name", "path", "make", "content_type"), hostile.ROUTE_CASES, ids=[c[0] for c in hostile.ROUTE_CASES]
-)
+@pytest.mark.parametrize(("name", "path", "make", "content_type"), _marked(hostile.ROUTE_CASES))
 def test_hostile_route_request(ready_pod: Pod, name: str, path: str, make, content_type: str) -> None:
     assert_answered_well_on_any_route(assert_kept_the_bound(ready_pod, name, make(), path, content_type))
 

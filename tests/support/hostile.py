@@ -25,6 +25,32 @@ from tests.support import attacks, images
 
 Case = tuple[str, Callable[[], bytes], str]
 OCTETS = "application/octet-stream"
+# The cases that keep a decoder or an encoder at work for seconds, up to the pod's bound: marked slow, so
+# `make test` runs them and the quick loop (`make check`) leaves them out. A name here that names no case
+# fails tests/test_hostile.py.
+SLOW = frozenset(
+    {
+        "PNG zlib bomb 49 MP",
+        "GIF 3000 frames",
+        "JPEG progressive 7000x7000, 500 repeated scans",
+        "JPEG progressive 7000x7000, 2500 repeated scans",
+        "JPEG behind 30 MB of empty APP0 segments",
+        "GIF behind 30 MB of one-byte sub-blocks",
+        "GIF 7000x7000 screen, 2000 1x1 frames",
+        "TIFF 7000x7000 in 16x16 tiles, one tile's bytes",
+        "TIFF 7000x7000 of 3.7 million strips",
+        "TIFF LZW bomb 7000x7000",
+        "TIFF PackBits bomb 7000x7000",
+        "TIFF Deflate bomb 7000x7000",
+        "AVIF 8000x6000 in 1 KB",
+        "APNG 7000x7000, 1000 1x1 frames",
+        "JPEG with a 16 MB ICC profile",
+        "JPEG CMYK progressive 7000x7000",
+        "JPEG YCCK progressive 7000x7000",
+        "urlencoded base64 zlib bomb",
+        "lossy WebP answer past libwebp's 512 KB first partition",
+    }
+)
 
 
 def _png_with(extra: list[bytes], size: tuple[int, int] = (64, 64)) -> bytes:

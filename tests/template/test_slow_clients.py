@@ -16,6 +16,7 @@ from functools import cache
 from pathlib import Path
 
 import numpy as np
+import pytest
 import requests
 from PIL import Image
 
@@ -189,6 +190,7 @@ def _until_answered(server: ServerProcess) -> float:
     return worst
 
 
+@pytest.mark.slow
 def test_clients_that_never_read_their_answers_hold_no_thread(start_server) -> None:
     """Six such clients against five threads (one slot and four spare): before, the probes timed out."""
     server: ServerProcess = start_server(REMBG_MODEL="u2netp", SEND_TIMEOUT_SECONDS="120").wait_ready()
@@ -204,6 +206,7 @@ def test_clients_that_never_read_their_answers_hold_no_thread(start_server) -> N
         assert server.post(images.jpeg()).status_code == 200
 
 
+@pytest.mark.slow
 def test_answers_left_unread_are_dropped_after_the_send_timeout_or_past_the_bound(start_server) -> None:
     server: ServerProcess = start_server(
         REMBG_MODEL="u2netp", SEND_TIMEOUT_SECONDS="4", MAX_UNSENT_BYTES=str(30 * MB)
