@@ -170,15 +170,15 @@ test: venv lint tests/js/node_modules/.installed prometheus chromium
 
 # The TypeScript client's tests (Node's test runner) against the real function, which they start.
 # The quick loop (docs/development.md): lint, then the tests of the request path (decoding, options, output, the
-# HTTP contract, hostile input, the server's own answers, the worker's axios client) on u2netp, the small model, in two
-# pytest workers; the tests marked slow (seconds each: the hostile cases that work up to the pod's bound, clients
-# that never read) are left to make test, the whole proof.
+# HTTP contract, hostile input, the server's own answers, the worker's axios client) on u2netp, the small model, in
+# three pytest workers (they wait on servers and sockets as much as they compute). The tests marked slow (seconds
+# each: the hostile cases that work up to the pod's bound, clients that never read) are left to make test.
 CHECK_TESTS := $(addprefix tests/function/test_,config.py environment.py cpu.py cutout.py decode.py handler.py intake.py layout.py \
 	options.py png.py records.py routes.py sandbox.py) tests/template tests/test_http.py tests/test_options.py \
 	tests/test_server_answers.py tests/test_hostile.py tests/test_compat.py tests/test_mistakes.py tests/test_layers.py
 check: venv lint tests/js/node_modules/.installed
 	$(RUN) -m function.prepare.fetch u2netp
-	$(RUN) -m pytest -q -n 2 -m 'not container and not load and not other_models and not slow' $(CHECK_TESTS)
+	$(RUN) -m pytest -q -n 3 --dist worksteal -m 'not container and not load and not other_models and not slow' $(CHECK_TESTS)
 
 # The README's two pictures from the servers as they answer (bench/pictures.py): both tiers' cut-outs of one
 # real photo with the hard edge enlarged (docs/tiers.png), and the try-it page serving the quality tier (docs/try-it.png).
